@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Creates the project's Python venv (.venv by default) with the kernel and the libraries pipelines use,
+# registers its ipykernel kernelspec inside the venv, and with --test adds the test-only reference tools.
+# Idempotent: a venv whose requirements have not changed is left as it is.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="${CAPSTAN_VENV:-$root/.venv}"
+with_test=0
+[ "${1:-}" = "--test" ] && with_test=1
+
+stamp="$venv/.capstan-requirements"
+want="$(cat "$root/python/requirements.txt"; [ $with_test = 1 ] && cat "$root/python/requirements-test.txt"; echo "test=$with_test")"
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements.txt"
+if [ $with_test = 1 ]; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements-test.txt"
+fi
+# The kernelspec lives in the venv ({prefix}/share/jupyter), so it names the venv's own interpreter.
+"$venv/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (capstan)" >/dev/null
+printf '%s' "$want" > "$stamp"
