@@ -1,0 +1,33 @@
+/** The capstan.yaml schema: where state lives, which database, executors, pools, server and clusters. */
+import { z } from "zod";
+import { parseDuration } from "../pipelines/durations.js";
+import { parseCpu, parseMemory } from "../pipelines/quantities.js";
+
+const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== undefined, { error: 'expected a duration such as "10s" or "5m"' });
+
+export const configSchema = z.strictObject({
+  home: z.string().optional(),
+  pipelines: z.union([z.string(), z.array(z.string())]).optional(),
+  /** `sqlite` (the default, under home), a SQLite file path, or a postgres:// URL. */
+  database: z.string().optional(),
+  python: z.string().optional(),
+  /** The executor of tasks that name none: local or kubernetes. */
+  executor: z.enum(["local", "kubernetes"]).optional(),
+  local: z
+    .strictObject({
+      parallelism: z.number().int().min(1).optional(),
+      cpu: z.union([z.number(), z.string()]).refine((v) => parseCpu(v) !== undefined, { error: 'expected a CPU quantity such as 4 or "3500m"' }).optional(),
+      memory: z.union([z.number(), z.string()]).refine((v) => parseMemory(v) !== undefined, { error: 'expected a memory quantity such as "16Gi"' }).optional(),
+      gpus: z.array(z.number().int().min(0)).optional(),
+    })
+    .optional(),
+  kill_grace: duration.optional(),
+  pools: z.record(z.string(), z.strictObject({ slots: z.number().int().min(0), description: z.string().optional() })).optional(),
+  server: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
+  scheduler: z.strictObject({ sweep_interval: duration.optional() }).optional(),
+  notebooks: z.strictObject({ warm_kernels: z.number().int().min(0).max(32).optional(), kernelspecs: z.array(z.string()).optional() }).optional(),
+  /** Kubernetes clusters by name, checked by the Kubernetes executor. */
+  clusters: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type ConfigFile = z.output<typeof configSchema>;

@@ -1,0 +1,122 @@
+/**
+ * Resolving the configuration: command-line flags over environment variables over capstan.yaml over
+ * defaults. Relative paths in the file are relative to the file's folder.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LineCounter, parseDocument } from "yaml";
+import { parseCpu, parseDuration, parseMemory } from "../pipelines/index.js";
+import { configSchema, type ConfigFile } from "./config-schema.js";
+
+/** The settings Capstan runs with. */
+export interface CapstanConfig {
+  home: string;
+  pipelines: string[];
+  /** SQLite file path or postgres:// URL. */
+  databaseUrl: string;
+  python: string;
+  defaultExecutor: "local" | "kubernetes";
+  local: { parallelism?: number; cpu?: number; memory?: number; gpus?: number[] };
+  killGraceMs: number;
+  pools: Record<string, { slots: number; description?: string }>;
+  server: { host: string; port: number };
+  sweepIntervalMs: number;
+  notebooks: { warmKernels: number; kernelspecs: string[] };
+  clusters: Record<string, unknown>;
+  /** The file the settings came from, if any. */
+  file: string | null;
+}
+
+/** Flags that override everything else. */
+export interface ConfigOverrides {
+  home?: string;
+  pipelines?: string[];
+  config?: string;
+  databaseUrl?: string;
+  port?: number;
+  host?: string;
+}
+
+/** capstan.yaml is not valid; the message has file:line:col. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly exitCode = 2;
+}
+
+/** The root of this installation (the folder with package.json). */
+export const INSTALL_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function readConfigFile(file: string): ConfigFile {
+  const text = readFileSync(file, "utf8");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e ? lines.linePos(e.pos[0]) : { line: 1, col: 1 };
+    throw new ConfigError(`${file}:${pos.line}:${pos.col}: YAML syntax error: ${e?.message.split("\n")[0] ?? ""}`);
+  }
+  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => {
+      const path = issue.path.map(String);
+      const node = doc.getIn(issue.code === "unrecognized_keys" ? [...path, issue.keys[0] ?? ""] : path, true) as { range?: [number, number, number] } | undefined;
+      const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
+      const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+      const what = issue.code === "unrecognized_keys" ? `unknown setting ${issue.keys.join(", ")}; accepted: ${Object.keys(configSchema.shape).join(", ")}` : issue.message;
+      return `${where}: ${path.join(".") || "(top)"}: ${what}`;
+    });
+    throw new ConfigError(messages.join("\n"));
+  }
+  return parsed.data;
+}
+
+function defaultPython(cwd: string): string {
+  for (const candidate of [join(cwd, ".venv", "bin", "python"), join(INSTALL_ROOT, ".venv", "bin", "python")]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return "python3";
+}
+
+/** Resolves the configuration for a command run in `cwd`. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CapstanConfig {
+  const explicit = overrides.config ?? env.CAPSTAN_CONFIG;
+  const file = explicit ? resolve(cwd, explicit) : existsSync(join(cwd, "capstan.yaml")) ? join(cwd, "capstan.yaml") : null;
+  if (explicit && !existsSync(resolve(cwd, explicit))) throw new ConfigError(`config file ${explicit} does not exist`);
+  const fromFile: ConfigFile = file ? readConfigFile(file) : {};
+  const base = file ? dirname(file) : cwd;
+  const rel = (p: string, from: string) => resolve(from, p);
+
+  const home = overrides.home ? rel(overrides.home, cwd) : env.CAPSTAN_HOME ? rel(env.CAPSTAN_HOME, cwd) : fromFile.home ? rel(fromFile.home, base) : join(cwd, ".capstan");
+  const pipelines = overrides.pipelines?.length
+    ? overrides.pipelines.map((p) => rel(p, cwd))
+    : fromFile.pipelines
+      ? (Array.isArray(fromFile.pipelines) ? fromFile.pipelines : [fromFile.pipelines]).map((p) => rel(p, base))
+      : [join(cwd, "pipelines")];
+  const database = overrides.databaseUrl ?? env.CAPSTAN_DATABASE_URL ?? fromFile.database ?? "sqlite";
+  const databaseUrl = /^postgres(ql)?:\/\//.test(database) ? database : database === "sqlite" ? join(home, "capstan.db") : rel(database.replace(/^sqlite:/, ""), base);
+  const python = env.CAPSTAN_PYTHON ?? (fromFile.python ? (fromFile.python.includes("/") ? rel(fromFile.python, base) : fromFile.python) : defaultPython(cwd));
+  const portText = env.CAPSTAN_PORT;
+  const port = overrides.port ?? (portText !== undefined && /^\d+$/.test(portText) ? Number(portText) : (fromFile.server?.port ?? 8080));
+  const local = fromFile.local ?? {};
+  return {
+    home,
+    pipelines,
+    databaseUrl,
+    python,
+    defaultExecutor: fromFile.executor ?? "local",
+    local: {
+      ...(local.parallelism !== undefined ? { parallelism: local.parallelism } : {}),
+      ...(local.cpu !== undefined ? { cpu: parseCpu(local.cpu) ?? 0 } : {}),
+      ...(local.memory !== undefined ? { memory: parseMemory(local.memory) ?? 0 } : {}),
+      ...(local.gpus !== undefined ? { gpus: local.gpus } : {}),
+    },
+    killGraceMs: fromFile.kill_grace !== undefined ? (parseDuration(fromFile.kill_grace) ?? 10_000) : 10_000,
+    pools: Object.fromEntries(Object.entries(fromFile.pools ?? {}).map(([name, p]) => [name, { slots: p.slots, ...(p.description ? { description: p.description } : {}) }])),
+    server: { host: overrides.host ?? env.CAPSTAN_HOST ?? fromFile.server?.host ?? "127.0.0.1", port },
+    sweepIntervalMs: fromFile.scheduler?.sweep_interval !== undefined ? (parseDuration(fromFile.scheduler.sweep_interval) ?? 0) : /^postgres/.test(databaseUrl) ? 2000 : 0,
+    notebooks: { warmKernels: fromFile.notebooks?.warm_kernels ?? 1, kernelspecs: fromFile.notebooks?.kernelspecs ?? ["python3"] },
+    clusters: fromFile.clusters ?? {},
+    file,
+  };
+}

@@ -1,0 +1,3 @@
+/** Configuration: capstan.yaml, environment overrides, flags. */
+export { loadConfig, ConfigError, INSTALL_ROOT, type CapstanConfig, type ConfigOverrides } from "./config.js";
+export { configSchema, type ConfigFile } from "./config-schema.js";

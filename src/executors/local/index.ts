@@ -1,0 +1,37 @@
+/** The local executor: attempts as detached process groups on this machine. */
+import { availableParallelism, totalmem } from "node:os";
+import { discoverGpus } from "./gpus.js";
+import { LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
+
+export { LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
+export { discoverGpus, type LocalGpu } from "./gpus.js";
+export type { Capacity } from "./resource-slots.js";
+
+export interface LocalCapacityOptions {
+  parallelism?: number;
+  cpu?: number;
+  memory?: number;
+  /** GPU indices to use; discovered with nvidia-smi when absent. */
+  gpus?: number[];
+}
+
+/** Builds a local executor with this machine's capacity (GPUs found by nvidia-smi). */
+export async function createLocalExecutor(capacity: LocalCapacityOptions, options: Omit<LocalExecutorOptions, "capacity">): Promise<LocalExecutor> {
+  let gpus = capacity.gpus;
+  let gpuNote = gpus === undefined ? "" : `${gpus.length} GPU(s) configured`;
+  if (gpus === undefined) {
+    const found = await discoverGpus();
+    gpus = found.gpus.map((g) => g.index);
+    gpuNote = found.note;
+  }
+  return new LocalExecutor({
+    ...options,
+    capacity: {
+      parallelism: capacity.parallelism ?? 32,
+      cpu: capacity.cpu ?? availableParallelism(),
+      memory: capacity.memory ?? totalmem(),
+      gpus,
+      gpuNote,
+    },
+  });
+}

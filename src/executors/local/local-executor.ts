@@ -1,0 +1,360 @@
+/**
+ * The local executor: each attempt is a detached process group on this machine. A small shell
+ * wrapper records the group leader's pid and the exit status in the attempt's folder, so attempts
+ * outlive a scheduler crash: a restarted scheduler adopts the ones still running (pid + start time
+ * + token) and collects the ones that finished meanwhile.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { constants, existsSync, watch, type FSWatcher } from "node:fs";
+import { access, open, readFile, writeFile } from "node:fs/promises";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import {
+  attemptKey,
+  LaunchError,
+  type AdoptResult,
+  type AttemptEnd,
+  type AttemptEndListener,
+  type AttemptLaunch,
+  type AttemptRef,
+  type Executor,
+  type LaunchInfo,
+  type StoredAttempt,
+} from "../executor.js";
+import { taskCommand } from "../task-command.js";
+import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
+import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
+
+/**
+ * Runs the command given after the attempt folder, then writes its exit status atomically. The pid
+ * file is written first so a restarted scheduler can find the group.
+ */
+const WRAPPER = 'd=$1; shift; echo $$ > "$d/pid"; "$@"; rc=$?; echo $rc > "$d/status.tmp"; mv "$d/status.tmp" "$d/status"; exit $rc';
+
+/** Largest outputs object accepted from a local task. */
+const MAX_OUTPUT_BYTES = 1024 * 1024;
+
+export interface LocalExecutorOptions {
+  capacity: Capacity;
+  /** Interpreter for `python` tasks. */
+  python: string;
+  /** argv prefix running the capstan CLI, for notebook tasks. */
+  capstan: readonly string[];
+  /** Time between SIGTERM and SIGKILL when an attempt is killed. */
+  killGraceMs?: number;
+  /** Environment every task starts from (platform secrets removed by the caller). */
+  baseEnv: Record<string, string>;
+  /** Extra environment for notebook tasks (kernel pool folder, interpreter). */
+  notebookEnv?: Record<string, string>;
+  /** How often adopted processes (not children of this one) are checked for life. */
+  adoptedCheckMs?: number;
+}
+
+interface Tracked {
+  ref: AttemptRef;
+  pid: number;
+  pidStart: number | null;
+  attemptDir: string;
+  outputPath: string;
+  reservation: Reservation;
+  child?: ChildProcess;
+  watcher?: FSWatcher;
+  poll?: NodeJS.Timeout;
+  killTimer?: NodeJS.Timeout;
+  killedFor?: string;
+  /** Outputs known at launch (the output notebook). */
+  presetOutputs: Record<string, string>;
+  ended: boolean;
+}
+
+export class LocalExecutor implements Executor {
+  readonly name = "local";
+  readonly #slots: ResourceSlots;
+  readonly #options: LocalExecutorOptions;
+  readonly #tracked = new Map<string, Tracked>();
+  #listener: AttemptEndListener = () => undefined;
+
+  constructor(options: LocalExecutorOptions) {
+    this.#options = options;
+    this.#slots = new ResourceSlots(options.capacity);
+  }
+
+  get capacity(): Capacity {
+    return this.#slots.capacity;
+  }
+
+  get running(): number {
+    return this.#slots.running;
+  }
+
+  onAttemptEnd(listener: AttemptEndListener): void {
+    this.#listener = listener;
+  }
+
+  canLaunch(launch: Pick<AttemptLaunch, "resources">): boolean {
+    this.#slots.check(launch.resources);
+    return this.#slots.fits(launch.resources);
+  }
+
+  async launch(launch: AttemptLaunch): Promise<LaunchInfo> {
+    const key = attemptKey(launch);
+    if (this.#tracked.has(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
+    const command = taskCommand(launch.task, { python: this.#options.python, capstan: this.#options.capstan, baseDir: launch.baseDir, attemptDir: launch.attemptDir });
+    const cwd = launch.task.cwd ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
+    const env: Record<string, string> = { ...this.#options.baseEnv, ...launch.env, CAPSTAN_ATTEMPT_TOKEN: launch.token, PYTHONUNBUFFERED: "1" };
+    if (launch.task.kind === "notebook") Object.assign(env, this.#options.notebookEnv);
+    await checkRunnable(command.argv, launch, cwd, env.PATH ?? "");
+    for (const [name, content] of Object.entries(command.files)) await writeFile(join(launch.attemptDir, name), content);
+
+    if (!this.#slots.fits(launch.resources)) throw new LaunchError("no free capacity (the scheduler launched beyond canLaunch)", { retryable: true });
+    const reservation = this.#slots.reserve(launch.resources);
+    env.CUDA_VISIBLE_DEVICES = reservation.gpus.join(",");
+    await writeFile(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
+
+    const log = await open(launch.logPath, "a");
+    let child: ChildProcess;
+    try {
+      child = spawn("/bin/sh", ["-c", WRAPPER, "capstan-task", launch.attemptDir, ...command.argv], {
+        cwd,
+        env,
+        detached: true,
+        stdio: ["ignore", log.fd, log.fd],
+      });
+    } catch (error) {
+      this.#slots.release(reservation);
+      throw new LaunchError(`could not start the process: ${(error as Error).message}`, { retryable: true, cause: error });
+    } finally {
+      await log.close();
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      this.#slots.release(reservation);
+      const failure = await new Promise<Error>((resolve) => child.once("error", resolve));
+      throw new LaunchError(`could not start the process: ${failure.message}`, { retryable: true, cause: failure });
+    }
+    const pidStart = processStartTime(pid);
+    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, child, presetOutputs: command.outputs, ended: false };
+    this.#tracked.set(key, tracked);
+    child.once("exit", (code, signal) => {
+      void this.#finish(tracked, code, signal);
+    });
+    child.unref();
+    return { externalId: `local:${launch.token}`, pid, ...(pidStart !== null ? { pidStart } : {}) };
+  }
+
+  async kill(ref: AttemptRef, reason: string): Promise<void> {
+    const tracked = this.#tracked.get(attemptKey(ref));
+    if (!tracked || tracked.ended) return;
+    tracked.killedFor = reason;
+    this.#signal(tracked, "SIGTERM");
+    tracked.killTimer = setTimeout(() => this.#signal(tracked, "SIGKILL"), this.#options.killGraceMs ?? 10_000);
+    tracked.killTimer.unref();
+    return Promise.resolve();
+  }
+
+  async adopt(attempts: readonly StoredAttempt[]): Promise<Map<string, AdoptResult>> {
+    const results = new Map<string, AdoptResult>();
+    for (const attempt of attempts) {
+      const key = attemptKey(attempt);
+      const dir = attempt.attemptDir;
+      if (!dir) {
+        results.set(key, { status: "ended", end: lost("the attempt has no folder") });
+        continue;
+      }
+      const status = await readStatus(dir);
+      const reservation = await readReservation(dir);
+      const outputPath = join(dir, "output.json");
+      const presetOutputs: Record<string, string> = existsSync(join(dir, "parameters.json")) ? { notebook: join(dir, "output.ipynb") } : {};
+      if (status !== null) {
+        results.set(key, { status: "ended", end: await collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined) });
+        continue;
+      }
+      let pid = attempt.pid;
+      let pidStart = attempt.pidStart;
+      if (pid === null) {
+        const fromFile = await readPidFile(dir);
+        if (fromFile !== null && isProcessAlive(fromFile, null)) {
+          pid = fromFile;
+          pidStart = processStartTime(fromFile);
+        } else {
+          const found = await findProcessByToken(attempt.token);
+          if (found) ({ pid, startTime: pidStart } = { pid: found.pid, startTime: found.startTime });
+        }
+      }
+      if (pid !== null && isProcessAlive(pid, pidStart)) {
+        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false };
+        this.#tracked.set(key, tracked);
+        this.#watchAdopted(tracked);
+        results.set(key, { status: "running" });
+        continue;
+      }
+      // Gone without a status: check once more in case it finished between the two reads.
+      const late = await readStatus(dir);
+      results.set(key, late !== null ? { status: "ended", end: await collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
+    }
+    return results;
+  }
+
+  close(): Promise<void> {
+    for (const tracked of this.#tracked.values()) {
+      tracked.watcher?.close();
+      if (tracked.poll) clearInterval(tracked.poll);
+      if (tracked.killTimer) clearTimeout(tracked.killTimer);
+      tracked.child?.removeAllListeners("exit");
+    }
+    this.#tracked.clear();
+    return Promise.resolve();
+  }
+
+  #signal(tracked: Tracked, signal: NodeJS.Signals): void {
+    if (tracked.ended || !isProcessAlive(tracked.pid, tracked.pidStart)) return;
+    try {
+      process.kill(-tracked.pid, signal);
+    } catch {
+      // the group is already gone
+    }
+  }
+
+  /** Adopted processes are not our children: their end shows as the status file, or as the pid vanishing. */
+  #watchAdopted(tracked: Tracked): void {
+    const check = async (): Promise<void> => {
+      if (tracked.ended) return;
+      const status = await readStatus(tracked.attemptDir);
+      if (status !== null) {
+        await this.#finish(tracked, status, null);
+      } else if (!isProcessAlive(tracked.pid, tracked.pidStart)) {
+        const late = await readStatus(tracked.attemptDir);
+        await this.#finish(tracked, late, late === null ? "SIGKILL" : null, late === null);
+      }
+    };
+    try {
+      tracked.watcher = watch(tracked.attemptDir, (_event, name) => {
+        if (name === "status") void check();
+      });
+      tracked.watcher.on("error", () => undefined);
+    } catch {
+      // watching is a speed-up; the liveness check below is enough
+    }
+    tracked.poll = setInterval(() => void check(), this.#options.adoptedCheckMs ?? 1000);
+    tracked.poll.unref();
+  }
+
+  async #finish(tracked: Tracked, code: number | null, signal: NodeJS.Signals | null, vanished = false): Promise<void> {
+    if (tracked.ended) return;
+    tracked.ended = true;
+    tracked.watcher?.close();
+    if (tracked.poll) clearInterval(tracked.poll);
+    if (tracked.killTimer) clearTimeout(tracked.killTimer);
+    // Whatever the group leader did, leave no stray children of the attempt behind.
+    try {
+      process.kill(-tracked.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    this.#tracked.delete(attemptKey(tracked.ref));
+    this.#slots.release(tracked.reservation);
+    const status = code ?? (await readStatus(tracked.attemptDir));
+    const end = vanished && status === null
+      ? lost(tracked.killedFor ? `killed (${tracked.killedFor})` : "the process vanished")
+      : await collectEnd(status, signal, tracked.outputPath, tracked.presetOutputs, tracked.killedFor);
+    this.#listener(tracked.ref, end);
+  }
+}
+
+function lost(reason: string): AttemptEnd {
+  return { outcome: "lost", exitCode: null, reason: `lost: ${reason}`, outputs: null, retryable: true };
+}
+
+async function readStatus(dir: string): Promise<number | null> {
+  try {
+    const text = (await readFile(join(dir, "status"), "utf8")).trim();
+    return /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readPidFile(dir: string): Promise<number | null> {
+  try {
+    const text = (await readFile(join(dir, "pid"), "utf8")).trim();
+    return /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readReservation(dir: string): Promise<Reservation> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, "resources.json"), "utf8")) as Partial<Reservation>;
+    return { cpu: parsed.cpu ?? 0, memory: parsed.memory ?? 0, gpus: parsed.gpus ?? [] };
+  } catch {
+    return { cpu: 0, memory: 0, gpus: [] };
+  }
+}
+
+/** Turns an exit status (or signal) and the outputs file into the attempt's end. */
+async function collectEnd(code: number | null, signal: NodeJS.Signals | null, outputPath: string, preset: Record<string, string>, killedFor: string | undefined): Promise<AttemptEnd> {
+  if (code === 0) {
+    const outputs = await readOutputs(outputPath);
+    if ("error" in outputs) return { outcome: "failed", exitCode: 0, reason: outputs.error, outputs: null, retryable: false };
+    return { outcome: "success", exitCode: 0, reason: null, outputs: { ...outputs.value, ...preset }, retryable: true };
+  }
+  let reason: string;
+  if (killedFor) reason = killedFor;
+  else if (code === null) reason = `killed by ${signal ?? "a signal"}`;
+  else if (code === 127) reason = "exit code 127 (command not found)";
+  else if (code > 128 && code < 160) reason = `exit code ${code} (killed by signal ${code - 128}${code - 128 === 9 ? ", possibly out of memory" : ""})`;
+  else reason = `exit code ${code}`;
+  const outputs = await readOutputs(outputPath);
+  return { outcome: "failed", exitCode: code, reason, outputs: "value" in outputs ? { ...outputs.value, ...preset } : null, retryable: true };
+}
+
+async function readOutputs(path: string): Promise<{ value: Record<string, unknown> } | { error: string }> {
+  let text: string;
+  try {
+    const file = await open(path, "r");
+    try {
+      const { size } = await file.stat();
+      if (size > MAX_OUTPUT_BYTES) return { error: `outputs: $CAPSTAN_OUTPUT holds ${size} bytes; at most ${MAX_OUTPUT_BYTES} are accepted (write large results to $CAPSTAN_ARTIFACTS_DIR and output their path)` };
+      text = await file.readFile("utf8");
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return { value: {} };
+  }
+  if (text.trim() === "") return { value: {} };
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return { error: "outputs: $CAPSTAN_OUTPUT must hold one JSON object such as {\"rows\": 10}" };
+    }
+    return { value: value as Record<string, unknown> };
+  } catch (error) {
+    return { error: `outputs: $CAPSTAN_OUTPUT is not valid JSON (${(error as Error).message}); it must hold one JSON object such as {"rows": 10}` };
+  }
+}
+
+/** Fails early, with a clear reason, when the program or script does not exist. */
+async function checkRunnable(argv: readonly string[], launch: AttemptLaunch, cwd: string, path: string): Promise<void> {
+  const program = argv[0];
+  if (program === undefined || program === "") throw new LaunchError("the task has an empty command", { retryable: false });
+  if (!existsSync(cwd)) throw new LaunchError(`the working folder ${cwd} does not exist`, { retryable: false });
+  const executable = async (file: string) => access(file, constants.X_OK).then(() => true, () => false);
+  if (program.includes("/")) {
+    const file = isAbsolute(program) ? program : resolve(cwd, program);
+    if (!(await executable(file))) throw new LaunchError(`command not found: ${program} (no executable file at ${file})`, { retryable: false });
+  } else {
+    let found = false;
+    for (const dir of path.split(delimiter)) {
+      if (dir && (await executable(join(dir, program)))) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) throw new LaunchError(`command not found: ${program} (searched PATH: ${path})`, { retryable: false });
+  }
+  const script = launch.task.kind === "python" ? argv[1] : launch.task.kind === "notebook" ? argv[argv.indexOf("run") + 1] : undefined;
+  if (script !== undefined && !existsSync(script)) {
+    throw new LaunchError(`${launch.task.kind === "python" ? "python script" : "notebook"} not found: ${script}`, { retryable: false });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Turns a rendered task into the argv that runs it, for any executor: a command list as is, a
+ * command string through `sh -c`, a python script with the configured interpreter, a notebook
+ * through `capstan notebook run`.
+ */
+import { isAbsolute, join, posix } from "node:path";
+import type { TaskSpec } from "../pipelines/index.js";
+
+export interface TaskCommandOptions {
+  /** The Python interpreter for `python` tasks. */
+  python: string;
+  /** The argv prefix that runs the capstan CLI (e.g. [node, bin/capstan.js]). */
+  capstan: readonly string[];
+  /** The folder relative script and notebook paths resolve against. */
+  baseDir: string;
+  /** The attempt's own folder: the output notebook and parameter file go there. */
+  attemptDir: string;
+  /** Path joining for the target system (POSIX inside pods). */
+  pathStyle?: "native" | "posix";
+}
+
+export interface TaskCommand {
+  argv: string[];
+  /** Files the command needs written before it starts (name → content), relative to attemptDir. */
+  files: Record<string, string>;
+  /** Outputs known before the task runs (the output notebook's path). */
+  outputs: Record<string, string>;
+}
+
+/** The argv of a rendered task. */
+export function taskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCommand {
+  const joinPath = options.pathStyle === "posix" ? posix.join : join;
+  const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith("/") ? p : joinPath(options.baseDir, p));
+  switch (task.kind) {
+    case "command": {
+      const command = task.command ?? [];
+      return { argv: typeof command === "string" ? ["/bin/sh", "-c", command] : [...command], files: {}, outputs: {} };
+    }
+    case "python":
+      return { argv: [options.python, resolvePath(task.python ?? ""), ...task.args], files: {}, outputs: {} };
+    case "notebook": {
+      const outputNotebook = joinPath(options.attemptDir, "output.ipynb");
+      const parametersFile = joinPath(options.attemptDir, "parameters.json");
+      const argv = [...options.capstan, "notebook", "run", resolvePath(task.notebook ?? ""), outputNotebook, "-f", parametersFile, "--cwd", task.cwd ? resolvePath(task.cwd) : options.baseDir, "--log-output"];
+      if (task.kernel) argv.push("-k", task.kernel);
+      return { argv, files: { "parameters.json": JSON.stringify(task.parameters) }, outputs: { notebook: outputNotebook } };
+    }
+  }
+}

@@ -1,0 +1,17 @@
+/** Pipeline files: the format, loading and validation, the task graph, templating and params. */
+export type { LoadedPipeline, ParamSpec, PipelineSpec, TaskKind, TaskResources, TaskSpec } from "./model.js";
+export { DEFAULT_POOL, DEFAULT_TEAM } from "./model.js";
+export type { PipelineDefinition, TaskDefinition, TriggerRule } from "./spec-schema.js";
+export { TRIGGER_RULES } from "./spec-schema.js";
+export { PipelineFileError, formatIssue, formatPath, type ValidationIssue } from "./errors.js";
+export { loadPipelineFile } from "./load-file.js";
+export { loadYamlPipeline } from "./load-yaml.js";
+export { validateDefinition } from "./validate.js";
+export { PipelineRegistry, type RegistryChange } from "./registry.js";
+export { Dag } from "./dag.js";
+export { parseDuration, formatDuration } from "./durations.js";
+export { parseCpu, parseMemory, formatMemory } from "./quantities.js";
+export { ParamError, coerceParamText, resolveParams } from "./params.js";
+export { TemplateError, renderTemplate, renderValue, type TemplateContext } from "./templating.js";
+export type { ScheduleSpec } from "./schedule-spec.js";
+export { pipeline, task } from "./define.js";

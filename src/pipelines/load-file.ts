@@ -1,0 +1,25 @@
+/** Loads one pipeline file of either format into a LoadedPipeline (spec, version, source). */
+import { readFile } from "node:fs/promises";
+import { dirname, extname, resolve } from "node:path";
+import { PipelineFileError } from "./errors.js";
+import { loadTsPipeline } from "./load-ts.js";
+import { loadYamlPipeline } from "./load-yaml.js";
+import type { LoadedPipeline } from "./model.js";
+import { versionHash } from "./version-hash.js";
+
+/** File extensions that hold pipelines. */
+export const PIPELINE_EXTENSIONS = [".yaml", ".yml", ".ts", ".mts"];
+
+/** Reads, parses and validates one pipeline file; throws PipelineFileError. */
+export async function loadPipelineFile(path: string): Promise<LoadedPipeline> {
+  const file = resolve(path);
+  let source: string;
+  try {
+    source = await readFile(file, "utf8");
+  } catch (error) {
+    throw new PipelineFileError(file, [{ path: [], message: `cannot read the file: ${(error as Error).message}` }], { cause: error });
+  }
+  const extension = extname(file);
+  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file) : loadYamlPipeline(file, source);
+  return { spec, version: versionHash(spec), file, baseDir: dirname(file), source };
+}

@@ -1,0 +1,54 @@
+/** Loads a YAML pipeline file; every issue carries the line and column where it was found. */
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { PipelineFileError, type ValidationIssue } from "./errors.js";
+import type { PipelineSpec } from "./model.js";
+import { validateDefinition } from "./validate.js";
+
+/** Parses and validates YAML text; throws PipelineFileError with positions. */
+export function loadYamlPipeline(file: string, text: string): PipelineSpec {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: "1.2" });
+  if (doc.errors.length > 0) {
+    throw new PipelineFileError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { path: [], message: `YAML syntax error: ${e.message.split("\n")[0] ?? e.code}`, line: pos.line, column: pos.col };
+      }),
+    );
+  }
+  const result = validateDefinition(doc.toJS({ maxAliasCount: 100 }));
+  if (result.ok) return result.spec;
+  throw new PipelineFileError(file, result.issues.map((issue) => locate(doc, lineCounter, issue)));
+}
+
+function locate(doc: Document, lines: LineCounter, issue: ValidationIssue): ValidationIssue {
+  const offset = offsetOf(doc, issue.path, issue.atKey ?? false);
+  if (offset === undefined) return issue;
+  const pos = lines.linePos(offset);
+  return { ...issue, line: pos.line, column: pos.col };
+}
+
+/** The source offset of the deepest node on `path`: a mapping key, or a scalar value at the end. */
+function offsetOf(doc: Document, path: readonly (string | number)[], atKey: boolean): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0];
+  for (const part of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part));
+      if (!pair) return offset;
+      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === "number") {
+      const item = node.items[part];
+      if (!item) return offset;
+      node = item;
+      offset = (item as Node).range?.[0] ?? offset;
+    } else {
+      return offset;
+    }
+  }
+  // A scalar points at its value, so `retries: three` is reported where `three` stands.
+  if (isScalar(node) && !atKey) return node.range?.[0] ?? offset;
+  return offset;
+}

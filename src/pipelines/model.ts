@@ -1,0 +1,95 @@
+/**
+ * The validated pipeline model the engine works with: defaults applied, durations in milliseconds,
+ * quantities in cores and bytes, dependencies resolved. Stored as JSON with each pipeline version.
+ */
+import type { ScheduleSpec } from "./schedule-spec.js";
+import type { ParamType, TriggerRule } from "./spec-schema.js";
+
+export type TaskKind = "command" | "python" | "notebook";
+
+export interface ParamSpec {
+  type: ParamType;
+  /** Absent when the param is required at trigger time. */
+  default?: unknown;
+  description?: string;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+}
+
+export interface TaskResources {
+  /** Cores (fractions allowed); 0 reserves none. */
+  cpu: number;
+  /** Bytes; 0 reserves none. */
+  memory: number;
+  gpu: number;
+}
+
+export interface TaskSpec {
+  id: string;
+  description?: string;
+  kind: TaskKind;
+  /** For `command`: a list is argv, a string runs with `sh -c`. */
+  command?: string | string[];
+  /** For `python`: the script path, relative to the pipeline file's folder. */
+  python?: string;
+  args: string[];
+  /** For `notebook`: the .ipynb path, relative to the pipeline file's folder. */
+  notebook?: string;
+  parameters: Record<string, unknown>;
+  kernel?: string;
+  dependsOn: string[];
+  triggerRule: TriggerRule;
+  resources: TaskResources;
+  retries: number;
+  retryDelayMs: number;
+  retryExponentialBackoff: boolean;
+  maxRetryDelayMs: number | null;
+  timeoutMs: number | null;
+  pool: string;
+  poolSlots: number;
+  priorityWeight: number;
+  env: Record<string, string>;
+  cwd?: string;
+  skipOnExitCodes: number[];
+  outputs: string[];
+  executor?: string;
+  cluster?: string;
+  namespace?: string;
+  image?: string;
+  kubernetes?: Record<string, unknown>;
+}
+
+export interface PipelineSpec {
+  id: string;
+  description?: string;
+  team: string;
+  tags: string[];
+  schedule: ScheduleSpec | null;
+  timezone: string;
+  /** Epoch ms; null when the pipeline has no start date (manual runs only). */
+  startDate: number | null;
+  endDate: number | null;
+  catchup: boolean;
+  maxActiveRuns: number;
+  maxActiveTasks: number;
+  params: Record<string, ParamSpec>;
+  tasks: Record<string, TaskSpec>;
+  /** Task ids in a topological order (upstream before downstream). */
+  taskOrder: string[];
+}
+
+/** A pipeline loaded from a file: its spec, where it came from, and its content hash. */
+export interface LoadedPipeline {
+  spec: PipelineSpec;
+  /** Content hash of the spec: the pipeline version. */
+  version: string;
+  file: string;
+  /** The folder tasks run in and relative paths resolve against. */
+  baseDir: string;
+  /** The file's text, kept so the spec a run used stays readable. */
+  source: string;
+}
+
+export const DEFAULT_POOL = "default";
+export const DEFAULT_TEAM = "default";

@@ -1,0 +1,197 @@
+/**
+ * From a pipeline as written (already shape-checked by the zod schema) to the engine's model:
+ * defaults merged into tasks, one task kind per task, dependencies and cycles checked, schedule,
+ * timezone and dates parsed, templates checked against params and upstream tasks.
+ */
+import { DateTime } from "luxon";
+import { Dag } from "./dag.js";
+import { parseDuration } from "./durations.js";
+import { IssueList, type FieldPath } from "./errors.js";
+import { DEFAULT_POOL, DEFAULT_TEAM, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
+import { normalizeParam } from "./params.js";
+import { parseCpu, parseMemory } from "./quantities.js";
+import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
+import type { RawPipeline, RawTask } from "./spec-schema.js";
+import { checkTemplate, forEachString } from "./templating.js";
+
+const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook"];
+
+/** Airflow's defaults for the limits a pipeline may leave out. */
+const DEFAULT_MAX_ACTIVE_RUNS = 16;
+const DEFAULT_MAX_ACTIVE_TASKS = 16;
+
+/** Normalises a shape-checked pipeline; collects every problem into `issues`. */
+export function normalizePipeline(raw: RawPipeline, issues: IssueList): PipelineSpec {
+  const timezone = raw.timezone ?? "UTC";
+  if (!isValidTimezone(timezone)) {
+    issues.add(["timezone"], `unknown timezone ${JSON.stringify(timezone)}; expected an IANA name such as UTC, Europe/Berlin or Asia/Seoul`);
+  }
+  const zone = isValidTimezone(timezone) ? timezone : "UTC";
+
+  let schedule: ScheduleSpec | null = null;
+  if (raw.schedule !== undefined && raw.schedule !== null && raw.schedule.trim() !== "") {
+    try {
+      schedule = parseSchedule(raw.schedule, zone);
+    } catch (error) {
+      issues.add(["schedule"], (error as Error).message);
+    }
+  }
+
+  const startDate = raw.start_date === undefined ? null : parseDate(raw.start_date, zone, ["start_date"], issues);
+  const endDate = raw.end_date === undefined ? null : parseDate(raw.end_date, zone, ["end_date"], issues);
+  if (schedule && startDate === null && raw.start_date === undefined) {
+    issues.add(["start_date"], "a scheduled pipeline needs start_date (the first data interval starts there), e.g. start_date: 2026-01-01");
+  }
+  if (startDate !== null && endDate !== null && endDate < startDate) {
+    issues.add(["end_date"], "end_date is before start_date");
+  }
+
+  const params: Record<string, ParamSpec> = {};
+  for (const [name, rawParam] of Object.entries(raw.params ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      issues.add(["params", name], "param names are identifiers: letters, digits and '_', not starting with a digit");
+    }
+    params[name] = normalizeParam(rawParam, ["params", name], issues);
+    if (schedule && params[name].default === undefined) {
+      issues.add(["params", name], "a scheduled pipeline needs a default for every param (scheduled runs have no one to supply it)");
+    }
+  }
+
+  const tasks: Record<string, TaskSpec> = {};
+  for (const [id, rawTask] of Object.entries(raw.tasks)) {
+    tasks[id] = normalizeTask(id, { ...raw.defaults, ...rawTask }, raw, ["tasks", id], issues);
+  }
+
+  const dag = new Dag(Object.fromEntries(Object.entries(tasks).map(([id, t]) => [id, t.dependsOn])));
+  const cycle = Object.values(tasks).every((t) => t.dependsOn.every((d) => d in tasks)) ? dag.findCycle() : undefined;
+  if (cycle) {
+    issues.add(["tasks", cycle[0] ?? "", "depends_on"], `dependency cycle: ${cycle.join(" → ")}`);
+  } else {
+    for (const task of Object.values(tasks)) {
+      checkTaskTemplates(task, raw.tasks[task.id] ?? {}, raw, Object.keys(params), dag.ancestors(task.id), issues);
+    }
+  }
+
+  return {
+    id: raw.id,
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
+    team: raw.team ?? DEFAULT_TEAM,
+    tags: raw.tags ?? [],
+    schedule,
+    timezone: zone,
+    startDate,
+    endDate,
+    catchup: raw.catchup ?? false,
+    maxActiveRuns: raw.max_active_runs ?? DEFAULT_MAX_ACTIVE_RUNS,
+    maxActiveTasks: raw.max_active_tasks ?? DEFAULT_MAX_ACTIVE_TASKS,
+    params,
+    tasks,
+    taskOrder: cycle ? Object.keys(tasks) : dag.topologicalOrder(),
+  };
+}
+
+function parseDate(value: string | Date, zone: string, path: FieldPath, issues: IssueList): number | null {
+  if (value instanceof Date) return value.getTime();
+  const parsed = DateTime.fromISO(value.trim(), { zone });
+  if (!parsed.isValid) {
+    issues.add(path, `${JSON.stringify(value)} is not a date; expected YYYY-MM-DD or an ISO date-time such as 2026-01-01T03:00:00`);
+    return null;
+  }
+  return parsed.toMillis();
+}
+
+function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath, issues: IssueList): TaskSpec {
+  const kinds = TASK_KINDS.filter((k) => t[k] !== undefined);
+  if (kinds.length === 0) {
+    issues.add(path, "a task needs exactly one of command, python or notebook");
+  } else if (kinds.length > 1) {
+    issues.add([...path, kinds[1] ?? ""], `a task has exactly one of command, python or notebook; this one has ${kinds.join(" and ")}`);
+  }
+  const kind: TaskKind = kinds[0] ?? "command";
+  if (t.args !== undefined && kind !== "python") issues.add([...path, "args"], "args belong to python tasks (command lists carry their own arguments)");
+  if (t.parameters !== undefined && kind !== "notebook") issues.add([...path, "parameters"], "parameters belong to notebook tasks");
+
+  const dependsOn = t.depends_on === undefined ? [] : typeof t.depends_on === "string" ? [t.depends_on] : [...t.depends_on];
+  dependsOn.forEach((up, i) => {
+    const where = typeof t.depends_on === "string" ? [...path, "depends_on"] : [...path, "depends_on", i];
+    if (!(up in raw.tasks)) {
+      issues.add(where, `unknown upstream task ${JSON.stringify(up)}; tasks in this pipeline: ${Object.keys(raw.tasks).join(", ")}`);
+    } else if (up === id) {
+      issues.add(where, "a task cannot depend on itself");
+    }
+  });
+  if (new Set(dependsOn).size !== dependsOn.length) issues.add([...path, "depends_on"], "an upstream task is listed twice");
+
+  const skip = t.skip_on_exit_code;
+  const task: TaskSpec = {
+    id,
+    kind,
+    args: t.args ?? [],
+    parameters: t.parameters ?? {},
+    dependsOn,
+    triggerRule: t.trigger_rule ?? "all_success",
+    resources: {
+      cpu: t.resources?.cpu !== undefined ? (parseCpu(t.resources.cpu) ?? 0) : 0,
+      memory: t.resources?.memory !== undefined ? (parseMemory(t.resources.memory) ?? 0) : 0,
+      gpu: t.resources?.gpu ?? 0,
+    },
+    retries: t.retries ?? 0,
+    retryDelayMs: t.retry_delay !== undefined ? (parseDuration(t.retry_delay) ?? 0) : 300_000,
+    retryExponentialBackoff: t.retry_exponential_backoff ?? false,
+    maxRetryDelayMs: t.max_retry_delay !== undefined ? (parseDuration(t.max_retry_delay) ?? null) : null,
+    timeoutMs: t.timeout !== undefined ? (parseDuration(t.timeout) ?? null) : null,
+    pool: t.pool ?? DEFAULT_POOL,
+    poolSlots: t.pool_slots ?? 1,
+    priorityWeight: t.priority_weight ?? 1,
+    env: Object.fromEntries(Object.entries(t.env ?? {}).map(([k, v]) => [k, String(v)])),
+    skipOnExitCodes: skip === undefined ? [] : Array.isArray(skip) ? skip : [skip],
+    outputs: t.outputs ?? [],
+  };
+  if (task.timeoutMs === 0) issues.add([...path, "timeout"], "timeout must be longer than 0; leave it out for no timeout");
+  for (const name of Object.keys(task.env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) issues.add([...path, "env", name], "environment variable names are letters, digits and '_', not starting with a digit");
+    if (name.startsWith("CAPSTAN_")) issues.add([...path, "env", name], "CAPSTAN_* variables are set by Capstan for every task and cannot be overridden");
+  }
+  const optional = {
+    description: t.description,
+    command: t.command,
+    python: t.python,
+    notebook: t.notebook,
+    kernel: t.kernel,
+    cwd: t.cwd,
+    executor: t.executor,
+    cluster: t.cluster,
+    namespace: t.namespace,
+    image: t.image,
+    kubernetes: t.kubernetes,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (task as unknown as Record<string, unknown>)[key] = value;
+  }
+  return task;
+}
+
+function checkTaskTemplates(task: TaskSpec, written: RawTask, raw: RawPipeline, params: string[], upstream: Set<string>, issues: IssueList): void {
+  const scope = { params, upstreamTasks: upstream };
+  const fields: Record<string, unknown> = {
+    command: task.command,
+    python: task.python,
+    args: task.args,
+    notebook: task.notebook,
+    parameters: task.parameters,
+    kernel: task.kernel,
+    env: task.env,
+    cwd: task.cwd,
+    image: task.image,
+    namespace: task.namespace,
+  };
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    // A field inherited from `defaults:` is reported where it is written.
+    const base: FieldPath = field in written || !(raw.defaults && field in raw.defaults) ? ["tasks", task.id, field] : ["defaults", field];
+    forEachString(value, [...base], (text, path) => {
+      const problem = checkTemplate(text, scope);
+      if (problem) issues.add(path, `task ${task.id}: ${problem}`);
+    });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The set of pipelines loaded from the pipeline folders. A file that fails validation keeps the
+ * previous good version of its pipeline loaded and is reported with its error; the folders can be
+ * watched so edits load without a restart.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { extname, join, resolve } from "node:path";
+import { PipelineFileError } from "./errors.js";
+import { loadPipelineFile, PIPELINE_EXTENSIONS } from "./load-file.js";
+import type { LoadedPipeline } from "./model.js";
+
+/** The result of one load: what changed, for logging and for the store. */
+export interface RegistryChange {
+  loaded: LoadedPipeline[];
+  removed: string[];
+  errors: PipelineFileError[];
+}
+
+export interface PipelineRegistryOptions {
+  /** Folders (or single files) to load pipelines from. */
+  paths: readonly string[];
+}
+
+/** Pipelines by id, with the errors of files that failed to load. */
+export class PipelineRegistry {
+  readonly #paths: string[];
+  #pipelines = new Map<string, LoadedPipeline>();
+  #errors = new Map<string, PipelineFileError>();
+  #idsByFile = new Map<string, string>();
+  #watchers: FSWatcher[] = [];
+
+  constructor(options: PipelineRegistryOptions) {
+    this.#paths = options.paths.map((p) => resolve(p));
+  }
+
+  get(id: string): LoadedPipeline | undefined {
+    return this.#pipelines.get(id);
+  }
+
+  list(): LoadedPipeline[] {
+    return [...this.#pipelines.values()].sort((a, b) => a.spec.id.localeCompare(b.spec.id));
+  }
+
+  /** Files that failed to load, with every issue found. */
+  errors(): PipelineFileError[] {
+    return [...this.#errors.values()].sort((a, b) => a.file.localeCompare(b.file));
+  }
+
+  /** (Re)loads every pipeline file; good versions of failing files stay loaded. */
+  async load(): Promise<RegistryChange> {
+    const files = await this.#findFiles();
+    const change: RegistryChange = { loaded: [], removed: [], errors: [] };
+    const seen = new Map<string, string>();
+    const nextErrors = new Map<string, PipelineFileError>();
+    const nextIds = new Map<string, string>();
+    for (const file of files) {
+      try {
+        const loaded = await loadPipelineFile(file);
+        const other = seen.get(loaded.spec.id);
+        if (other) {
+          throw new PipelineFileError(file, [{ path: ["id"], message: `duplicate pipeline id ${JSON.stringify(loaded.spec.id)}: ${other} defines it too` }]);
+        }
+        seen.set(loaded.spec.id, file);
+        nextIds.set(file, loaded.spec.id);
+        const previous = this.#pipelines.get(loaded.spec.id);
+        if (!previous || previous.version !== loaded.version || previous.file !== loaded.file) change.loaded.push(loaded);
+        this.#pipelines.set(loaded.spec.id, loaded);
+      } catch (error) {
+        const fileError = error instanceof PipelineFileError ? error : new PipelineFileError(file, [{ path: [], message: String(error) }], { cause: error });
+        nextErrors.set(file, fileError);
+        change.errors.push(fileError);
+        // Keep serving the last good version of whatever this file defined before.
+        const previousId = this.#idsByFile.get(file);
+        if (previousId && !seen.has(previousId)) {
+          seen.set(previousId, file);
+          nextIds.set(file, previousId);
+        }
+      }
+    }
+    for (const id of [...this.#pipelines.keys()]) {
+      if (!seen.has(id)) {
+        this.#pipelines.delete(id);
+        change.removed.push(id);
+      }
+    }
+    this.#errors = nextErrors;
+    this.#idsByFile = nextIds;
+    return change;
+  }
+
+  /** Reloads when a pipeline file changes; `onChange` gets each reload's outcome. */
+  watch(onChange: (change: RegistryChange) => void, onError: (error: unknown) => void): void {
+    let timer: NodeJS.Timeout | undefined;
+    const reload = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.load().then(onChange, onError);
+      }, 150);
+    };
+    for (const path of this.#paths) {
+      try {
+        const watcher = watch(path, { recursive: false }, reload);
+        watcher.on("error", onError);
+        this.#watchers.push(watcher);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+
+  close(): void {
+    for (const watcher of this.#watchers) watcher.close();
+    this.#watchers = [];
+  }
+
+  async #findFiles(): Promise<string[]> {
+    const files: string[] = [];
+    for (const path of this.#paths) {
+      let info;
+      try {
+        info = await stat(path);
+      } catch {
+        continue;
+      }
+      if (info.isFile()) {
+        files.push(path);
+        continue;
+      }
+      for (const entry of await readdir(path, { withFileTypes: true })) {
+        if (entry.name.startsWith(".")) continue;
+        if (entry.isFile() && PIPELINE_EXTENSIONS.includes(extname(entry.name)) && !entry.name.endsWith(".d.ts") && !entry.name.includes(".test.")) {
+          files.push(join(path, entry.name));
+        } else if (entry.isDirectory()) {
+          // A folder per pipeline: pipelines/NAME/pipeline.yaml beside its scripts.
+          for (const name of ["pipeline.yaml", "pipeline.yml", "pipeline.ts"]) {
+            const candidate = join(path, entry.name, name);
+            if (await stat(candidate).then((s) => s.isFile(), () => false)) files.push(candidate);
+          }
+        }
+      }
+    }
+    return files.sort();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The pipeline file format, as users write it in YAML or TypeScript (snake_case names), validated
+ * with zod. Unknown fields are errors, so a typo never silently changes behaviour.
+ */
+import { z } from "zod";
+import { DURATION_HINT, parseDuration } from "./durations.js";
+import { CPU_HINT, MEMORY_HINT, parseCpu, parseMemory } from "./quantities.js";
+
+/** Airflow's trigger rules, all of them. */
+export const TRIGGER_RULES = [
+  "all_success",
+  "all_failed",
+  "all_done",
+  "all_skipped",
+  "one_success",
+  "one_failed",
+  "one_done",
+  "none_failed",
+  "none_skipped",
+  "none_failed_min_one_success",
+  "always",
+] as const;
+export type TriggerRule = (typeof TRIGGER_RULES)[number];
+
+export const PARAM_TYPES = ["string", "number", "integer", "boolean", "object", "array"] as const;
+export type ParamType = (typeof PARAM_TYPES)[number];
+
+export const EXECUTOR_NAMES = ["local", "kubernetes"] as const;
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ID_HINT = "letters, digits, '_', '-' and '.', starting with a letter or digit, at most 63 characters";
+
+const identifier = (what: string) =>
+  z
+    .string({ error: `expected ${what} as a string (${ID_HINT})` })
+    .max(63, { error: `${what} is longer than 63 characters` })
+    .regex(ID_PATTERN, { error: `${what} may contain ${ID_HINT}` });
+
+const duration = z.union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` }).refine(
+  (v) => parseDuration(v) !== undefined,
+  { error: (issue) => `${JSON.stringify(issue.input)} is not ${DURATION_HINT}` },
+);
+
+const memory = z.union([z.string(), z.number()], { error: `expected ${MEMORY_HINT}` }).refine(
+  (v) => parseMemory(v) !== undefined,
+  { error: (issue) => `${JSON.stringify(issue.input)} is not ${MEMORY_HINT}` },
+);
+
+const cpu = z.union([z.string(), z.number()], { error: `expected ${CPU_HINT}` }).refine(
+  (v) => parseCpu(v) !== undefined,
+  { error: (issue) => `${JSON.stringify(issue.input)} is not ${CPU_HINT}` },
+);
+
+const envValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: "expected an environment value (string, number or boolean)",
+});
+
+const resources = z.strictObject({
+  cpu: cpu.optional(),
+  memory: memory.optional(),
+  gpu: z.number().int().min(0, { error: "gpu must be a whole number ≥ 0" }).optional(),
+});
+
+const stringList = z.array(z.string({ error: "expected a string" }), { error: "expected a list of strings" });
+
+/** Task fields that `defaults:` may set for every task of the pipeline. */
+const taskDefaultFields = {
+  trigger_rule: z.enum(TRIGGER_RULES, { error: `expected one of ${TRIGGER_RULES.join(", ")}` }).optional(),
+  resources: resources.optional(),
+  retries: z.number().int().min(0, { error: "retries must be a whole number ≥ 0" }).optional(),
+  retry_delay: duration.optional(),
+  retry_exponential_backoff: z.boolean().optional(),
+  max_retry_delay: duration.optional(),
+  timeout: duration.optional(),
+  pool: identifier("a pool name").optional(),
+  pool_slots: z.number().int().min(1, { error: "pool_slots must be a whole number ≥ 1" }).optional(),
+  priority_weight: z.number().int().optional(),
+  env: z.record(z.string(), envValue).optional(),
+  cwd: z.string().optional(),
+  kernel: z.string().optional(),
+  skip_on_exit_code: z.union([z.number().int(), z.array(z.number().int())]).optional(),
+  executor: z.enum(EXECUTOR_NAMES, { error: `expected one of ${EXECUTOR_NAMES.join(", ")}` }).optional(),
+  cluster: z.string().optional(),
+  namespace: z.string().optional(),
+  image: z.string().optional(),
+  /** Pod-level options for the Kubernetes executor, checked by that executor. */
+  kubernetes: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const taskDefaultsSchema = z.strictObject(taskDefaultFields);
+
+export const taskSchema = z.strictObject({
+  description: z.string().optional(),
+  command: z.union([z.string(), stringList.min(1, { error: "command list must not be empty" })], {
+    error: "command must be a string (run with sh -c) or a list of strings (argv)",
+  }).optional(),
+  python: z.string({ error: "python must be the path of a script" }).optional(),
+  args: stringList.optional(),
+  notebook: z.string({ error: "notebook must be the path of an .ipynb file" }).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  depends_on: z.union([z.string(), stringList]).optional(),
+  outputs: stringList.optional(),
+  ...taskDefaultFields,
+});
+
+const paramType = z.enum(PARAM_TYPES, { error: `expected one of ${PARAM_TYPES.join(", ")}` });
+
+export const paramSchema = z.union([
+  z.strictObject({
+    type: paramType,
+    default: z.unknown().optional(),
+    description: z.string().optional(),
+    enum: z.array(z.unknown()).optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+  }),
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.array(z.unknown()),
+], { error: "a param is either { type, default?, description?, enum?, minimum?, maximum? } or a plain default value" });
+
+const dateLike = z.union([z.string(), z.date()], { error: "expected a date such as 2026-01-01 or 2026-01-01T03:00:00" });
+
+export const pipelineSchema = z.strictObject({
+  id: identifier("the pipeline id"),
+  description: z.string().optional(),
+  team: identifier("a team name").optional(),
+  tags: stringList.optional(),
+  schedule: z.union([z.string(), z.null()]).optional(),
+  timezone: z.string().optional(),
+  start_date: dateLike.optional(),
+  end_date: dateLike.optional(),
+  catchup: z.boolean().optional(),
+  max_active_runs: z.number().int().min(1, { error: "max_active_runs must be ≥ 1" }).optional(),
+  max_active_tasks: z.number().int().min(1, { error: "max_active_tasks must be ≥ 1" }).optional(),
+  params: z.record(z.string(), paramSchema).optional(),
+  defaults: taskDefaultsSchema.optional(),
+  tasks: z.record(identifier("a task id"), taskSchema, { error: "tasks must be a mapping of task id to task" }).refine(
+    (tasks) => Object.keys(tasks).length > 0,
+    { error: "a pipeline needs at least one task" },
+  ),
+});
+
+/** A pipeline definition as written (the input of validation). */
+export type PipelineDefinition = z.input<typeof pipelineSchema>;
+/** One task as written. */
+export type TaskDefinition = z.input<typeof taskSchema>;
+export type RawPipeline = z.output<typeof pipelineSchema>;
+export type RawTask = z.output<typeof taskSchema>;
+export type RawParam = z.output<typeof paramSchema>;

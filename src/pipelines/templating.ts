@@ -1,0 +1,167 @@
+/**
+ * The template language of task fields: `{{ name }}` with dotted names, nothing else. It cannot run
+ * code. Names are checked when the pipeline loads (unknown ones are errors) and filled in when an
+ * attempt starts.
+ */
+
+/** The run-context names every template may use. */
+export const CONTEXT_NAMES = [
+  "ds",
+  "ds_nodash",
+  "ts",
+  "ts_nodash",
+  "logical_date",
+  "data_interval_start",
+  "data_interval_end",
+  "run_id",
+  "pipeline_id",
+  "task_id",
+  "try_number",
+  "artifacts_dir",
+] as const;
+
+type Segment = { literal: string } | { name: string[]; source: string };
+
+/** A template that does not parse, names something unknown, or refers to a missing value. */
+export class TemplateError extends Error {
+  override readonly name = "TemplateError";
+}
+
+const EXPRESSION = /\{\{(.*?)\}\}/gs;
+const NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+
+function parse(text: string): Segment[] {
+  const segments: Segment[] = [];
+  let last = 0;
+  for (const match of text.matchAll(EXPRESSION)) {
+    const index = match.index;
+    if (index > last) segments.push({ literal: text.slice(last, index) });
+    const inner = (match[1] ?? "").trim();
+    if (!NAME.test(inner)) {
+      throw new TemplateError(`${JSON.stringify(match[0])} is not a template name; templates are {{ name }} with a dotted name such as {{ ds }}, {{ params.rate }} or {{ tasks.extract.outputs.path }} (no expressions or calls)`);
+    }
+    segments.push({ name: inner.split("."), source: match[0] });
+    last = index + match[0].length;
+  }
+  if (last < text.length) segments.push({ literal: text.slice(last) });
+  const stray = segments.find((s) => "literal" in s && (s.literal.includes("{{") || s.literal.includes("}}")));
+  if (stray && "literal" in stray) {
+    throw new TemplateError(`unbalanced braces in ${JSON.stringify(text)}; a template is written {{ name }}`);
+  }
+  return segments;
+}
+
+/** What a template may refer to in one task: declared params and the task's upstream tasks. */
+export interface TemplateScope {
+  params: readonly string[];
+  /** Tasks whose outputs this task may read: its direct and indirect upstreams. */
+  upstreamTasks: ReadonlySet<string>;
+}
+
+/** Checks every `{{ … }}` in `text` against the scope; returns a message for the first problem. */
+export function checkTemplate(text: string, scope: TemplateScope): string | undefined {
+  let segments: Segment[];
+  try {
+    segments = parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  for (const segment of segments) {
+    if (!("name" in segment)) continue;
+    const [root, second, third, fourth] = segment.name;
+    if (root === "params") {
+      if (second === undefined || !scope.params.includes(second)) {
+        return `${segment.source}: unknown param ${JSON.stringify(second ?? "")}; declared params: ${scope.params.length > 0 ? scope.params.join(", ") : "none"}`;
+      }
+      continue;
+    }
+    if (root === "tasks") {
+      if (second === undefined || third !== "outputs" || fourth === undefined) {
+        return `${segment.source}: task outputs are read as {{ tasks.TASK_ID.outputs.KEY }}`;
+      }
+      if (!scope.upstreamTasks.has(second)) {
+        const ups = [...scope.upstreamTasks];
+        return `${segment.source}: ${JSON.stringify(second)} is not upstream of this task, so its outputs are not ready when it runs; upstream tasks: ${ups.length > 0 ? ups.join(", ") : "none"}`;
+      }
+      continue;
+    }
+    if (segment.name.length === 1 && (CONTEXT_NAMES as readonly string[]).includes(root ?? "")) continue;
+    return `${segment.source}: unknown template variable ${JSON.stringify(segment.name.join("."))}; known: ${CONTEXT_NAMES.join(", ")}, params.NAME, tasks.TASK.outputs.KEY`;
+  }
+  return undefined;
+}
+
+/** True when the text contains at least one template. */
+export function hasTemplate(text: string): boolean {
+  return text.includes("{{");
+}
+
+/** The values templates are filled from when an attempt starts. */
+export interface TemplateContext {
+  values: Record<string, string | number>;
+  params: Record<string, unknown>;
+  /** Outputs of finished upstream tasks, by task id. */
+  outputs: Record<string, Record<string, unknown> | undefined>;
+}
+
+function lookup(name: string[], context: TemplateContext, source: string): unknown {
+  const [root, second, , ...rest] = name;
+  if (root === "params") return context.params[second ?? ""];
+  if (root === "tasks") {
+    const outputs = context.outputs[second ?? ""];
+    let value: unknown = outputs;
+    for (const key of rest) {
+      value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    }
+    if (value === undefined) {
+      const keys = outputs ? Object.keys(outputs) : [];
+      throw new TemplateError(`${source}: task ${second ?? ""} has no output ${JSON.stringify(rest.join("."))}; its outputs: ${keys.length > 0 ? keys.join(", ") : "none (it wrote nothing to $CAPSTAN_OUTPUT)"}`);
+    }
+    return value;
+  }
+  const value = context.values[root ?? ""];
+  if (value === undefined) throw new TemplateError(`${source}: unknown template variable`);
+  return value;
+}
+
+function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
+/** Fills in every template of `text`; values that are not strings are written as JSON. */
+export function renderTemplate(text: string, context: TemplateContext): string {
+  if (!hasTemplate(text)) return text;
+  return parse(text)
+    .map((segment) => ("literal" in segment ? segment.literal : asText(lookup(segment.name, context, segment.source))))
+    .join("");
+}
+
+/**
+ * Renders a value recursively. A string that is exactly one template keeps the type of the value
+ * it names (a number param stays a number), which notebook parameters rely on.
+ */
+export function renderValue(value: unknown, context: TemplateContext): unknown {
+  if (typeof value === "string") {
+    if (!hasTemplate(value)) return value;
+    const segments = parse(value);
+    const only = segments[0];
+    if (segments.length === 1 && only && "name" in only) return lookup(only.name, context, only.source);
+    return renderTemplate(value, context);
+  }
+  if (Array.isArray(value)) return value.map((item) => renderValue(item, context));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, context)]));
+  }
+  return value;
+}
+
+/** Visits every string inside a value with its path, for load-time checks. */
+export function forEachString(value: unknown, path: (string | number)[], visit: (text: string, path: (string | number)[]) => void): void {
+  if (typeof value === "string") visit(value, path);
+  else if (Array.isArray(value)) value.forEach((item, i) => forEachString(item, [...path, i], visit));
+  else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) forEachString(item, [...path, key], visit);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The platform assembled from its configuration: the store, the pipeline registry, the executors
+ * and the scheduler. `capstan up`, in-process CLI commands and tests all open it the same way.
+ */
+import { hostname } from "node:os";
+import { join } from "node:path";
+import pino, { type Logger } from "pino";
+import { systemClock, type Clock } from "../clock/index.js";
+import { INSTALL_ROOT, type CapstanConfig } from "../config/index.js";
+import type { Executor } from "../executors/index.js";
+import { createLocalExecutor } from "../executors/local/index.js";
+import { formatIssue, PipelineRegistry, type RegistryChange } from "../pipelines/index.js";
+import { Scheduler } from "../scheduler/index.js";
+import { Store } from "../store/index.js";
+
+export interface OpenPlatformOptions {
+  config: CapstanConfig;
+  clock?: Clock;
+  logger?: Logger;
+  /** Executors to use beside (or instead of) the local one, by name. */
+  executors?: Map<string, Executor>;
+  /** Extra environment for notebook tasks (set by `capstan up` for its warm kernel pool). */
+  notebookEnv?: Record<string, string>;
+}
+
+/** Environment variables of the platform itself that tasks must never see. */
+function taskBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name.startsWith("CAPSTAN_") || name === "PGPASSWORD") continue;
+    env[name] = value;
+  }
+  return env;
+}
+
+/** The argv prefix that runs this installation's CLI. */
+export function capstanCommand(): string[] {
+  return [process.execPath, join(INSTALL_ROOT, "bin", "capstan.js")];
+}
+
+export class Platform {
+  private constructor(
+    readonly config: CapstanConfig,
+    readonly store: Store,
+    readonly registry: PipelineRegistry,
+    readonly scheduler: Scheduler,
+    readonly executors: Map<string, Executor>,
+    readonly logger: Logger,
+    readonly clock: Clock,
+  ) {}
+
+  /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
+  static async open(options: OpenPlatformOptions): Promise<Platform> {
+    const { config } = options;
+    const logger = options.logger ?? pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "info" }, pino.destination(2));
+    const clock = options.clock ?? systemClock;
+    const store = await Store.open({ url: config.databaseUrl });
+    try {
+      for (const [name, pool] of Object.entries(config.pools)) {
+        await store.pools.upsert(name, pool.slots, pool.description ?? null, clock.now());
+      }
+      const executors = new Map(options.executors ?? []);
+      if (!executors.has("local")) {
+        executors.set(
+          "local",
+          await createLocalExecutor(config.local, {
+            python: config.python,
+            capstan: capstanCommand(),
+            killGraceMs: config.killGraceMs,
+            baseEnv: taskBaseEnv(),
+            notebookEnv: { CAPSTAN_PYTHON: config.python, ...options.notebookEnv },
+          }),
+        );
+      }
+      const registry = new PipelineRegistry({ paths: config.pipelines });
+      const scheduler = new Scheduler({
+        store,
+        clock,
+        pipelines: registry,
+        executors,
+        defaultExecutor: config.defaultExecutor,
+        home: config.home,
+        logger,
+        host: hostname(),
+        sweepIntervalMs: config.sweepIntervalMs,
+      });
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock);
+      await platform.reloadPipelines();
+      return platform;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  /** Loads the pipeline files again and records versions and file errors in the store. */
+  async reloadPipelines(): Promise<RegistryChange> {
+    const change = await this.registry.load();
+    await this.#record(change);
+    return change;
+  }
+
+  async #record(change: RegistryChange): Promise<void> {
+    const now = this.clock.now();
+    for (const loaded of change.loaded) {
+      await this.store.pipelines.upsert(
+        {
+          id: loaded.spec.id,
+          team: loaded.spec.team,
+          version: loaded.version,
+          file: loaded.file,
+          baseDir: loaded.baseDir,
+          description: loaded.spec.description ?? null,
+          scheduleText: loaded.spec.schedule?.text ?? null,
+          spec: JSON.stringify(loaded.spec),
+          source: loaded.source,
+        },
+        now,
+      );
+      this.logger.info({ pipeline: loaded.spec.id, version: loaded.version, file: loaded.file }, "pipeline loaded");
+    }
+    await this.store.pipelines.markInactive(change.removed, now);
+    const errors = this.registry.errors();
+    await this.store.pipelines.replaceLoadErrors(
+      errors.map((e) => ({ file: e.file, pipelineId: null, message: e.message, issues: [...e.issues] })),
+      now,
+    );
+    for (const error of change.errors) {
+      for (const issue of error.issues) this.logger.error(formatIssue(error.file, issue));
+    }
+  }
+
+  /** Starts scheduling; with `watch`, edits of pipeline files load without a restart. */
+  async start(options: { watch?: boolean } = {}): Promise<void> {
+    await this.scheduler.start();
+    if (options.watch) {
+      this.registry.watch(
+        (change) => {
+          this.#record(change).then(
+            () => {
+              if (change.loaded.length > 0 || change.removed.length > 0) this.scheduler.pipelinesChanged();
+            },
+            (error: unknown) => this.logger.error({ err: error }, "could not record pipeline changes"),
+          );
+        },
+        (error) => this.logger.error({ err: error }, "pipeline folder watch failed"),
+      );
+    }
+  }
+
+  /** Stops scheduling and closes the store; running attempts keep running. */
+  async close(): Promise<void> {
+    this.registry.close();
+    await this.scheduler.stop();
+    for (const executor of this.executors.values()) await executor.close();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The run context of an attempt: the template values, the rendered task, and the CAPSTAN_*
+ * environment every task receives.
+ */
+import { DateTime } from "luxon";
+import { renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
+import type { Run } from "../store/index.js";
+
+export interface AttemptContextInput {
+  spec: PipelineSpec;
+  version: string;
+  run: Run;
+  task: TaskSpec;
+  tryNumber: number;
+  outputPath: string;
+  artifactsDir: string;
+  /** Outputs of the upstream tasks the task's templates read. */
+  upstreamOutputs: Record<string, Record<string, unknown> | undefined>;
+}
+
+function iso(ms: number): string {
+  return DateTime.fromMillis(ms, { zone: "utc" }).toISO({ suppressMilliseconds: true }) ?? new Date(ms).toISOString();
+}
+
+/** The values of the template names for one attempt. */
+export function templateContext(input: AttemptContextInput): TemplateContext {
+  const { run, spec } = input;
+  const local = DateTime.fromMillis(run.logicalDate, { zone: spec.timezone });
+  const utc = DateTime.fromMillis(run.logicalDate, { zone: "utc" });
+  const ds = local.toFormat("yyyy-MM-dd");
+  return {
+    values: {
+      ds,
+      ds_nodash: ds.replaceAll("-", ""),
+      ts: utc.toFormat("yyyy-MM-dd'T'HH:mm:ssZZ"),
+      ts_nodash: utc.toFormat("yyyyMMdd'T'HHmmss"),
+      logical_date: iso(run.logicalDate),
+      data_interval_start: iso(run.dataIntervalStart ?? run.logicalDate),
+      data_interval_end: iso(run.dataIntervalEnd ?? run.logicalDate),
+      run_id: run.id,
+      pipeline_id: spec.id,
+      task_id: input.task.id,
+      try_number: input.tryNumber,
+      artifacts_dir: input.artifactsDir,
+    },
+    params: run.params,
+    outputs: input.upstreamOutputs,
+  };
+}
+
+/** The task with every templated field filled in. Throws TemplateError naming the field. */
+export function renderTask(task: TaskSpec, context: TemplateContext): TaskSpec {
+  const field = <T>(name: string, value: T, render: (v: T) => T): T => {
+    try {
+      return render(value);
+    } catch (error) {
+      (error as Error).message = `task ${task.id}: field ${name}: ${(error as Error).message}`;
+      throw error;
+    }
+  };
+  const text = (name: string, value: string | undefined) => (value === undefined ? undefined : field(name, value, (v) => renderTemplate(v, context)));
+  const rendered: TaskSpec = { ...task };
+  if (task.command !== undefined) {
+    rendered.command = typeof task.command === "string" ? text("command", task.command) : task.command.map((part, i) => field(`command[${i}]`, part, (v) => renderTemplate(v, context)));
+  }
+  rendered.args = task.args.map((part, i) => field(`args[${i}]`, part, (v) => renderTemplate(v, context)));
+  rendered.parameters = field("parameters", task.parameters, (v) => renderValue(v, context) as Record<string, unknown>);
+  rendered.env = Object.fromEntries(Object.entries(task.env).map(([k, v]) => [k, field(`env.${k}`, v, (x) => renderTemplate(x, context))]));
+  for (const name of ["python", "notebook", "kernel", "cwd", "image", "namespace"] as const) {
+    const value = text(name, task[name]);
+    if (value !== undefined) rendered[name] = value;
+  }
+  return rendered;
+}
+
+/** The CAPSTAN_* variables of an attempt. Platform credentials are never among them. */
+export function contextEnv(input: AttemptContextInput): Record<string, string> {
+  const { run } = input;
+  return {
+    CAPSTAN_RUN_ID: run.id,
+    CAPSTAN_TASK_ID: input.task.id,
+    CAPSTAN_TRY: String(input.tryNumber),
+    CAPSTAN_OUTPUT: input.outputPath,
+    CAPSTAN_PIPELINE_ID: input.spec.id,
+    CAPSTAN_PIPELINE_VERSION: input.version,
+    CAPSTAN_LOGICAL_DATE: iso(run.logicalDate),
+    CAPSTAN_DATA_INTERVAL_START: iso(run.dataIntervalStart ?? run.logicalDate),
+    CAPSTAN_DATA_INTERVAL_END: iso(run.dataIntervalEnd ?? run.logicalDate),
+    CAPSTAN_DS: DateTime.fromMillis(run.logicalDate, { zone: input.spec.timezone }).toFormat("yyyy-MM-dd"),
+    CAPSTAN_ARTIFACTS_DIR: input.artifactsDir,
+  };
+}
+
+/** Upstream tasks whose outputs a task's templates read (found by a scan of its fields). */
+export function referencedTasks(task: TaskSpec): string[] {
+  const found = new Set<string>();
+  const scan = (value: unknown): void => {
+    if (typeof value === "string") {
+      for (const match of value.matchAll(/\{\{\s*tasks\.([A-Za-z0-9_.-]+?)\.outputs\./g)) found.add(match[1] ?? "");
+    } else if (Array.isArray(value)) value.forEach(scan);
+    else if (value && typeof value === "object") Object.values(value).forEach(scan);
+  };
+  scan([task.command, task.args, task.parameters, task.env, task.python, task.notebook, task.cwd, task.image, task.kernel, task.namespace]);
+  found.delete("");
+  return [...found];
+}

@@ -1,0 +1,127 @@
+/**
+ * The database behind Capstan: SQLite (WAL) for the embedded default, PostgreSQL for clusters, one
+ * Kysely schema for both. Every state change runs in one transaction through `transaction()`.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { AttemptRepository } from "./attempt-repository.js";
+import { migrationProvider } from "./migrations.js";
+import { PipelineRepository } from "./pipeline-repository.js";
+import { PoolRepository } from "./pool-repository.js";
+import { RunRepository } from "./run-repository.js";
+import type { Database } from "./schema.js";
+import { TaskInstanceRepository } from "./task-instance-repository.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+/** The repositories, bound to the database or to one transaction. */
+export interface Repositories {
+  readonly pipelines: PipelineRepository;
+  readonly runs: RunRepository;
+  readonly tasks: TaskInstanceRepository;
+  readonly attempts: AttemptRepository;
+  readonly pools: PoolRepository;
+}
+
+/** A database URL, or a path that is not one, could not be opened. */
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+}
+
+function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
+  return {
+    pipelines: new PipelineRepository(db),
+    runs: new RunRepository(db),
+    tasks: new TaskInstanceRepository(db, dialect),
+    attempts: new AttemptRepository(db),
+    pools: new PoolRepository(db),
+  };
+}
+
+export interface OpenStoreOptions {
+  /** `postgres://…`/`postgresql://…`, `sqlite:PATH`, or a file path for SQLite. */
+  url: string;
+  /** Connections in the PostgreSQL pool. */
+  poolSize?: number;
+}
+
+/** An open database with its repositories. */
+export class Store implements Repositories {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  readonly pipelines: PipelineRepository;
+  readonly runs: RunRepository;
+  readonly tasks: TaskInstanceRepository;
+  readonly attempts: AttemptRepository;
+  readonly pools: PoolRepository;
+
+  private constructor(db: Kysely<Database>, dialect: Dialect) {
+    this.db = db;
+    this.dialect = dialect;
+    const repos = repositories(db, dialect);
+    this.pipelines = repos.pipelines;
+    this.runs = repos.runs;
+    this.tasks = repos.tasks;
+    this.attempts = repos.attempts;
+    this.pools = repos.pools;
+  }
+
+  /** Opens the database and brings its schema up to date. */
+  static async open(options: OpenStoreOptions): Promise<Store> {
+    const store = Store.connect(options);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await store.close();
+      throw new StoreError(`cannot prepare the database ${redact(options.url)}: ${(error as Error).message}`, { cause: error });
+    }
+    return store;
+  }
+
+  private static connect(options: OpenStoreOptions): Store {
+    const url = options.url;
+    if (/^postgres(ql)?:\/\//.test(url)) {
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: options.poolSize ?? 10,
+        // Times are bigint epoch milliseconds; read them as numbers.
+        types: { getTypeParser: (oid: number, format?: "text" | "binary") => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as pg.CustomTypesConfig,
+      });
+      return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), "postgres");
+    }
+    const path = url.startsWith("sqlite:") ? url.slice("sqlite:".length).replace(/^\/\//, "") : url;
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    let database: BetterSqlite3.Database;
+    try {
+      database = new BetterSqlite3(path);
+    } catch (error) {
+      throw new StoreError(`cannot open the SQLite database ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = NORMAL");
+    database.pragma("busy_timeout = 10000");
+    return new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database }), plugins: [new CamelCasePlugin()] }), "sqlite");
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider, migrationTableName: "capstan_migrations", migrationLockTableName: "capstan_migrations_lock" });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+  }
+
+  /** Runs `work` in one transaction with repositories bound to it. */
+  async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(repositories(trx, this.dialect)));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, "//$1:***@");
+}
