@@ -14,6 +14,7 @@ export function buildProgram(): Command {
     .option("--pipelines <dir>", "directory of pipeline files (*.yaml, *.yml, *.ts)", "./pipelines")
     .option("--config <file>", "capstan.yaml to read; default ./capstan.yaml when it exists")
     .option("--json", "print machine-readable JSON instead of tables", false)
+    .option("--server <url>", "talk to the Capstan server at this URL (default: the `capstan up` of --home, else work in this process)")
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);

@@ -34,6 +34,7 @@ export function formatIssue(file: string, issue: ValidationIssue): string {
 /** A pipeline file that failed to load; `issues` lists every problem found. */
 export class PipelineFileError extends Error {
   override readonly name = "PipelineFileError";
+  readonly exitCode = 2;
   readonly file: string;
   readonly issues: readonly ValidationIssue[];
 

@@ -9,6 +9,7 @@ import type { ParamType, RawParam } from "./spec-schema.js";
 /** A param value that does not fit its declaration; the message names the param. */
 export class ParamError extends Error {
   override readonly name = "ParamError";
+  readonly exitCode = 2;
   readonly param: string;
   constructor(param: string, message: string) {
     super(message);

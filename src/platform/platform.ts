@@ -21,6 +21,8 @@ export interface OpenPlatformOptions {
   executors?: Map<string, Executor>;
   /** Extra environment for notebook tasks (set by `capstan up` for its warm kernel pool). */
   notebookEnv?: Record<string, string>;
+  /** Restricts scheduling to these runs (see SchedulerOptions.onlyRuns). */
+  onlyRuns?: Set<string>;
 }
 
 /** Environment variables of the platform itself that tasks must never see. */
@@ -83,6 +85,7 @@ export class Platform {
         logger,
         host: hostname(),
         sweepIntervalMs: config.sweepIntervalMs,
+        ...(options.onlyRuns ? { onlyRuns: options.onlyRuns } : {}),
       });
       const platform = new Platform(config, store, registry, scheduler, executors, logger, clock);
       await platform.reloadPipelines();

@@ -1,10 +1,24 @@
 /** The list of command groups; each module adds its commands to the program. */
 import type { Command } from "commander";
+import { registerLogCommands } from "./logs.js";
 import { registerNotebookCommands } from "./notebook.js";
+import { registerPipelineCommands } from "./pipelines.js";
+import { registerPoolCommands } from "./pools.js";
+import { registerRunCommands } from "./run.js";
+import { registerRunsCommands } from "./runs.js";
+import { registerUpCommand } from "./up.js";
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerNotebookCommands];
+const registrations: Register[] = [
+  registerUpCommand,
+  registerPipelineCommands,
+  registerRunCommands,
+  registerRunsCommands,
+  registerLogCommands,
+  registerPoolCommands,
+  registerNotebookCommands,
+];
 
 /** Adds every command group to the program. */
 export function registerCommands(program: Command): void {

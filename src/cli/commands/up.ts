@@ -1,0 +1,47 @@
+/** `capstan up`: the scheduler, the HTTP API and the local executor in this process, in the foreground. */
+import type { Command } from "commander";
+import pino from "pino";
+import { acquireSchedulerLock, Platform } from "../../platform/index.js";
+import { buildServer } from "../../server/index.js";
+import { ClientError } from "../client.js";
+import { configFrom } from "../context.js";
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command("up")
+    .description("start the scheduler, the API and the UI in the foreground (logs on stderr; Ctrl-C stops it, running tasks are adopted at the next start)")
+    .option("--port <port>", "HTTP port (0 picks a free one; default 8080 or server.port)")
+    .option("--host <host>", "address to listen on (default 127.0.0.1)")
+    .option("--no-watch", "do not reload pipeline files when they change")
+    .action(async (opts: { port?: string; host?: string; watch: boolean }, command: Command) => {
+      const port = opts.port === undefined ? undefined : Number(opts.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new ClientError(`--port ${opts.port}: expected a port number 0–65535`);
+      const config = configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+      const logger = pino(
+        { level: process.env.CAPSTAN_LOG_LEVEL ?? "info" },
+        process.stderr.isTTY ? pino.transport({ target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } }) : pino.destination(2),
+      );
+      const lock = /^postgres/.test(config.databaseUrl) ? undefined : acquireSchedulerLock(config.home, "up");
+      let platform: Platform | undefined;
+      try {
+        platform = await Platform.open({ config, logger });
+        await platform.start({ watch: opts.watch });
+        const server = await buildServer({ platform });
+        const address = await server.listen({ port: config.server.port, host: config.server.host });
+        const url = address.replace("[::1]", "localhost").replace("127.0.0.1", "localhost");
+        lock?.update(url);
+        logger.info({ url, home: config.home, pipelines: platform.registry.list().map((p) => p.spec.id), database: /^postgres/.test(config.databaseUrl) ? "postgresql" : config.databaseUrl }, "capstan is up");
+        process.stderr.write(`Capstan is up at ${url} (home ${config.home})\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        logger.info("stopping; running tasks keep running and are adopted at the next start");
+        await server.close();
+      } finally {
+        await platform?.close();
+        lock?.release();
+      }
+    });
+}
