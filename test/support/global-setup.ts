@@ -1,7 +1,17 @@
 /**
- * Vitest global setup: starts the shared services the integration tests need once per test run.
- * Filled in as services are added (PostgreSQL first).
+ * Vitest global setup: starts the services the integration tests share, once per test run — a real
+ * PostgreSQL server (Debian package) whose URL reaches the tests as CAPSTAN_TEST_PG_URL.
  */
-export default function setup(): void {
-  // nothing shared yet
+import { startTestPostgres, type TestPostgres } from "./postgres.js";
+
+let postgres: TestPostgres | undefined;
+
+export default async function setup(): Promise<() => void> {
+  if (!process.env.CAPSTAN_TEST_PG_URL) {
+    postgres = await startTestPostgres();
+    process.env.CAPSTAN_TEST_PG_URL = postgres.url;
+  }
+  return () => {
+    postgres?.stop();
+  };
 }

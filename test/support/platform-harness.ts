@@ -11,7 +11,7 @@ import { loadConfig, type CapstanConfig } from "../../src/config/index.js";
 import type { Executor } from "../../src/executors/index.js";
 import { Platform } from "../../src/platform/index.js";
 import type { StateChange } from "../../src/scheduler/index.js";
-import { isFinishedRun, type Run } from "../../src/store/index.js";
+import { isFinishedRun, type Run, type TaskInstance, type TaskState } from "../../src/store/index.js";
 
 export interface Harness {
   dir: string;
@@ -20,6 +20,10 @@ export interface Harness {
   platform: Platform;
   writePipeline(name: string, text: string): string;
   waitForRun(runId: string, timeoutMs?: number): Promise<Run>;
+  /** Resolves with the task once it is in one of `states`. */
+  waitForTask(runId: string, taskId: string, states: readonly TaskState[], timeoutMs?: number): Promise<TaskInstance>;
+  /** Task states of a run by task id. */
+  taskStates(runId: string): Promise<Record<string, TaskState>>;
   close(): Promise<void>;
 }
 
@@ -80,5 +84,29 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     });
   };
 
-  return { dir, home, pipelinesDir, platform, writePipeline, waitForRun, close: () => platform.close() };
+  const waitForTask = async (runId: string, taskId: string, states: readonly TaskState[], timeoutMs = 30_000): Promise<TaskInstance> => {
+    const current = async () => {
+      const ti = await platform.store.tasks.get({ runId, taskId });
+      return ti && states.includes(ti.state) ? ti : undefined;
+    };
+    const now = await current();
+    if (now) return now;
+    return new Promise<TaskInstance>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        platform.scheduler.events.off("change", onChange);
+        void platform.store.tasks.get({ runId, taskId }).then((ti) => reject(new Error(`task ${taskId} of ${runId} did not reach ${states.join("/")} within ${timeoutMs} ms (it is ${ti?.state ?? "missing"})`)));
+      }, timeoutMs);
+      const onChange = (change: StateChange) => {
+        if (change.kind !== "task" || change.runId !== runId || change.taskId !== taskId || !states.includes(change.state)) return;
+        clearTimeout(timer);
+        platform.scheduler.events.off("change", onChange);
+        void current().then((ti) => (ti ? resolve(ti) : reject(new Error(`task ${taskId} moved on from ${change.state}`))), reject);
+      };
+      platform.scheduler.events.on("change", onChange);
+    });
+  };
+
+  const taskStates = async (runId: string) => Object.fromEntries((await platform.store.tasks.listByRun(runId)).map((t) => [t.taskId, t.state])) as Record<string, TaskState>;
+
+  return { dir, home, pipelinesDir, platform, writePipeline, waitForRun, waitForTask, taskStates, close: () => platform.close() };
 }
