@@ -81,11 +81,14 @@ const pyYamlTags: ScalarTag[] = [
   { tag: "tag:yaml.org,2002:int", default: true, test: INT, resolve: constructInt, identify: (value) => typeof value === "number" || typeof value === "bigint" },
 ];
 
+// The same tags without a pattern, for explicit `!!float 1` style tags (PyYAML constructs those from any text).
+const explicitTags: ScalarTag[] = pyYamlTags.map((scalar) => ({ ...scalar, test: undefined, default: false }));
+
 const KEPT_TAGS = new Set(["tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"]);
 
 function customTags(defaults: Tags): Tags {
   const kept = defaults.filter((tag) => typeof tag === "object" && "tag" in tag && KEPT_TAGS.has(tag.tag));
-  return [...kept, ...pyYamlTags];
+  return [...kept, ...pyYamlTags, ...explicitTags];
 }
 
 function convert(value: unknown, origin: string): ParameterValue {

@@ -26,18 +26,16 @@ export interface ClaimKernelOptions {
 }
 
 /** The Python run silently in a claimed kernel; reads its arguments from a JSON literal. */
-function setupCode(args: { cwd: string; env: Record<string, string>; launch: string[]; parent: number }): string {
+function setupCode(args: { cwd: string; env: Record<string, string>; launch: Record<string, string>; parent: number }): string {
   const source = [
     "import json as _json, os as _os, threading as _threading, time as _time",
     `_args = _json.loads(${JSON.stringify(JSON.stringify(args))})`,
-    "_launch = set(_args['launch'])",
-    "_own = {_k: _v for _k, _v in _os.environ.items() if _k not in _launch}",
+    // What the kernel set itself at start (TERM, PAGER, MPLBACKEND…) it would set on a cold start too.
+    "_own = {_k: _v for _k, _v in _os.environ.items() if _args['launch'].get(_k) != _v}",
     "_os.chdir(_args['cwd'])",
     "_os.environ.clear()",
     "_os.environ.update(_args['env'])",
-    "for _k, _v in _own.items():",
-    "    if not _os.environ.get(_k):",
-    "        _os.environ[_k] = _v",
+    "_os.environ.update(_own)",
     "_parent = _args['parent']",
     "def _alive():",
     "    try:",
@@ -112,7 +110,7 @@ export async function claimPooledKernel(options: ClaimKernelOptions): Promise<Ke
     try {
       await waitForReady(client, watched, options.readyTimeoutMs ?? 10_000, options.spec.name);
       const env = Object.fromEntries(Object.entries(wantedEnv).filter((pair): pair is [string, string] => pair[1] !== undefined));
-      const code = setupCode({ cwd: options.cwd, env, launch: Object.keys(ticket.launchEnv), parent: process.pid });
+      const code = setupCode({ cwd: options.cwd, env, launch: ticket.launchEnv, parent: process.pid });
       const { reply } = client.request("shell", "execute_request", { code, silent: true, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: false });
       const answer = await handle.withDeath(reply, options.readyTimeoutMs ?? 10_000, "setup execution");
       if (answer.content["status"] !== "ok") {
