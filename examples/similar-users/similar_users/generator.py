@@ -23,11 +23,12 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 OVERLAP = 0.2
 NOISE_SHARE = (0.3, 0.7)
@@ -181,7 +182,10 @@ def generate(preset: Preset, seed: int, days: int) -> Generated:
     )
 
 
-def _write_atomically(table: pa.Table, path: Path, fmt: str) -> None:
+def _write_atomically(table: "pa.Table", path: Path, fmt: str) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if fmt == "parquet":
         pq.write_table(table, tmp)
@@ -192,6 +196,7 @@ def _write_atomically(table: pa.Table, path: Path, fmt: str) -> None:
 
 def write(data: Generated, out: Path, end_date: date, days: int, fmt: str = "parquet") -> dict[str, object]:
     """Writes the visit partitions and the truth tables under ``out``; returns a summary."""
+    import pyarrow as pa  # only here, so generating in memory needs numpy alone
     p = data.preset
     uids = user_ids(p.users)
     rids = restaurant_ids(p.restaurants)

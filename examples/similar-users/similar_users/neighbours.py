@@ -67,13 +67,10 @@ def random_neighbours(n: int, k: int, seed: int) -> np.ndarray:
     """k distinct random other rows for every row (the random baseline)."""
     check_k(k, n)
     rng = np.random.default_rng(seed)
-    rows = np.arange(n)[:, None]
     out = rng.integers(0, n - 1, size=(n, k))
-    out += out >= rows  # skip yourself
-    while True:  # redraw the rows that drew someone twice
-        ordered = np.sort(out, axis=1)
-        bad = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
-        if len(bad) == 0:
-            return out.astype(np.int32)
-        redraw = rng.integers(0, n - 1, size=(len(bad), k))
-        out[bad] = redraw + (redraw >= rows[bad])
+    ordered = np.sort(out, axis=1)
+    # rows that drew someone twice (rare while k << n) draw again without replacement
+    for row in np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1)):
+        out[row] = rng.choice(n - 1, size=k, replace=False)
+    out += out >= np.arange(n)[:, None]  # skip yourself
+    return out.astype(np.int32)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -104,43 +104,49 @@ def _check_columns(path: Path, names: list[str]) -> None:
             )
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """One visits file as a DataFrame of user_id, restaurant_id (strings) and visited_at (UTC)."""
+def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+
+
+def read_file(path: Path) -> pa.Table:
+    """One visits file as an Arrow table: user_id and restaurant_id as strings (integer ids
+    are accepted and turned into strings), visited_at as a UTC timestamp (ms)."""
+    kind = "Parquet" if path.name.endswith(".parquet") else "CSV"
     try:
-        if path.name.endswith(".parquet"):
+        if kind == "Parquet":
             schema = pq.read_schema(path)
             _check_columns(path, schema.names)
             table = pq.read_table(path, columns=list(COLUMNS))
         else:
-            options = pacsv.ConvertOptions(
-                column_types={"user_id": pa.string(), "restaurant_id": pa.string()},
-                include_columns=None,
-            )
+            options = pacsv.ConvertOptions(column_types={"user_id": pa.string(), "restaurant_id": pa.string()})
             table = pacsv.read_csv(path, convert_options=options)
             _check_columns(path, table.column_names)
             table = table.select(list(COLUMNS))
     except StageError:
         raise
     except (pa.ArrowException, OSError, ValueError) as error:
-        kind = "Parquet" if path.name.endswith(".parquet") else "CSV"
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise StageError(f"cannot read {path} as {kind}: {reason}") from error
-    frame = table.to_pandas()
-    for column in ("user_id", "restaurant_id"):
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(str).where(frame[column].notna())
-        elif frame[column].dtype != object:
-            frame[column] = frame[column].astype("string").astype(object)
     try:
-        frame["visited_at"] = pd.to_datetime(frame["visited_at"], utc=True)
-    except (ValueError, TypeError) as error:
+        ids = [_as_string(table[c]) for c in ("user_id", "restaurant_id")]
+    except pa.ArrowException as error:
+        raise StageError(f"the id columns of {path} hold values that are neither strings nor integers: {error}") from error
+    try:
+        stamps = table["visited_at"]
+        if pa.types.is_timestamp(stamps.type) and stamps.type.tz is None:
+            stamps = pc.assume_timezone(stamps, "UTC")
+        stamps = stamps.cast(pa.timestamp("ms", tz="UTC"))
+    except pa.ArrowException as error:
         raise StageError(
-            f"column 'visited_at' in {path} holds values that are not timestamps: {error}"
+            f"column 'visited_at' in {path} holds values that are not timestamps "
+            f"(type {table['visited_at'].type}; expected ISO 8601 date-times): {error}"
         ) from error
-    return frame
+    return pa.table({"user_id": ids[0], "restaurant_id": ids[1], "visited_at": stamps})
 
 
-def read_visits(files: list[Path]) -> pd.DataFrame:
+def read_visits(files: list[Path]) -> pa.Table:
     """All visits of ``files``, concatenated."""
-    frames = [read_file(f) for f in files]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
+    empty = pa.schema([("user_id", pa.string()), ("restaurant_id", pa.string()), ("visited_at", pa.timestamp("ms", tz="UTC"))])
+    return pa.concat_tables([read_file(f) for f in files]) if files else empty.empty_table()

@@ -80,12 +80,12 @@ def test_written_partitions_read_back_as_the_generated_visits(tmp_path: Path, fm
     partitions = list_partitions(tmp_path / "visits")
     assert [p.day.isoformat() for p in partitions] == [f"2026-01-{d}" for d in range(22, 29)]
     assert summary["start_date"] == "2026-01-22" and summary["files"] == 7
-    visits = read_visits([f for p in partitions for f in p.files])
+    visits = read_visits([f for p in partitions for f in p.files]).to_pandas()
     assert list(visits.columns) == list(COLUMNS)
     assert len(visits) == len(data.visit_user)
     for partition in partitions:  # each visit lies in its own day's partition
         (file,) = partition.files
-        days = read_visits([file])["visited_at"].dt.strftime("%Y-%m-%d")
+        days = read_visits([file]).to_pandas()["visited_at"].dt.strftime("%Y-%m-%d")
         assert (days == partition.day.isoformat()).all()
     per_user = visits.groupby("user_id").size()
     truth = pd.read_parquet(tmp_path / "truth" / "user_groups.parquet").set_index("user_id")
