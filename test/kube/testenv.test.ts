@@ -3,14 +3,17 @@
  * handle: pods chosen by labels end with the exit code, message and reason asked for, the log
  * endpoint serves the chosen text, the scheduler places GPU pods, and an informer sees each phase.
  */
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type ObjectCache, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, Log, makeInformer, type Informer, type ObjectCache, type V1Pod } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
+import { appendFile } from "node:fs/promises";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   acquireKubeTestenv,
   GPU_NODE,
   podBehaviour,
   setPodLog,
+  toCriLog,
   type KubeTestenv,
   type PodBehaviour,
 } from "../support/kube-testenv.js";
@@ -229,6 +232,23 @@ describe("kube testenv", () => {
     expect(informer.get(running, namespace)).toBeUndefined();
   });
 
+  it("stops the containers of a deleted pod held by a finalizer, and removes it once the finalizer is gone", async () => {
+    const name = podName("finalizer");
+    const body = podManifest(name, { outcome: "running" });
+    body.metadata!.finalizers = ["capstan.dev/test-hold"];
+    await core.createNamespacedPod({ namespace, body });
+    await waitForPod(name, "Running", (p) => p.status?.phase === "Running");
+    await core.deleteNamespacedPod({ namespace, name });
+    const held = await waitForPod(name, "Failed", (p) => p.status?.phase === "Failed");
+    expect(held.metadata?.deletionTimestamp).toBeDefined();
+    expect(held.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(137);
+    const removed = waitForDeletion(name);
+    const current = await core.readNamespacedPod({ namespace, name });
+    current.metadata!.finalizers = [];
+    await core.replaceNamespacedPod({ namespace, name, body: current });
+    await removed;
+  });
+
   it("serves the chosen log content from the pod's log endpoint", async () => {
     const name = podName("logs");
     const text = "epoch 1 loss 0.9\nepoch 2 loss 0.4\ndone\n";
@@ -237,6 +257,27 @@ describe("kube testenv", () => {
     await waitForPod(name, "ended", ended);
     const log = await core.readNamespacedPodLog({ namespace, name, container: "main" });
     expect(log).toBe(text);
+  });
+
+  it("streams a running pod's log to a follower, including lines appended later", async () => {
+    const name = podName("follow");
+    const file = await setPodLog(env, { namespace, pod: name, text: "step 1\n" });
+    await core.createNamespacedPod({ namespace, body: podManifest(name, { outcome: "running" }) });
+    await waitForPod(name, "Running", (p) => p.status?.phase === "Running");
+    const stream = new PassThrough();
+    let received = "";
+    const bothLines = new Promise<void>((resolve) => {
+      stream.on("data", (chunk: Buffer) => {
+        received += chunk.toString("utf8");
+        if (received.includes("step 2\n")) resolve();
+      });
+    });
+    const follow = await new Log(config).log(namespace, name, "main", stream, { follow: true });
+    await appendFile(file, toCriLog("step 2\n"));
+    await bothLines;
+    follow.abort();
+    expect(received).toBe("step 1\nstep 2\n");
+    await core.deleteNamespacedPod({ namespace, name });
   });
 
   it("serves the default log for a pod without a chosen log", async () => {

@@ -11,7 +11,6 @@
  */
 import { ApiextensionsV1Api, CoreV1Api, KubeConfig, type V1CustomResourceDefinition, type V1Node } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { createServer } from "node:net";
@@ -194,10 +193,12 @@ async function startOnce(binaries: KubeBinaries, dir: string, ownDir: boolean): 
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      "--disable-admission-plugins=ServiceAccount",
+      // TaintNodesByCondition would taint new nodes not-ready, and no node lifecycle controller runs to lift it.
+      "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
       "--allow-privileged=true",
       "--kubelet-preferred-address-types=InternalIP",
       "--profiling=false",
+      "--endpoint-reconciler-type=none",
     ], join(dir, "kube-apiserver.log"));
     await waitFor(group, apiserver, "kube-apiserver /readyz", async () => {
       const body = await httpsGet(`${server}/readyz`, pki.caPem, token);
@@ -284,7 +285,20 @@ function kwokConfigYaml(defaultLog: string): string {
     {
       apiVersion: "config.kwok.x-k8s.io/v1alpha1",
       kind: "KwokConfiguration",
-      options: { podPlayStageParallelism: 16, nodePlayStageParallelism: 4 },
+      // kwok applies no defaults to a loaded configuration, so every option is spelled out.
+      options: {
+        cidr: "10.0.0.0/16",
+        manageAllNodes: true,
+        enableDebuggingHandlers: true,
+        enableProfilingHandler: false,
+        enableContentionProfiling: false,
+        podPlayStageParallelism: 16,
+        nodePlayStageParallelism: 4,
+        nodeLeaseParallelism: 4,
+        podsOnNodeSyncParallelism: 1,
+        enablePodsOnNodeSyncListPager: true,
+        enablePodsOnNodeSyncStreamWatch: false,
+      },
     },
     {
       apiVersion: "kwok.x-k8s.io/v1alpha1",
@@ -425,9 +439,4 @@ async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   return ports;
-}
-
-/** True when the folder holds a started environment (used by scripts that print its kubeconfig). */
-export function isKubeTestenvDir(dir: string): boolean {
-  return existsSync(join(dir, INFO_FILE));
 }

@@ -30,9 +30,9 @@ export interface SetPodLogOptions {
 
 /** Converts plain text to CRI log lines ("<RFC3339Nano time> stdout F <line>"). */
 export function toCriLog(text: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
-  const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
   if (text === "") return "";
+  const stamp = now.toISOString().replace(/Z$/, "000000Z"); // milliseconds → nanoseconds
+  const lines = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
   return lines.map((line) => `${stamp} stdout F ${line}\n`).join("");
 }
 
