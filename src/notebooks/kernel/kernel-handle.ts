@@ -27,6 +27,8 @@ export class KernelHandle {
     private readonly ownedPaths: string[],
     /** how the kernel was obtained, for logs */
     readonly origin: "cold" | "pool",
+    /** paths removed when shutdown returns before the process has exited (the rest is the pool's to sweep) */
+    private readonly detachedPaths: string[] = [],
   ) {}
 
   /** The language_info of a kernel_info reply. */
@@ -64,16 +66,28 @@ export class KernelHandle {
     }
   }
 
-  /** Shuts the kernel down; resolves once the process is gone and the client closed. */
-  async shutdown(options: { waitMs?: number } = {}): Promise<void> {
+  /**
+   * Shuts the kernel down: a shutdown_request on control, then SIGTERM, then SIGKILL. With
+   * `detachAfterReply` (claimed pool kernels) it returns once the kernel has acknowledged the
+   * request, without waiting for its interpreter to finish exiting: the kernel's parent watcher
+   * and the pool's sweep end it if it does not.
+   */
+  async shutdown(options: { waitMs?: number; detachAfterReply?: boolean } = {}): Promise<void> {
     if (this.shutDown) {
       return;
     }
     this.shutDown = true;
     const waitMs = options.waitMs ?? 5000;
+    let detached = false;
     if (this.process.exit === undefined) {
-      this.client.request("control", "shutdown_request", { restart: false });
-      if (!(await exitsWithin(this.process, waitMs))) {
+      const { reply } = this.client.request("control", "shutdown_request", { restart: false });
+      if (options.detachAfterReply) {
+        detached = await this.withDeath(reply, waitMs, "shutdown_request").then(
+          () => true,
+          () => false,
+        );
+      }
+      if (!detached && !(await exitsWithin(this.process, waitMs))) {
         this.process.signal("SIGTERM");
         if (!(await exitsWithin(this.process, 2000))) {
           this.process.signal("SIGKILL");
@@ -83,7 +97,7 @@ export class KernelHandle {
     }
     this.client.close();
     this.process.dispose();
-    for (const path of this.ownedPaths) {
+    for (const path of detached ? this.detachedPaths : this.ownedPaths) {
       await rm(path, { recursive: true, force: true });
     }
   }
@@ -171,17 +185,17 @@ export async function waitForReady(client: KernelClient, process: WatchedProcess
   void process.exited.then((exit) => {
     died = exit;
   });
+  // Every timer is cleared once its race is decided: a pending one would keep the process alive.
+  let timer: NodeJS.Timeout | undefined;
   const exitOrTimeout = (ms: number): Promise<"timeout"> =>
     new Promise((resolve) => {
-      const timer = setTimeout(() => resolve("timeout"), ms);
-      void process.exited.then(() => {
-        clearTimeout(timer);
-        resolve("timeout");
-      });
+      timer = setTimeout(() => resolve("timeout"), ms);
+      void process.exited.then(() => resolve("timeout"));
     });
   while (Date.now() < deadline) {
     const { msgId, reply } = client.request("shell", "kernel_info_request", {});
     const answer = await Promise.race([reply, exitOrTimeout(Math.min(1000, Math.max(1, deadline - Date.now())))]);
+    clearTimeout(timer);
     if (died) {
       throw new KernelStartError(kernelName, `the kernel process ended before it answered (${describeExit(died)})`);
     }

@@ -52,6 +52,7 @@ function setupCode(args: { cwd: string; env: Record<string, string>; launch: Rec
     "def _watch():",
     "    while _alive():",
     "        _time.sleep(1.0)",
+    "    _time.sleep(5.0)",  // a kernel told to shut down is gone by then
     "    _os._exit(1)",
     "_threading.Thread(target=_watch, name='ParentPollerUnix', daemon=True).start()",
   ].join("\n");
@@ -106,7 +107,7 @@ export async function claimPooledKernel(options: ClaimKernelOptions): Promise<Ke
     }
     const client = KernelClient.connect(ticket.connection);
     const watched = watchProcess(ticket.pid, ticket.startTime);
-    const handle = new KernelHandle(options.spec, client, watched, [ticket.socketDir, claimedPath, layout.log(ticket.id)], "pool");
+    const handle = new KernelHandle(options.spec, client, watched, [ticket.socketDir, claimedPath, layout.log(ticket.id)], "pool", []);
     try {
       await waitForReady(client, watched, options.readyTimeoutMs ?? 10_000, options.spec.name);
       const env = Object.fromEntries(Object.entries(wantedEnv).filter((pair): pair is [string, string] => pair[1] !== undefined));

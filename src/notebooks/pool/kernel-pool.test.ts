@@ -73,6 +73,9 @@ describe("KernelPool", () => {
     expect(cellText(warm.notebook, 0)).toBe(cellText(cold.notebook, 0));
     expect(warm.notebook.cells.map((cell) => cell["execution_count"])).toEqual([1, 2, 3]);
     expect(warm.notebook.cells.map((cell) => cell["execution_count"])).toEqual(cold.notebook.cells.map((cell) => cell["execution_count"]));
+    for (let tries = 0; tries < 300 && pooledPid !== undefined && isProcessAlive(pooledPid); tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(pooledPid !== undefined && isProcessAlive(pooledPid)).toBe(false);
   });
 

@@ -14,6 +14,9 @@ import { isProcessAlive, processStartTime, spawnKernelProcess, type WatchedProce
 import { findKernelSpec, type KernelSpec } from "../kernel/kernelspec.js";
 import { PoolLayout, readTicket, writeTicket, type PoolTicket } from "./pool-layout.js";
 
+/** How long a claimed kernel may outlive its claimer before the pool kills it. */
+const ORPHAN_GRACE_MS = 10_000;
+
 /** Options of {@link KernelPool}. */
 export interface KernelPoolOptions {
   /** the pool directory (give the same path to runs as $CAPSTAN_KERNEL_POOL_DIR) */
@@ -68,6 +71,8 @@ export class KernelPool {
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly failures = new Map<string, number>();
+  /** when each claimed kernel was first seen without its claimer */
+  private readonly orphanedSince = new Map<string, number>();
 
   constructor(private readonly options: KernelPoolOptions) {
     this.layout = new PoolLayout(options.dir);
@@ -178,6 +183,7 @@ export class KernelPool {
 
   /** Notices claimed and dead kernels, then refills. */
   private async check(): Promise<void> {
+    await this.sweepClaimed();
     for (const [name, kernels] of this.ready) {
       const kept: PoolKernel[] = [];
       for (const kernel of kernels) {
@@ -199,6 +205,34 @@ export class KernelPool {
       this.ready.set(name, kept);
     }
     this.fill();
+  }
+
+  /**
+   * Ends claimed kernels whose claimer is gone (a claimer returns once its kernel acknowledged the
+   * shutdown; this finishes the job) and removes their files.
+   */
+  private async sweepClaimed(): Promise<void> {
+    for (const entry of await readdir(this.layout.claimedDir).catch(() => [] as string[])) {
+      const path = join(this.layout.claimedDir, entry);
+      const ticket = await readTicket(path);
+      const claimer = ticket?.claimedBy;
+      if (!ticket || !claimer || isProcessAlive(claimer.pid, claimer.startTime)) {
+        continue;
+      }
+      if (isProcessAlive(ticket.pid, ticket.startTime)) {
+        // Give a kernel that is exiting after its shutdown_request time for its atexit handlers.
+        const since = this.orphanedSince.get(ticket.id) ?? Date.now();
+        this.orphanedSince.set(ticket.id, since);
+        if (Date.now() - since < ORPHAN_GRACE_MS) {
+          continue;
+        }
+        killGroup(ticket.pid, "SIGKILL");
+      }
+      this.orphanedSince.delete(ticket.id);
+      await rm(path, { force: true });
+      await rm(ticket.socketDir, { recursive: true, force: true });
+      await rm(this.layout.log(ticket.id), { force: true });
+    }
   }
 
   private async startOne(spec: KernelSpec): Promise<void> {
@@ -269,7 +303,9 @@ export class KernelPool {
     }
     if (kernel.process.exit === undefined) {
       kernel.process.signal("SIGTERM");
-      const exited = await Promise.race([kernel.process.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([kernel.process.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3000)))]);
+      clearTimeout(timer);
       if (!exited) {
         kernel.process.signal("SIGKILL");
         await kernel.process.exited;

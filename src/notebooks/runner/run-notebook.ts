@@ -302,7 +302,7 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
   }
   record.notebookComplete();
   const finalSave = saver.save();
-  const shutdown = kernel?.shutdown();
+  const shutdown = kernel?.shutdown({ detachAfterReply: kernel.origin === "pool" });
   try {
     await finalSave;
   } finally {
