@@ -176,6 +176,21 @@ export class CellTimeoutError extends NotebookRunError {
   }
 }
 
+const WRITE_FAILURES: Record<string, string> = {
+  ENOENT: "its directory does not exist",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a parent is not a directory",
+  ENOSPC: "no space left on the device",
+};
+
+function describeWriteFailure(cause: unknown): string {
+  const code = cause && typeof cause === "object" && "code" in cause ? String(cause.code) : "";
+  return WRITE_FAILURES[code] ?? (cause instanceof Error ? cause.message : "not writable");
+}
+
 /** The output notebook cannot be written (checked before any cell runs). */
 export class OutputNotWritableError extends NotebookRunError {
   override readonly name = "OutputNotWritableError";
@@ -183,8 +198,7 @@ export class OutputNotWritableError extends NotebookRunError {
   readonly path: string;
 
   constructor(path: string, options?: ErrorOptions) {
-    const reason = options?.cause instanceof Error ? options.cause.message : "not writable";
-    super(`cannot write the output notebook ${path}: ${reason}; choose a path in a writable directory`, options);
+    super(`cannot write the output notebook ${path}: ${describeWriteFailure(options?.cause)}; choose a path in a writable directory`, options);
     this.path = path;
   }
 }

@@ -55,7 +55,7 @@ export const conformanceCases: ConformanceCase[] = [
   { notebook: "prepare-only", covers: "--prepare-only parameterises without running", args: ["--prepare-only", "-p", "day", "2024-06-30"] },
   { notebook: "streams", covers: "stdout and stderr streams, results, unicode, carriage returns", args: [] },
   { notebook: "display-png", covers: "display_data with image/png, HTML, JSON, display updates, clear_output", args: [] },
-  { notebook: "execution-timeout", covers: "a cell that exceeds --execution-timeout", args: ["--execution-timeout", "3"] },
+  { notebook: "execution-timeout", covers: "a cell that exceeds --execution-timeout", args: ["--execution-timeout", "5"] },
   { notebook: "kernel-dies", covers: "a kernel that dies (os._exit) exits 138", args: [] },
   { notebook: "old-minor", covers: "nbformat 4.2 without ids is upgraded", args: ["-p", "n", "5"], allIdsRandom: true },
   { notebook: "nbformat-v3", covers: "nbformat 3 is converted", args: [], allIdsRandom: true },

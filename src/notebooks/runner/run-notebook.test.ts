@@ -1,10 +1,10 @@
 /** runNotebook on a real ipykernel: setup errors come before any cell runs, a dead kernel fails at once, outputs stream live. */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KernelDiedError, KernelNotFoundError, OutputNotWritableError, ParameterTranslationError } from "../errors.js";
+import { KernelDiedError, KernelNotFoundError, KernelStartError, OutputNotWritableError, ParameterTranslationError } from "../errors.js";
 import { PyFloat } from "../values/py-float.js";
 import { assertTestPython, cellText, testPython, writeNotebook } from "../../../test/notebooks/support/notebook-fixtures.js";
 import type { LiveOutput } from "./output-tracker.js";
@@ -45,6 +45,16 @@ describe("runNotebook", () => {
     }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ParameterTranslationError);
     expect((error as ParameterTranslationError).parameter).toBe("config");
+  });
+
+  it("fails with KernelStartError when the kernel cannot be started", async () => {
+    const specs = join(dir, "specs");
+    await mkdir(join(specs, "kernels", "missing-binary"), { recursive: true });
+    await writeFile(join(specs, "kernels", "missing-binary", "kernel.json"), JSON.stringify({ argv: [join(dir, "no-such-python"), "-f", "{connection_file}"], display_name: "x", language: "python" }));
+    const input = await writeNotebook(join(dir, "nostart.ipynb"), ["1"], "missing-binary");
+    const error = await runNotebook({ inputPath: input, outputPath: join(dir, "nostart-out.ipynb"), env: { ...process.env, JUPYTER_PATH: specs } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KernelStartError);
+    expect((error as Error).message).toMatch(/kernel 'missing-binary' did not start: the kernel process ended before it answered \(could not start: spawn .*no-such-python ENOENT\)/);
   });
 
   it("runs in the given cwd with the given environment and parameters", async () => {
