@@ -71,6 +71,8 @@ export class Platform {
             killGraceMs: config.killGraceMs,
             baseEnv: taskBaseEnv(),
             notebookEnv: { CAPSTAN_PYTHON: config.python, ...options.notebookEnv },
+            launcherPython: process.env.CAPSTAN_LAUNCHER === "node" ? null : config.python,
+            logger,
           }),
         );
       }

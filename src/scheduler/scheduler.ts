@@ -9,8 +9,8 @@
  */
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import type { Clock, ClockTimer } from "../clock/index.js";
 import { attemptKey, LaunchError, type AttemptEnd, type AttemptLaunch, type AttemptRef, type Executor, type StoredAttempt } from "../executors/executor.js";
@@ -45,6 +45,11 @@ export interface SchedulerOptions {
    * each other); 0 (the default) relies on events and timers alone.
    */
   sweepIntervalMs?: number;
+  /**
+   * Limits the scheduler to these runs (a one-off `capstan run --wait` without a daemon): other runs
+   * are left alone and no scheduled runs are created. Runs can be added after start.
+   */
+  onlyRuns?: Set<string>;
 }
 
 /** Options of a manual trigger. */
@@ -87,6 +92,7 @@ export class Scheduler {
   readonly #host: string;
   readonly #batchSize: number;
   readonly #sweepIntervalMs: number;
+  readonly #onlyRuns: Set<string> | undefined;
 
   #started = false;
   #closed = false;
@@ -116,6 +122,7 @@ export class Scheduler {
     this.#host = options.host;
     this.#batchSize = options.batchSize ?? 256;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 0;
+    this.#onlyRuns = options.onlyRuns;
     this.versions = new PipelineVersions(options.store, options.pipelines);
     for (const [name, executor] of this.#executors) {
       executor.onAttemptEnd((ref, end) => this.#track(this.#onAttemptEnd(name, ref, end)));
@@ -233,7 +240,12 @@ export class Scheduler {
     for (const change of changes) this.events.emit("change", change);
   }
 
+  #inScope(runId: string): boolean {
+    return this.#onlyRuns === undefined || this.#onlyRuns.has(runId);
+  }
+
   #markDirty(runId: string, tasks: Iterable<string> | null): void {
+    if (!this.#inScope(runId)) return;
     const entry = this.#dirty.get(runId) ?? { all: false, tasks: new Set<string>() };
     if (tasks === null) entry.all = true;
     else for (const t of tasks) entry.tasks.add(t);
@@ -243,6 +255,7 @@ export class Scheduler {
   // ---------------------------------------------------------------- schedules
 
   #checkAllSchedules(): void {
+    if (this.#onlyRuns !== undefined) return;
     const ids = new Set(this.versions.source.list().map((p) => p.spec.id));
     for (const [id, entry] of this.#scheduleTimers) {
       if (!ids.has(id)) {
@@ -255,7 +268,7 @@ export class Scheduler {
 
   /** Creates the scheduled runs that are due for one pipeline and arms a timer for the next. */
   async #checkSchedule(pipelineId: string): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#onlyRuns !== undefined) return;
     const version = this.versions.current(pipelineId);
     const spec = version?.spec;
     if (!version || !spec?.schedule || spec.startDate === null) return;
@@ -324,6 +337,7 @@ export class Scheduler {
     const counts = await this.#store.runs.activeCounts();
     const changes: StateChange[] = [];
     for (const run of queued) {
+      if (!this.#inScope(run.id)) continue;
       const version = await this.versions.get(run.pipelineId, run.version);
       const running = counts.get(run.pipelineId)?.running ?? 0;
       if (running >= version.spec.maxActiveRuns) continue;
@@ -350,15 +364,25 @@ export class Scheduler {
     if (run?.state !== "running") return;
     const version = await this.versions.get(run.pipelineId, run.version);
     const { dag, spec } = version;
-    const tis = await this.#store.tasks.listByRun(runId);
-    const states = new Map(tis.map((ti) => [ti.taskId, ti.state]));
     const candidates = dirty.all ? new Set(dag.tasks) : new Set([...dirty.tasks].flatMap((t) => [t, ...dag.downstream(t)]));
     const now = this.#clock.now();
     const changes: StateChange[] = [];
     const key = (taskId: string) => ({ runId, taskId, pipelineId: run.pipelineId });
     await this.#store.transaction(async (tx) => {
+      // Only the candidates and their upstreams are read, so one ended task in a large run costs
+      // a few rows, not the whole run.
+      const states = new Map<string, TaskState>();
+      const load = async (ids: Iterable<string>) => {
+        const missing = [...new Set(ids)].filter((id) => !states.has(id));
+        if (missing.length === 0) return;
+        for (const ti of await tx.tasks.listByRun(runId, missing)) states.set(ti.taskId, ti.state);
+      };
+      if (dirty.all) await load(dag.tasks);
+      else await load([...candidates].flatMap((t) => [t, ...dag.upstream(t)]));
       for (const taskId of spec.taskOrder) {
-        if (!candidates.has(taskId) || states.get(taskId) !== "none") continue;
+        if (!candidates.has(taskId)) continue;
+        await load([taskId, ...dag.upstream(taskId)]);
+        if (states.get(taskId) !== "none") continue;
         const task = spec.tasks[taskId];
         if (!task) continue;
         const upstream = dag.upstream(taskId).map((u) => states.get(u) ?? "none");
@@ -371,15 +395,18 @@ export class Scheduler {
           if (to !== "scheduled") for (const d of dag.downstream(taskId)) candidates.add(d);
         }
       }
-      if ([...states.values()].every(isFinishedTask)) {
+      const counts = await tx.tasks.countByState(runId);
+      if ([...counts.keys()].every(isFinishedTask)) {
+        await load(dag.leaves());
         const state = finishedRunState(dag.leaves().map((t) => states.get(t) ?? "none"));
         await moveRun(tx, run, ["running"], state, { endedAt: now }, now, changes);
       }
     });
     this.#emit(changes);
-    if (changes.some((c) => c.kind === "run")) {
+    const finished = changes.find((c) => c.kind === "run");
+    if (finished) {
       this.#runsChanged = true;
-      this.#log.info({ run: runId, state: changes.find((c) => c.kind === "run")?.state }, "run finished");
+      this.#log.info({ run: runId, state: finished.state }, "run finished");
       this.#track(this.#checkSchedule(run.pipelineId));
       this.wake();
     }
@@ -424,6 +451,7 @@ export class Scheduler {
     const runs = new Map<string, Run | undefined>();
     for (const ti of candidates) {
       if (this.#closed) break;
+      if (!this.#inScope(ti.runId)) continue;
       if (!runs.has(ti.runId)) runs.set(ti.runId, await this.#store.runs.get(ti.runId));
       const run = runs.get(ti.runId);
       if (run?.state !== "running") continue;
@@ -530,9 +558,9 @@ export class Scheduler {
         upstreamOutputs: Object.fromEntries(upstream.map((u) => [u.taskId, u.outputs ?? undefined])),
       };
       const rendered = renderTask(task, templateContext(input));
-      await mkdir(attemptDir, { recursive: true });
-      await mkdir(join(attempt.logPath ?? attemptDir, ".."), { recursive: true });
-      await mkdir(artifactsDir, { recursive: true });
+      mkdirSync(attemptDir, { recursive: true });
+      mkdirSync(dirname(attempt.logPath ?? attemptDir), { recursive: true });
+      mkdirSync(artifactsDir, { recursive: true });
       launch = {
         ...ref,
         pipelineId: run.pipelineId,
@@ -680,6 +708,8 @@ export class Scheduler {
           const task = run ? (await this.versions.get(run.pipelineId, run.version)).spec.tasks[attempt.taskId] : undefined;
           if (task) this.#armTimeout(attempt, executor, task, attempt.startedAt);
           this.#log.info({ run: attempt.runId, task: attempt.taskId, try: attempt.tryNumber }, "adopted a running attempt");
+          // A kill asked for while no scheduler ran (cancel, clear, timeout) is carried out now.
+          if (attempt.killReason !== null) await executor.kill(attempt, attempt.killReason);
         } else {
           await this.#onAttemptEnd(name, attempt, result.end);
         }

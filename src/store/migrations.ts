@@ -86,6 +86,7 @@ const initial: Migration = {
       .addPrimaryKeyConstraint("task_instances_pk", ["run_id", "task_id"])
       .execute();
     await db.schema.createIndex("task_instances_state").on("task_instances").columns(["state", "pipeline_id"]).execute();
+    await db.schema.createIndex("task_instances_schedulable").on("task_instances").columns(["state", "priority_weight", "scheduled_at"]).execute();
 
     await db.schema
       .createTable("attempts")

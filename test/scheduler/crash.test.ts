@@ -27,7 +27,7 @@ function random(seed: number): () => number {
 function crashPipeline(ledger: string, seed: number): string {
   const rand = random(seed);
   const widths = [1, 5, 40, 12, 3, 60, 25, 8, 1, 30, 50, 15, 20, 10, 20];
-  const lines = ["id: crash", "max_active_tasks: 4", "defaults: { retries: 3, retry_delay: 1s }", "tasks:"];
+  const lines = ["id: crash", "max_active_tasks: 2", "defaults: { retries: 3, retry_delay: 1s }", "tasks:"];
   const layers: string[][] = [];
   let n = 0;
   for (const width of widths) {
@@ -66,7 +66,7 @@ describe.each(backends)("kill -9 of the scheduler during a 300-task run on $name
     writeFileSync(ledger, "");
     const seed = Number(process.env.CAPSTAN_CRASH_SEED ?? Date.now() % 100_000);
     writeFileSync(join(pipelines, "crash.yaml"), crashPipeline(ledger, seed));
-    const env = { ...(await backendEnv()), CAPSTAN_HOME: join(dir, "home") };
+    const env: Record<string, string> = { ...(await backendEnv()), CAPSTAN_HOME: join(dir, "home") };
     const global = ["--pipelines", pipelines];
 
     let up: UpProcess = await startUp(global, { cwd: dir, env });
@@ -78,7 +78,7 @@ describe.each(backends)("kill -9 of the scheduler during a 300-task run on $name
     let kills = 0;
     let finished = false;
     while (kills < 6 && !finished) {
-      await new Promise((resolve) => setTimeout(resolve, 150 + rand() * 900));
+      await new Promise((resolve) => setTimeout(resolve, 100 + rand() * 700));
       up.child.kill("SIGKILL");
       await new Promise((resolve) => up.child.once("exit", resolve));
       kills++;

@@ -227,8 +227,11 @@ describe("operations on runs", () => {
     expect(await h.platform.scheduler.cancel(run.id)).toMatchObject({ state: "cancelled" });
     expect(await h.taskStates(run.id)).toEqual({ a: "cancelled", b: "cancelled" });
     await eventually(() => !isProcessAlive(attempt?.pid ?? 0, attempt?.pidStart ?? null));
-    await h.platform.scheduler.settled();
-    expect((await h.platform.store.attempts.listByTask({ runId: run.id, taskId: "a" }))[0]).toMatchObject({ state: "failed", reason: "cancelled" });
+    let ended = attempt;
+    await eventually(() => ended?.state === "failed", 5000, async () => {
+      ended = (await h.platform.store.attempts.listByTask({ runId: run.id, taskId: "a" }))[0];
+    });
+    expect(ended).toMatchObject({ state: "failed", reason: "cancelled" });
   });
 
   it("clears a task with its downstream so they run again with a new try", async () => {

@@ -1,10 +1,13 @@
 /** The local executor: attempts as detached process groups on this machine. */
 import { availableParallelism, totalmem } from "node:os";
 import { discoverGpus } from "./gpus.js";
+import type { Logger } from "pino";
 import { LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
+import { DirectStarter, PythonStarter } from "./process-starter.js";
 
 export { LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
 export { discoverGpus, type LocalGpu } from "./gpus.js";
+export { DirectStarter, PythonStarter, type ProcessStarter } from "./process-starter.js";
 export type { Capacity } from "./resource-slots.js";
 
 export interface LocalCapacityOptions {
@@ -15,8 +18,16 @@ export interface LocalCapacityOptions {
   gpus?: number[];
 }
 
-/** Builds a local executor with this machine's capacity (GPUs found by nvidia-smi). */
-export async function createLocalExecutor(capacity: LocalCapacityOptions, options: Omit<LocalExecutorOptions, "capacity">): Promise<LocalExecutor> {
+/**
+ * Builds a local executor with this machine's capacity (GPUs found by nvidia-smi). Tasks are started
+ * by the Python launcher when `launcherPython` runs it, else by Node's spawn.
+ */
+export async function createLocalExecutor(
+  capacity: LocalCapacityOptions,
+  options: Omit<LocalExecutorOptions, "capacity" | "starter"> & { launcherPython: string | null; logger: Logger },
+): Promise<LocalExecutor> {
+  const { launcherPython, logger, ...rest } = options;
+  const starter = (launcherPython ? await PythonStarter.create(launcherPython, logger) : undefined) ?? new DirectStarter();
   let gpus = capacity.gpus;
   let gpuNote = gpus === undefined ? "" : `${gpus.length} GPU(s) configured`;
   if (gpus === undefined) {
@@ -25,7 +36,8 @@ export async function createLocalExecutor(capacity: LocalCapacityOptions, option
     gpuNote = found.note;
   }
   return new LocalExecutor({
-    ...options,
+    ...rest,
+    starter,
     capacity: {
       parallelism: capacity.parallelism ?? 32,
       cpu: capacity.cpu ?? availableParallelism(),

@@ -4,9 +4,9 @@
  * outlive a scheduler crash: a restarted scheduler adopts the ones still running (pid + start time
  * + token) and collects the ones that finished meanwhile.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { constants, existsSync, watch, type FSWatcher } from "node:fs";
-import { access, open, readFile, writeFile } from "node:fs/promises";
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import type { ProcessStarter } from "./process-starter.js";
+import { readFile } from "node:fs/promises";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import {
   attemptKey,
@@ -25,16 +25,20 @@ import { findProcessByToken, isProcessAlive, processStartTime } from "./process-
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 
 /**
- * Runs the command given after the attempt folder, then writes its exit status atomically. The pid
- * file is written first so a restarted scheduler can find the group.
+ * Enters the working folder and runs the command, then writes its exit status. The pid file is
+ * written first so a restarted scheduler can find the group. The status is written in place (no
+ * rename, which would cost a process): a reader that finds it empty treats the attempt as still
+ * ending, and reads it again once the wrapper is gone.
  */
-const WRAPPER = 'd=$1; shift; echo $$ > "$d/pid"; "$@"; rc=$?; echo $rc > "$d/status.tmp"; mv "$d/status.tmp" "$d/status"; exit $rc';
+const WRAPPER = 'd=$1; cd "$2" || exit 126; shift 2; echo $$ > "$d/pid"; "$@"; rc=$?; echo $rc > "$d/status"; exit $rc';
 
 /** Largest outputs object accepted from a local task. */
 const MAX_OUTPUT_BYTES = 1024 * 1024;
 
 export interface LocalExecutorOptions {
   capacity: Capacity;
+  /** Starts task processes (the Python launcher, or Node's spawn). */
+  starter: ProcessStarter;
   /** Interpreter for `python` tasks. */
   python: string;
   /** argv prefix running the capstan CLI, for notebook tasks. */
@@ -56,7 +60,6 @@ interface Tracked {
   attemptDir: string;
   outputPath: string;
   reservation: Reservation;
-  child?: ChildProcess;
   watcher?: FSWatcher;
   poll?: NodeJS.Timeout;
   killTimer?: NodeJS.Timeout;
@@ -71,11 +74,24 @@ export class LocalExecutor implements Executor {
   readonly #slots: ResourceSlots;
   readonly #options: LocalExecutorOptions;
   readonly #tracked = new Map<string, Tracked>();
+  readonly #byPid = new Map<number, Tracked>();
+  readonly #unclaimedExits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>();
   #listener: AttemptEndListener = () => undefined;
 
   constructor(options: LocalExecutorOptions) {
     this.#options = options;
     this.#slots = new ResourceSlots(options.capacity);
+    options.starter.onExit((pid, code, signal) => {
+      const tracked = this.#byPid.get(pid);
+      if (tracked) void this.#finish(tracked, code, signal);
+      else this.#unclaimedExits.set(pid, { code, signal });
+    });
+    options.starter.onOrphaned((pids) => {
+      for (const pid of pids) {
+        const tracked = this.#byPid.get(pid);
+        if (tracked && !tracked.ended) this.#watchAdopted(tracked);
+      }
+    });
   }
 
   get capacity(): Capacity {
@@ -99,45 +115,36 @@ export class LocalExecutor implements Executor {
     const key = attemptKey(launch);
     if (this.#tracked.has(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
     const command = taskCommand(launch.task, { python: this.#options.python, capstan: this.#options.capstan, baseDir: launch.baseDir, attemptDir: launch.attemptDir });
-    const cwd = launch.task.cwd ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
+    const cwd = launch.task.cwd && launch.task.kind !== "notebook" ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
     const env: Record<string, string> = { ...this.#options.baseEnv, ...launch.env, CAPSTAN_ATTEMPT_TOKEN: launch.token, PYTHONUNBUFFERED: "1" };
     if (launch.task.kind === "notebook") Object.assign(env, this.#options.notebookEnv);
-    await checkRunnable(command.argv, launch, cwd, env.PATH ?? "");
-    for (const [name, content] of Object.entries(command.files)) await writeFile(join(launch.attemptDir, name), content);
+    // Launching is on the scheduler's hot path: these are small, fast syscalls, done synchronously
+    // rather than as thread-pool round trips.
+    checkRunnable(command.argv, launch, cwd, env.PATH ?? "");
+    for (const [name, content] of Object.entries(command.files)) writeFileSync(join(launch.attemptDir, name), content);
 
     if (!this.#slots.fits(launch.resources)) throw new LaunchError("no free capacity (the scheduler launched beyond canLaunch)", { retryable: true });
     const reservation = this.#slots.reserve(launch.resources);
     env.CUDA_VISIBLE_DEVICES = reservation.gpus.join(",");
-    await writeFile(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
+    writeFileSync(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
 
-    const log = await open(launch.logPath, "a");
-    let child: ChildProcess;
+    let pid: number;
     try {
-      child = spawn("/bin/sh", ["-c", WRAPPER, "capstan-task", launch.attemptDir, ...command.argv], {
-        cwd,
-        env,
-        detached: true,
-        stdio: ["ignore", log.fd, log.fd],
-      });
+      pid = await this.#options.starter.start({ argv: ["/bin/sh", "-c", WRAPPER, "capstan-task", launch.attemptDir, cwd, ...command.argv], env, log: launch.logPath });
     } catch (error) {
       this.#slots.release(reservation);
       throw new LaunchError(`could not start the process: ${(error as Error).message}`, { retryable: true, cause: error });
-    } finally {
-      await log.close();
-    }
-    const pid = child.pid;
-    if (pid === undefined) {
-      this.#slots.release(reservation);
-      const failure = await new Promise<Error>((resolve) => child.once("error", resolve));
-      throw new LaunchError(`could not start the process: ${failure.message}`, { retryable: true, cause: failure });
     }
     const pidStart = processStartTime(pid);
-    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, child, presetOutputs: command.outputs, ended: false };
+    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false };
     this.#tracked.set(key, tracked);
-    child.once("exit", (code, signal) => {
-      void this.#finish(tracked, code, signal);
-    });
-    child.unref();
+    this.#byPid.set(pid, tracked);
+    // A very short task can be reported ended before the pid reached this point.
+    const early = this.#unclaimedExits.get(pid);
+    if (early) {
+      this.#unclaimedExits.delete(pid);
+      void this.#finish(tracked, early.code, early.signal);
+    }
     return { externalId: `local:${launch.token}`, pid, ...(pidStart !== null ? { pidStart } : {}) };
   }
 
@@ -165,7 +172,7 @@ export class LocalExecutor implements Executor {
       const outputPath = join(dir, "output.json");
       const presetOutputs: Record<string, string> = existsSync(join(dir, "parameters.json")) ? { notebook: join(dir, "output.ipynb") } : {};
       if (status !== null) {
-        results.set(key, { status: "ended", end: await collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined) });
+        results.set(key, { status: "ended", end: collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined) });
         continue;
       }
       let pid = attempt.pid;
@@ -183,13 +190,14 @@ export class LocalExecutor implements Executor {
       if (pid !== null && isProcessAlive(pid, pidStart)) {
         const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false };
         this.#tracked.set(key, tracked);
+        this.#byPid.set(pid, tracked);
         this.#watchAdopted(tracked);
         results.set(key, { status: "running" });
         continue;
       }
       // Gone without a status: check once more in case it finished between the two reads.
       const late = await readStatus(dir);
-      results.set(key, late !== null ? { status: "ended", end: await collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
+      results.set(key, late !== null ? { status: "ended", end: collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
     }
     return results;
   }
@@ -199,9 +207,10 @@ export class LocalExecutor implements Executor {
       tracked.watcher?.close();
       if (tracked.poll) clearInterval(tracked.poll);
       if (tracked.killTimer) clearTimeout(tracked.killTimer);
-      tracked.child?.removeAllListeners("exit");
     }
     this.#tracked.clear();
+    this.#byPid.clear();
+    this.#options.starter.close();
     return Promise.resolve();
   }
 
@@ -251,11 +260,12 @@ export class LocalExecutor implements Executor {
       // already gone
     }
     this.#tracked.delete(attemptKey(tracked.ref));
+    this.#byPid.delete(tracked.pid);
     this.#slots.release(tracked.reservation);
     const status = code ?? (await readStatus(tracked.attemptDir));
     const end = vanished && status === null
       ? lost(tracked.killedFor ? `killed (${tracked.killedFor})` : "the process vanished")
-      : await collectEnd(status, signal, tracked.outputPath, tracked.presetOutputs, tracked.killedFor);
+      : collectEnd(status, signal, tracked.outputPath, tracked.presetOutputs, tracked.killedFor);
     this.#listener(tracked.ref, end);
   }
 }
@@ -292,9 +302,9 @@ async function readReservation(dir: string): Promise<Reservation> {
 }
 
 /** Turns an exit status (or signal) and the outputs file into the attempt's end. */
-async function collectEnd(code: number | null, signal: NodeJS.Signals | null, outputPath: string, preset: Record<string, string>, killedFor: string | undefined): Promise<AttemptEnd> {
+function collectEnd(code: number | null, signal: NodeJS.Signals | null, outputPath: string, preset: Record<string, string>, killedFor: string | undefined): AttemptEnd {
   if (code === 0) {
-    const outputs = await readOutputs(outputPath);
+    const outputs = readOutputs(outputPath);
     if ("error" in outputs) return { outcome: "failed", exitCode: 0, reason: outputs.error, outputs: null, retryable: false };
     return { outcome: "success", exitCode: 0, reason: null, outputs: { ...outputs.value, ...preset }, retryable: true };
   }
@@ -304,23 +314,24 @@ async function collectEnd(code: number | null, signal: NodeJS.Signals | null, ou
   else if (code === 127) reason = "exit code 127 (command not found)";
   else if (code > 128 && code < 160) reason = `exit code ${code} (killed by signal ${code - 128}${code - 128 === 9 ? ", possibly out of memory" : ""})`;
   else reason = `exit code ${code}`;
-  const outputs = await readOutputs(outputPath);
+  const outputs = readOutputs(outputPath);
   return { outcome: "failed", exitCode: code, reason, outputs: "value" in outputs ? { ...outputs.value, ...preset } : null, retryable: true };
 }
 
-async function readOutputs(path: string): Promise<{ value: Record<string, unknown> } | { error: string }> {
+function readOutputs(path: string): { value: Record<string, unknown> } | { error: string } {
   let text: string;
+  let fd: number;
   try {
-    const file = await open(path, "r");
-    try {
-      const { size } = await file.stat();
-      if (size > MAX_OUTPUT_BYTES) return { error: `outputs: $CAPSTAN_OUTPUT holds ${size} bytes; at most ${MAX_OUTPUT_BYTES} are accepted (write large results to $CAPSTAN_ARTIFACTS_DIR and output their path)` };
-      text = await file.readFile("utf8");
-    } finally {
-      await file.close();
-    }
+    fd = openSync(path, "r");
   } catch {
     return { value: {} };
+  }
+  try {
+    const { size } = fstatSync(fd);
+    if (size > MAX_OUTPUT_BYTES) return { error: `outputs: $CAPSTAN_OUTPUT holds ${size} bytes; at most ${MAX_OUTPUT_BYTES} are accepted (write large results to $CAPSTAN_ARTIFACTS_DIR and output their path)` };
+    text = readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
   }
   if (text.trim() === "") return { value: {} };
   try {
@@ -335,18 +346,25 @@ async function readOutputs(path: string): Promise<{ value: Record<string, unknow
 }
 
 /** Fails early, with a clear reason, when the program or script does not exist. */
-async function checkRunnable(argv: readonly string[], launch: AttemptLaunch, cwd: string, path: string): Promise<void> {
+function checkRunnable(argv: readonly string[], launch: AttemptLaunch, cwd: string, path: string): void {
   const program = argv[0];
   if (program === undefined || program === "") throw new LaunchError("the task has an empty command", { retryable: false });
   if (!existsSync(cwd)) throw new LaunchError(`the working folder ${cwd} does not exist`, { retryable: false });
-  const executable = async (file: string) => access(file, constants.X_OK).then(() => true, () => false);
+  const executable = (file: string) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   if (program.includes("/")) {
     const file = isAbsolute(program) ? program : resolve(cwd, program);
-    if (!(await executable(file))) throw new LaunchError(`command not found: ${program} (no executable file at ${file})`, { retryable: false });
+    if (!executable(file)) throw new LaunchError(`command not found: ${program} (no executable file at ${file})`, { retryable: false });
   } else {
     let found = false;
     for (const dir of path.split(delimiter)) {
-      if (dir && (await executable(join(dir, program)))) {
+      if (dir && executable(join(dir, program))) {
         found = true;
         break;
       }

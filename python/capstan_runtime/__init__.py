@@ -1,0 +1,1 @@
+"""Python helpers that Capstan's runtime starts (the process launcher of the local executor)."""

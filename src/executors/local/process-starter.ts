@@ -1,0 +1,209 @@
+/**
+ * How the local executor starts processes. Forking the scheduler (a large Node process) costs
+ * milliseconds that grow with its memory, so by default a small Python launcher starts tasks with
+ * posix_spawn and reports their exits; where Python cannot run, Node's own spawn is used.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+
+export interface StartRequest {
+  argv: string[];
+  env: Record<string, string>;
+  /** File that receives stdout and stderr (appended). */
+  log: string;
+}
+
+export type ExitListener = (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
+
+export interface ProcessStarter {
+  /** Starts the process in a session of its own; resolves with its pid. */
+  start(request: StartRequest): Promise<number>;
+  onExit(listener: ExitListener): void;
+  /** Called with pids whose exit will not be reported (the launcher died); watch them some other way. */
+  onOrphaned(listener: (pids: number[]) => void): void;
+  close(): void;
+}
+
+const SIGNALS: Record<number, NodeJS.Signals> = { 1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 13: "SIGPIPE", 15: "SIGTERM" };
+
+/** Node's spawn: always available; its cost grows with the scheduler's memory. */
+export class DirectStarter implements ProcessStarter {
+  #exit: ExitListener = () => undefined;
+
+  start(request: StartRequest): Promise<number> {
+    const log = openSync(request.log, "a");
+    let child: ChildProcess;
+    try {
+      child = spawn(request.argv[0] ?? "/bin/sh", request.argv.slice(1), { env: request.env, detached: true, stdio: ["ignore", log, log] });
+    } finally {
+      closeSync(log);
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      return new Promise((_resolve, reject) => child.once("error", reject));
+    }
+    // Listen at once: a short task can exit before the next tick.
+    child.once("exit", (code, signal) => this.#exit(pid, code, signal));
+    child.unref();
+    return Promise.resolve(pid);
+  }
+
+  onExit(listener: ExitListener): void {
+    this.#exit = listener;
+  }
+
+  onOrphaned(): void {
+    // children of this process are never orphaned while it runs
+  }
+
+  close(): void {}
+}
+
+interface LauncherMessage {
+  ready?: number;
+  id?: number;
+  pid?: number;
+  error?: string;
+  exit?: number;
+  code?: number;
+  signal?: number;
+}
+
+/** The Python launcher (python/capstan_runtime/launcher.py), spoken to over pipes. */
+export class PythonStarter implements ProcessStarter {
+  #child: ChildProcess | undefined;
+  #nextId = 1;
+  readonly #pending = new Map<number, { resolve: (pid: number) => void; reject: (error: Error) => void }>();
+  readonly #running = new Set<number>();
+  /** Exits reported before the pid reply was read. */
+  readonly #early = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>();
+  #exit: ExitListener = () => undefined;
+  #orphaned: (pids: number[]) => void = () => undefined;
+  #closed = false;
+
+  private constructor(
+    private readonly python: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts the launcher; resolves undefined when Python cannot run it. */
+  static async create(python: string, logger: Logger): Promise<PythonStarter | undefined> {
+    const starter = new PythonStarter(python, logger);
+    try {
+      await starter.#boot();
+      return starter;
+    } catch (error) {
+      logger.warn({ err: error, python }, "the process launcher could not start; tasks are started by Node's spawn");
+      starter.close();
+      return undefined;
+    }
+  }
+
+  #boot(): Promise<void> {
+    const script = fileURLToPath(new URL("../../../python/capstan_runtime/launcher.py", import.meta.url));
+    const child = spawn(this.python, ["-I", script], { stdio: ["pipe", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    this.#child = child;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the launcher did not start within 20 s")), 20_000);
+      child.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+      lines.on("line", (line) => {
+        let message: LauncherMessage;
+        try {
+          message = JSON.parse(line) as LauncherMessage;
+        } catch {
+          this.logger.warn({ line }, "unreadable line from the process launcher");
+          return;
+        }
+        if (message.ready !== undefined) {
+          clearTimeout(timer);
+          resolve();
+          return;
+        }
+        this.#handle(message);
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`the launcher exited (${code ?? signal ?? "?"})`));
+        this.#onLauncherExit(code, signal);
+      });
+      child.unref();
+      (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    });
+  }
+
+  #handle(message: LauncherMessage): void {
+    if (message.id !== undefined) {
+      const pending = this.#pending.get(message.id);
+      this.#pending.delete(message.id);
+      if (!pending) return;
+      if (message.error !== undefined || message.pid === undefined) {
+        pending.reject(new Error(message.error ?? "the launcher gave no pid"));
+        return;
+      }
+      const pid = message.pid;
+      this.#running.add(pid);
+      pending.resolve(pid);
+      const early = this.#early.get(pid);
+      if (early) {
+        this.#early.delete(pid);
+        this.#running.delete(pid);
+        queueMicrotask(() => this.#exit(pid, early.code, early.signal));
+      }
+      return;
+    }
+    if (message.exit !== undefined) {
+      const pid = message.exit;
+      const code = message.code ?? null;
+      const signal = message.signal !== undefined ? (SIGNALS[message.signal] ?? "SIGTERM") : null;
+      if (!this.#running.has(pid)) {
+        this.#early.set(pid, { code, signal });
+        return;
+      }
+      this.#running.delete(pid);
+      this.#exit(pid, code, signal);
+    }
+  }
+
+  #onLauncherExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#child = undefined;
+    for (const pending of this.#pending.values()) pending.reject(new Error("the process launcher exited"));
+    this.#pending.clear();
+    if (this.#closed) return;
+    this.logger.warn({ code, signal, running: this.#running.size }, "the process launcher exited; its running tasks are watched through their status files");
+    const orphans = [...this.#running];
+    this.#running.clear();
+    if (orphans.length > 0) this.#orphaned(orphans);
+  }
+
+  async start(request: StartRequest): Promise<number> {
+    if (!this.#child && !this.#closed) await this.#boot();
+    const child = this.#child;
+    if (!child?.stdin) throw new Error("the process launcher is not running");
+    const id = this.#nextId++;
+    const pid = new Promise<number>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    child.stdin.write(`${JSON.stringify({ id, ...request })}\n`);
+    return pid;
+  }
+
+  onExit(listener: ExitListener): void {
+    this.#exit = listener;
+  }
+
+  onOrphaned(listener: (pids: number[]) => void): void {
+    this.#orphaned = listener;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#child?.stdin?.end();
+    this.#child = undefined;
+  }
+}
