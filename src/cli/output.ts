@@ -25,7 +25,7 @@ export function printTable(head: readonly string[], rows: readonly (readonly unk
     style: { head: process.stdout.isTTY ? ["bold"] : [], border: [], "padding-left": 0, "padding-right": 0 },
   });
   for (const row of rows) {
-    table.push(row.map((cell) => (cell === null || cell === undefined ? "-" : String(cell))));
+    table.push(row.map((cell) => (cell === null || cell === undefined ? "-" : (typeof cell === "object" ? JSON.stringify(cell) : String(cell as string | number | boolean)))));
   }
   process.stdout.write(`${table.toString()}\n`);
 }

@@ -29,7 +29,7 @@ export interface TaskCommand {
 
 /** The argv of a rendered task. */
 export function taskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCommand {
-  const joinPath = options.pathStyle === "posix" ? posix.join : join;
+  const joinPath = (...parts: string[]) => (options.pathStyle === "posix" ? posix.join(...parts) : join(...parts));
   const resolvePath = (p: string) => (isAbsolute(p) || p.startsWith("/") ? p : joinPath(options.baseDir, p));
   switch (task.kind) {
     case "command": {

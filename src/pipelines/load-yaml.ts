@@ -32,7 +32,7 @@ function locate(doc: Document, lines: LineCounter, issue: ValidationIssue): Vali
 /** The source offset of the deepest node on `path`: a mapping key, or a scalar value at the end. */
 function offsetOf(doc: Document, path: readonly (string | number)[], atKey: boolean): number | undefined {
   let node: unknown = doc.contents;
-  let offset = (doc.contents as Node | null)?.range?.[0];
+  let offset = doc.contents?.range?.[0];
   for (const part of path) {
     if (isMap(node)) {
       const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part));

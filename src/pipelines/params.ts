@@ -75,7 +75,7 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
   if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 /**

@@ -35,7 +35,7 @@ function describeInput(input: unknown): string {
   if (Array.isArray(input)) return "a list";
   if (typeof input === "object") return "a mapping";
   if (typeof input === "string") return `the string ${JSON.stringify(input)}`;
-  return `${typeof input} ${String(input)}`;
+  return `${typeof input} ${JSON.stringify(input)}`;
 }
 
 function issueFromZod(issue: z.core.$ZodIssue): ValidationIssue[] {

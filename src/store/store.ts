@@ -88,7 +88,10 @@ export class Store implements Repositories {
         connectionString: url,
         max: options.poolSize ?? 10,
         // Times are bigint epoch milliseconds; read them as numbers.
-        types: { getTypeParser: (oid: number, format?: "text" | "binary") => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) } as pg.CustomTypesConfig,
+        types: {
+          getTypeParser: ((oid: number, format?: "text" | "binary") =>
+            oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+        },
       });
       return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), "postgres");
     }
@@ -109,7 +112,7 @@ export class Store implements Repositories {
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider, migrationTableName: "capstan_migrations", migrationLockTableName: "capstan_migrations_lock" });
     const { error } = await migrator.migrateToLatest();
-    if (error) throw error instanceof Error ? error : new Error(String(error));
+    if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
   }
 
   /** Runs `work` in one transaction with repositories bound to it. */

@@ -53,7 +53,7 @@ function crashPipeline(ledger: string, seed: number): string {
 }
 
 const backends = [
-  { name: "SQLite", env: async (): Promise<Record<string, string>> => ({}) },
+  { name: "SQLite", env: (): Promise<Record<string, string>> => Promise.resolve({}) },
   { name: "PostgreSQL", env: async (): Promise<Record<string, string>> => ({ CAPSTAN_DATABASE_URL: await createTestDatabase() }) },
 ];
 

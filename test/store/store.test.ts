@@ -9,7 +9,7 @@ import { createTestDatabase } from "../support/postgres.js";
 import { tempDir } from "../support/platform-harness.js";
 
 const backends = [
-  { name: "sqlite", url: async () => join(tempDir(), "capstan.db") },
+  { name: "sqlite", url: () => Promise.resolve(join(tempDir(), "capstan.db")) },
   { name: "postgres", url: createTestDatabase },
 ];
 
