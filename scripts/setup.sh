@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sets up everything Capstan needs on this machine, idempotently:
+#   - checks Node.js (20.19 or newer),
+#   - installs the npm packages (npm ci, when package-lock.json changed) and builds dist/ and the web UI,
+#   - creates the Python venv (.venv) with ipykernel, numpy, pandas, scipy, pyarrow, and its kernelspec.
+# With --test it also installs what the test suite needs: PostgreSQL and Chromium (Debian packages),
+# the test-only Python tools (papermill, pytest, schemathesis) and the Kubernetes test control plane
+# (built from Go modules once, cached under ~/.cache/capstan/kube).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+with_test=0
+[ "${1:-}" = "--test" ] && with_test=1
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "Capstan needs Node.js 20.19 or newer; this is $(node --version 2>/dev/null || echo 'no node')" >&2
+  exit 1
+fi
+
+# Debian packages: only what is missing, only where apt-get can install.
+packages=()
+if [ $with_test = 1 ]; then
+  compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
+fi
+command -v python3 >/dev/null || packages+=(python3 python3-venv)
+if [ ${#packages[@]} -gt 0 ]; then
+  step "installing Debian packages: ${packages[*]}"
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "missing: ${packages[*]}; install them (Debian: apt-get install ${packages[*]}) and run this again" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f node_modules/.capstan-lock ] || [ "$(cat node_modules/.capstan-lock)" != "$lock_sum" ]; then
+  step "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.capstan-lock
+fi
+
+step "building"
+npm run --silent build
+
+step "preparing the Python environment (.venv)"
+if [ $with_test = 1 ]; then scripts/setup-python.sh --test; else scripts/setup-python.sh; fi
+
+if [ $with_test = 1 ]; then
+  step "building (or reusing) the Kubernetes test control plane"
+  scripts/kube-testenv/build.sh >/dev/null
+fi

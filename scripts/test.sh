@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: sets up what tests need (scripts/setup.sh --test), then
+# lint, type check, the vitest suite (unit, integration on SQLite and a real PostgreSQL, the crash
+# test, notebooks against real papermill, the Kubernetes executor against a real API server, browser
+# tests in Chromium) and the Python tests of the reference pipeline.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh --test
+printf '\n==> lint and type check\n' >&2
+npm run --silent lint
+npm run --silent typecheck
+printf '\n==> tests\n' >&2
+npx vitest run
+printf '\n==> Python tests of the reference pipeline\n' >&2
+.venv/bin/python -m pytest examples/similar-users/tests -q
