@@ -4,6 +4,7 @@
  * the warm pool when one is ready, else cold-started), mark errors, and write nbformat JSON.
  */
 import { resolve } from "node:path";
+import { KernelReplyTimeoutError } from "../errors.js";
 import { startKernel, type KernelHandle } from "../kernel/kernel-handle.js";
 import { findKernelSpec, type KernelSpec } from "../kernel/kernelspec.js";
 import type { Transport } from "../kernel/connection-file.js";
@@ -21,6 +22,9 @@ import { findExecutionError, insertErrorMarkers, removeErrorMarkers } from "./er
 import { executeCodeCell } from "./execute-cell.js";
 import { NotebookSaver } from "./notebook-saver.js";
 import { OutputTracker, type LiveOutput } from "./output-tracker.js";
+
+/** How long the final kernel_info (for language_info) may take at most. */
+const FINAL_KERNEL_INFO_MS = 60_000;
 
 /** What a run reports while it goes. All optional. */
 export interface NotebookRunEvents {
@@ -290,11 +294,20 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
         break;
       }
     }
-    const timeoutMs = options.executionTimeoutSeconds === undefined ? undefined : options.executionTimeoutSeconds * 1000;
-    const info = await kernel.kernelInfo(timeoutMs);
-    const languageInfo = info.content["language_info"];
-    if (languageInfo !== undefined) {
-      notebook.metadata["language_info"] = languageInfo;
+    // papermill can hang here (its issue #711); a kernel that does not answer within the limit only
+    // costs the notebook its language_info.
+    const timeoutMs = Math.min(FINAL_KERNEL_INFO_MS, (options.executionTimeoutSeconds ?? Infinity) * 1000);
+    try {
+      const info = await kernel.kernelInfo(timeoutMs);
+      const languageInfo = info.content["language_info"];
+      if (languageInfo !== undefined) {
+        notebook.metadata["language_info"] = languageInfo;
+      }
+    } catch (error) {
+      if (!(error instanceof KernelReplyTimeoutError)) {
+        throw error;
+      }
+      events.log?.("warning", `${error.message}; the notebook keeps its previous language_info`);
     }
     tracker.writeWidgetMetadata();
   } catch (error) {
