@@ -6,7 +6,7 @@ export { TRIGGER_RULES } from "./spec-schema.js";
 export { PipelineFileError, formatIssue, formatPath, type ValidationIssue } from "./errors.js";
 export { loadPipelineFile } from "./load-file.js";
 export { loadYamlPipeline } from "./load-yaml.js";
-export { validateDefinition } from "./validate.js";
+export { validateDefinition, type SpecCheck } from "./validate.js";
 export { PipelineRegistry, type RegistryChange } from "./registry.js";
 export { Dag } from "./dag.js";
 export { parseDuration, formatDuration } from "./durations.js";

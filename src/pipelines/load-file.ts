@@ -5,13 +5,14 @@ import { PipelineFileError } from "./errors.js";
 import { loadTsPipeline } from "./load-ts.js";
 import { loadYamlPipeline } from "./load-yaml.js";
 import type { LoadedPipeline } from "./model.js";
+import type { SpecCheck } from "./validate.js";
 import { versionHash } from "./version-hash.js";
 
 /** File extensions that hold pipelines. */
 export const PIPELINE_EXTENSIONS = [".yaml", ".yml", ".ts", ".mts"];
 
 /** Reads, parses and validates one pipeline file; throws PipelineFileError. */
-export async function loadPipelineFile(path: string): Promise<LoadedPipeline> {
+export async function loadPipelineFile(path: string, check?: SpecCheck): Promise<LoadedPipeline> {
   const file = resolve(path);
   let source: string;
   try {
@@ -20,6 +21,6 @@ export async function loadPipelineFile(path: string): Promise<LoadedPipeline> {
     throw new PipelineFileError(file, [{ path: [], message: `cannot read the file: ${(error as Error).message}` }], { cause: error });
   }
   const extension = extname(file);
-  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file) : loadYamlPipeline(file, source);
+  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file, check) : loadYamlPipeline(file, source, check);
   return { spec, version: versionHash(spec), file, baseDir: dirname(file), source };
 }

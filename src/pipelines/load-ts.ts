@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createJiti } from "jiti";
 import { PipelineFileError } from "./errors.js";
 import type { PipelineSpec } from "./model.js";
-import { validateDefinition } from "./validate.js";
+import { validateDefinition, type SpecCheck } from "./validate.js";
 
 function packageEntry(): string {
   const js = fileURLToPath(new URL("../index.js", import.meta.url));
@@ -17,7 +17,7 @@ function packageEntry(): string {
 }
 
 /** Imports and validates a TypeScript pipeline file; throws PipelineFileError naming task and field. */
-export async function loadTsPipeline(file: string): Promise<PipelineSpec> {
+export async function loadTsPipeline(file: string, check?: SpecCheck): Promise<PipelineSpec> {
   const jiti = createJiti(import.meta.url, {
     alias: { capstan: packageEntry() },
     moduleCache: false,
@@ -34,7 +34,7 @@ export async function loadTsPipeline(file: string): Promise<PipelineSpec> {
   if (exported === undefined) {
     throw new PipelineFileError(file, [{ path: [], message: "the file has no default export; write `export default pipeline({ id, tasks })` with `import { pipeline } from \"capstan\"`" }]);
   }
-  const result = validateDefinition(exported);
+  const result = validateDefinition(exported, check);
   if (result.ok) return result.spec;
   throw new PipelineFileError(file, result.issues);
 }

@@ -2,10 +2,10 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { PipelineFileError, type ValidationIssue } from "./errors.js";
 import type { PipelineSpec } from "./model.js";
-import { validateDefinition } from "./validate.js";
+import { validateDefinition, type SpecCheck } from "./validate.js";
 
 /** Parses and validates YAML text; throws PipelineFileError with positions. */
-export function loadYamlPipeline(file: string, text: string): PipelineSpec {
+export function loadYamlPipeline(file: string, text: string, check?: SpecCheck): PipelineSpec {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: "1.2" });
   if (doc.errors.length > 0) {
@@ -17,7 +17,7 @@ export function loadYamlPipeline(file: string, text: string): PipelineSpec {
       }),
     );
   }
-  const result = validateDefinition(doc.toJS({ maxAliasCount: 100 }));
+  const result = validateDefinition(doc.toJS({ maxAliasCount: 100 }), check);
   if (result.ok) return result.spec;
   throw new PipelineFileError(file, result.issues.map((issue) => locate(doc, lineCounter, issue)));
 }

@@ -9,6 +9,7 @@ import { extname, join, resolve } from "node:path";
 import { PipelineFileError } from "./errors.js";
 import { loadPipelineFile, PIPELINE_EXTENSIONS } from "./load-file.js";
 import type { LoadedPipeline } from "./model.js";
+import type { SpecCheck } from "./validate.js";
 
 /** The result of one load: what changed, for logging and for the store. */
 export interface RegistryChange {
@@ -20,11 +21,14 @@ export interface RegistryChange {
 export interface PipelineRegistryOptions {
   /** Folders (or single files) to load pipelines from. */
   paths: readonly string[];
+  /** Checks against the platform's configuration (clusters, executors), run on every file. */
+  check?: SpecCheck;
 }
 
 /** Pipelines by id, with the errors of files that failed to load. */
 export class PipelineRegistry {
   readonly #paths: string[];
+  readonly #check: SpecCheck | undefined;
   #pipelines = new Map<string, LoadedPipeline>();
   #errors = new Map<string, PipelineFileError>();
   #idsByFile = new Map<string, string>();
@@ -32,6 +36,7 @@ export class PipelineRegistry {
 
   constructor(options: PipelineRegistryOptions) {
     this.#paths = options.paths.map((p) => resolve(p));
+    this.#check = options.check;
   }
 
   get(id: string): LoadedPipeline | undefined {
@@ -56,7 +61,7 @@ export class PipelineRegistry {
     const nextIds = new Map<string, string>();
     for (const file of files) {
       try {
-        const loaded = await loadPipelineFile(file);
+        const loaded = await loadPipelineFile(file, this.#check);
         const other = seen.get(loaded.spec.id);
         if (other) {
           throw new PipelineFileError(file, [{ path: ["id"], message: `duplicate pipeline id ${JSON.stringify(loaded.spec.id)}: ${other} defines it too` }]);

@@ -8,6 +8,12 @@ import type { PipelineSpec } from "./model.js";
 import { normalizePipeline } from "./normalize.js";
 import { paramSchema, pipelineSchema, taskDefaultsSchema, taskSchema } from "./spec-schema.js";
 
+/**
+ * A check beyond the file itself, run on a spec that is valid on its own: e.g. that a task's
+ * `cluster:` names a configured cluster. Returns the issues found (paths into the file).
+ */
+export type SpecCheck = (spec: PipelineSpec) => ValidationIssue[];
+
 /** The outcome of validating one definition: a spec, or the issues that prevent it. */
 export type ValidationResult = { ok: true; spec: PipelineSpec } | { ok: false; issues: ValidationIssue[] };
 
@@ -60,7 +66,7 @@ function issueFromZod(issue: z.core.$ZodIssue): ValidationIssue[] {
 }
 
 /** Validates a parsed definition (from YAML or a TypeScript default export). */
-export function validateDefinition(value: unknown): ValidationResult {
+export function validateDefinition(value: unknown, check?: SpecCheck): ValidationResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, issues: [{ path: [], message: `a pipeline file holds one mapping with id and tasks; got ${describeInput(value)}` }] };
   }
@@ -70,5 +76,7 @@ export function validateDefinition(value: unknown): ValidationResult {
   }
   const issues = new IssueList();
   const spec = normalizePipeline(parsed.data, issues);
-  return issues.empty ? { ok: true, spec } : { ok: false, issues: issues.issues };
+  if (!issues.empty) return { ok: false, issues: issues.issues };
+  const extra = check?.(spec) ?? [];
+  return extra.length === 0 ? { ok: true, spec } : { ok: false, issues: extra };
 }

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../clock/index.js";
 import { INSTALL_ROOT, type CapstanConfig } from "../config/index.js";
 import type { Executor } from "../executors/index.js";
 import { createLocalExecutor } from "../executors/local/index.js";
-import { formatIssue, PipelineRegistry, type RegistryChange } from "../pipelines/index.js";
+import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { Store } from "../store/index.js";
 
@@ -23,6 +23,22 @@ export interface OpenPlatformOptions {
   notebookEnv?: Record<string, string>;
   /** Restricts scheduling to these runs (see SchedulerOptions.onlyRuns). */
   onlyRuns?: Set<string>;
+  /** Checks of pipeline files against this platform beyond the built-in ones. */
+  specChecks?: SpecCheck[];
+}
+
+/** Every task must name an executor this platform has. */
+function executorCheck(executors: ReadonlyMap<string, Executor>, defaultExecutor: string): SpecCheck {
+  return (spec: PipelineSpec) => {
+    const issues: ValidationIssue[] = [];
+    for (const task of Object.values(spec.tasks)) {
+      const name = task.executor ?? defaultExecutor;
+      if (executors.has(name)) continue;
+      const hint = name === "kubernetes" ? "; configure clusters: in capstan.yaml to run tasks as pods" : "";
+      issues.push({ path: ["tasks", task.id, "executor"], message: `task ${task.id}: executor ${JSON.stringify(name)} is not configured here; available: ${[...executors.keys()].join(", ")}${hint}` });
+    }
+    return issues;
+  };
 }
 
 /** Environment variables of the platform itself that tasks must never see. */
@@ -76,7 +92,8 @@ export class Platform {
           }),
         );
       }
-      const registry = new PipelineRegistry({ paths: config.pipelines });
+      const checks = [executorCheck(executors, config.defaultExecutor), ...(options.specChecks ?? [])];
+      const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)) });
       const scheduler = new Scheduler({
         store,
         clock,
