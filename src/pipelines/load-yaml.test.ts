@@ -100,6 +100,12 @@ describe("loadYamlPipeline", () => {
     expect(lines).toMatch(/tasks\.c\.command: task c: .*"a" is not upstream of this task/);
   });
 
+  it("refuses a task id that templates could not name", () => {
+    expect(errorsOf("id: x\ntasks:\n  a.b: { command: ls }\n")[0]).toBe(
+      `p.yaml:3:3: tasks.a.b: "a.b": a task id may contain letters, digits, '_' and '-', starting with a letter or digit, at most 63 characters`,
+    );
+  });
+
   it("refuses a duplicate key", () => {
     expect(errorsOf("id: x\nid: y\ntasks:\n  a: { command: ls }\n")[0]).toMatch(/^p\.yaml:2:1: YAML syntax error: Map keys must be unique/);
   });

@@ -29,12 +29,15 @@ export const EXECUTOR_NAMES = ["local", "kubernetes"] as const;
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ID_HINT = "letters, digits, '_', '-' and '.', starting with a letter or digit, at most 63 characters";
+/** Task ids have no '.', which separates the parts of a template name ({{ tasks.ID.outputs.KEY }}). */
+const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const TASK_ID_HINT = "letters, digits, '_' and '-', starting with a letter or digit, at most 63 characters";
 
-const identifier = (what: string) =>
+const identifier = (what: string, pattern = ID_PATTERN, hint = ID_HINT) =>
   z
-    .string({ error: `expected ${what} as a string (${ID_HINT})` })
+    .string({ error: `expected ${what} as a string (${hint})` })
     .max(63, { error: `${what} is longer than 63 characters` })
-    .regex(ID_PATTERN, { error: `${what} may contain ${ID_HINT}` });
+    .regex(pattern, { error: `${what} may contain ${hint}` });
 
 const duration = z.union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` }).refine(
   (v) => parseDuration(v) !== undefined,
@@ -136,7 +139,9 @@ export const pipelineSchema = z.strictObject({
   max_active_tasks: z.number().int().min(1, { error: "max_active_tasks must be ≥ 1" }).optional(),
   params: z.record(z.string(), paramSchema).optional(),
   defaults: taskDefaultsSchema.optional(),
-  tasks: z.record(identifier("a task id"), taskSchema, { error: "tasks must be a mapping of task id to task" }).refine(
+  tasks: z.record(identifier("a task id", TASK_ID_PATTERN, TASK_ID_HINT), taskSchema, {
+    error: (issue) => (issue.code === "invalid_type" ? "tasks must be a mapping of task id to task" : undefined),
+  }).refine(
     (tasks) => Object.keys(tasks).length > 0,
     { error: "a pipeline needs at least one task" },
   ),

@@ -60,6 +60,8 @@ function issueFromZod(issue: z.core.$ZodIssue): ValidationIssue[] {
       const custom = issue.message.startsWith("Invalid input") ? `expected ${issue.expected}` : issue.message;
       return [{ path, message: `${custom}, got ${describeInput(issue.input)}` }];
     }
+    case "invalid_key":
+      return [{ path, atKey: true, message: `${JSON.stringify(path[path.length - 1])}: ${issue.issues.map((i) => i.message).join("; ")}` }];
     default:
       return [{ path, message: issue.message }];
   }

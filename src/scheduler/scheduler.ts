@@ -660,9 +660,10 @@ export class Scheduler {
         await moveTask(tx, tiKey, [ti.state], "skipped", { endedAt: now, reason }, now, changes);
       } else if (retryable && task && ti.tryNumber < ti.maxTries) {
         retryAt = now + retryDelayMs(task, ti.tryNumber);
-        await moveTask(tx, tiKey, [ti.state], "up_for_retry", { nextRetryAt: retryAt, reason }, now, changes);
+        await moveTask(tx, tiKey, [ti.state], "up_for_retry", { nextRetryAt: retryAt, reason, outputs: end.outputs }, now, changes);
       } else {
-        await moveTask(tx, tiKey, [ti.state], "failed", { endedAt: now, reason }, now, changes);
+        // Outputs written before a failure (metrics of a failed evaluation, say) are kept.
+        await moveTask(tx, tiKey, [ti.state], "failed", { endedAt: now, reason, outputs: end.outputs }, now, changes);
       }
     });
     this.#emit(changes);
