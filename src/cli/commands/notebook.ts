@@ -210,11 +210,9 @@ async function runCommand(tokens: string[]): Promise<void> {
         ...(logOutput
           ? {
               output: (output) => {
-                if (output.stream === "stderr") {
-                  process.stderr.write(output.text);
-                } else {
-                  process.stdout.write(output.stream === "data" ? `${output.text}\n` : output.text);
-                }
+                // With OUTPUT "-" stdout carries the notebook, so everything goes to stderr.
+                const stream = output.stream === "stderr" || quiet ? process.stderr : process.stdout;
+                stream.write(output.stream === "data" ? `${output.text}\n` : output.text);
               },
             }
           : {}),
