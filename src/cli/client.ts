@@ -23,6 +23,7 @@ import {
   type TaskView,
 } from "../platform/index.js";
 import type { StateChange } from "../scheduler/index.js";
+import { loadSecretKey, SecretService } from "../secrets/index.js";
 import { isFinishedRun, Store, type RunState } from "../store/index.js";
 
 export interface PipelineDetail extends PipelineSummaryView {
@@ -65,6 +66,9 @@ export interface CapstanClient {
   listPools(): Promise<{ name: string; slots: number; description: string | null; used: number }[]>;
   setPool(name: string, slots: number, description?: string): Promise<void>;
   deletePool(name: string): Promise<void>;
+  listSecrets(team?: string): Promise<{ team: string; name: string; keys: string[]; updated_at: string }[]>;
+  setSecret(team: string, name: string, data: Record<string, string>): Promise<void>;
+  deleteSecret(team: string, name: string): Promise<void>;
   /** Resolves when the run has finished; `onUpdate` sees each new state of it. */
   waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView>;
   close(): Promise<void>;
@@ -178,6 +182,16 @@ export class HttpClient implements CapstanClient {
   }
   async deletePool(name: string) {
     await this.#call("DELETE", `/api/pools/${encodeURIComponent(name)}`);
+  }
+  async listSecrets(team?: string) {
+    const query = team ? `?team=${encodeURIComponent(team)}` : "";
+    return (await this.#call<{ secrets: { team: string; name: string; keys: string[]; updated_at: string }[] }>("GET", `/api/secrets${query}`)).secrets;
+  }
+  async setSecret(team: string, name: string, data: Record<string, string>) {
+    await this.#call("PUT", `/api/secrets/${encodeURIComponent(team)}/${encodeURIComponent(name)}`, { data });
+  }
+  async deleteSecret(team: string, name: string) {
+    await this.#call("DELETE", `/api/secrets/${encodeURIComponent(team)}/${encodeURIComponent(name)}`);
   }
   async waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView> {
     let last = "";
@@ -322,7 +336,8 @@ export class InProcessClient implements CapstanClient {
     if (!attempt) throw new ClientError(`task ${taskId} of run ${runId} has no try ${number} (it has ${ti.tryNumber})`);
     const chunk = await readLogChunk(attempt.logPath ?? "", offset);
     const done = attempt.state !== "launching" && attempt.state !== "running";
-    return { try: number, text: chunk.text, next: chunk.next, done: done && chunk.next >= chunk.size };
+    const text = chunk.text === "" ? "" : await (await this.#secrets()).redact(chunk.text);
+    return { try: number, text, next: chunk.next, done: done && chunk.next >= chunk.size };
   }
 
   async listPools() {
@@ -333,6 +348,22 @@ export class InProcessClient implements CapstanClient {
 
   async setPool(name: string, slots: number, description?: string) {
     await (await this.#readStore()).pools.upsert(name, slots, description ?? null, Date.now());
+  }
+
+  async #secrets(): Promise<SecretService> {
+    return new SecretService(await this.#readStore(), loadSecretKey(this.config.home));
+  }
+
+  async listSecrets(team?: string) {
+    return (await (await this.#secrets()).list(team)).map((s) => ({ team: s.team, name: s.name, keys: s.keys, updated_at: new Date(s.updatedAt).toISOString() }));
+  }
+
+  async setSecret(team: string, name: string, data: Record<string, string>) {
+    await (await this.#secrets()).set(team, name, data);
+  }
+
+  async deleteSecret(team: string, name: string) {
+    if (!(await (await this.#secrets()).delete(team, name))) throw new ClientError(`team ${team} has no secret ${JSON.stringify(name)}`);
   }
 
   async deletePool(name: string) {

@@ -50,6 +50,8 @@ export interface TaskSpec {
   poolSlots: number;
   priorityWeight: number;
   env: Record<string, string>;
+  /** Environment variables filled from team secrets when the attempt starts (never stored). */
+  secrets: Record<string, { secret: string; key: string }>;
   cwd?: string;
   skipOnExitCodes: number[];
   outputs: string[];

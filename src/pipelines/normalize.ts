@@ -144,13 +144,18 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     poolSlots: t.pool_slots ?? 1,
     priorityWeight: t.priority_weight ?? 1,
     env: Object.fromEntries(Object.entries(t.env ?? {}).map(([k, v]) => [k, String(v)])),
+    secrets: normalizeSecretRefs(t.secrets ?? {}, [...path, "secrets"], issues),
     skipOnExitCodes: skip === undefined ? [] : Array.isArray(skip) ? skip : [skip],
     outputs: t.outputs ?? [],
   };
   if (task.timeoutMs === 0) issues.add([...path, "timeout"], "timeout must be longer than 0; leave it out for no timeout");
-  for (const name of Object.keys(task.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) issues.add([...path, "env", name], "environment variable names are letters, digits and '_', not starting with a digit");
-    if (name.startsWith("CAPSTAN_")) issues.add([...path, "env", name], "CAPSTAN_* variables are set by Capstan for every task and cannot be overridden");
+  for (const name of Object.keys(task.secrets)) {
+    if (name in task.env) issues.add([...path, "secrets", name], `${name} is set both in env and in secrets; keep one`);
+  }
+  for (const name of [...Object.keys(task.env), ...Object.keys(task.secrets)]) {
+    const field = name in task.env ? "env" : "secrets";
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) issues.add([...path, field, name], "environment variable names are letters, digits and '_', not starting with a digit");
+    if (name.startsWith("CAPSTAN_")) issues.add([...path, field, name], "CAPSTAN_* variables are set by Capstan for every task and cannot be overridden");
   }
   const optional = {
     description: t.description,
@@ -169,6 +174,23 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     if (value !== undefined) (task as unknown as Record<string, unknown>)[key] = value;
   }
   return task;
+}
+
+function normalizeSecretRefs(raw: NonNullable<RawTask["secrets"]>, path: FieldPath, issues: IssueList): Record<string, { secret: string; key: string }> {
+  const refs: Record<string, { secret: string; key: string }> = {};
+  for (const [name, ref] of Object.entries(raw)) {
+    if (typeof ref === "string") {
+      const slash = ref.indexOf("/");
+      if (slash <= 0 || slash === ref.length - 1) {
+        issues.add([...path, name], `${JSON.stringify(ref)} is not a secret reference; write "secret-name/key" or { secret: name, key: key }`);
+        continue;
+      }
+      refs[name] = { secret: ref.slice(0, slash), key: ref.slice(slash + 1) };
+    } else {
+      refs[name] = ref;
+    }
+  }
+  return refs;
 }
 
 function checkTaskTemplates(task: TaskSpec, written: RawTask, raw: RawPipeline, params: string[], upstream: Set<string>, issues: IssueList): void {

@@ -79,6 +79,13 @@ const taskDefaultFields = {
   pool_slots: z.number().int().min(1, { error: "pool_slots must be a whole number ≥ 1" }).optional(),
   priority_weight: z.number().int().optional(),
   env: z.record(z.string(), envValue).optional(),
+  /** Environment variables from team secrets: NAME: "secret/key" or { secret, key }. */
+  secrets: z
+    .record(
+      z.string(),
+      z.union([z.string(), z.strictObject({ secret: z.string(), key: z.string() })], { error: 'a secret reference is "secret-name/key" or { secret: name, key: key }' }),
+    )
+    .optional(),
   cwd: z.string().optional(),
   kernel: z.string().optional(),
   skip_on_exit_code: z.union([z.number().int(), z.array(z.number().int())]).optional(),

@@ -11,6 +11,7 @@ import type { Executor } from "../executors/index.js";
 import { createLocalExecutor } from "../executors/local/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
+import { loadSecretKey, SecretService } from "../secrets/index.js";
 import { Store } from "../store/index.js";
 
 export interface OpenPlatformOptions {
@@ -65,6 +66,7 @@ export class Platform {
     readonly executors: Map<string, Executor>,
     readonly logger: Logger,
     readonly clock: Clock,
+    readonly secrets: SecretService,
   ) {}
 
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
@@ -93,6 +95,7 @@ export class Platform {
         );
       }
       const checks = [executorCheck(executors, config.defaultExecutor), ...(options.specChecks ?? [])];
+      const secrets = new SecretService(store, loadSecretKey(config.home), () => clock.now());
       const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)) });
       const scheduler = new Scheduler({
         store,
@@ -105,8 +108,9 @@ export class Platform {
         host: hostname(),
         sweepIntervalMs: config.sweepIntervalMs,
         ...(options.onlyRuns ? { onlyRuns: options.onlyRuns } : {}),
+        secrets,
       });
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock);
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets);
       await platform.reloadPipelines();
       return platform;
     } catch (error) {

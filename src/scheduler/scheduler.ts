@@ -50,6 +50,8 @@ export interface SchedulerOptions {
    * are left alone and no scheduled runs are created. Runs can be added after start.
    */
   onlyRuns?: Set<string>;
+  /** Fills tasks' `secrets:` from the team's secrets when an attempt starts. */
+  secrets?: { resolve(team: string, refs: TaskSpec["secrets"]): Promise<Record<string, string>> };
 }
 
 /** Options of a manual trigger. */
@@ -93,6 +95,7 @@ export class Scheduler {
   readonly #batchSize: number;
   readonly #sweepIntervalMs: number;
   readonly #onlyRuns: Set<string> | undefined;
+  readonly #secrets: SchedulerOptions["secrets"];
 
   #started = false;
   #closed = false;
@@ -123,6 +126,7 @@ export class Scheduler {
     this.#batchSize = options.batchSize ?? 256;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 0;
     this.#onlyRuns = options.onlyRuns;
+    this.#secrets = options.secrets;
     this.versions = new PipelineVersions(options.store, options.pipelines);
     for (const [name, executor] of this.#executors) {
       executor.onAttemptEnd((ref, end) => this.#track(this.#onAttemptEnd(name, ref, end)));
@@ -558,6 +562,11 @@ export class Scheduler {
         upstreamOutputs: Object.fromEntries(upstream.map((u) => [u.taskId, u.outputs ?? undefined])),
       };
       const rendered = renderTask(task, templateContext(input));
+      let secretEnv: Record<string, string> = {};
+      if (Object.keys(task.secrets).length > 0) {
+        if (!this.#secrets) throw new Error(`task ${task.id} uses secrets but this scheduler has no secret store`);
+        secretEnv = await this.#secrets.resolve(version.spec.team, task.secrets);
+      }
       mkdirSync(attemptDir, { recursive: true });
       mkdirSync(dirname(attempt.logPath ?? attemptDir), { recursive: true });
       mkdirSync(artifactsDir, { recursive: true });
@@ -567,7 +576,7 @@ export class Scheduler {
         pipelineVersion: version.version,
         task: rendered,
         baseDir: version.baseDir,
-        env: { ...rendered.env, ...contextEnv(input) },
+        env: { ...rendered.env, ...secretEnv, ...contextEnv(input) },
         resources: task.resources,
         attemptDir,
         logPath: attempt.logPath ?? join(attemptDir, "log"),

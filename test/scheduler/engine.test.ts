@@ -283,6 +283,31 @@ tasks:
   });
 });
 
+describe("secrets", () => {
+  it("hands a team secret to the task as an environment variable and masks it in logs", async () => {
+    const h = await open({
+      pipelines: {
+        "s.yaml": `id: s\nteam: data\ntasks:\n  use: { command: 'echo "token is $API_TOKEN"; [ "$API_TOKEN" = "s3cr3t-value" ]', secrets: { API_TOKEN: "api/token" } }\n`,
+      },
+    });
+    await h.platform.secrets.set("data", "api", { token: "s3cr3t-value" });
+    const run = await h.platform.scheduler.trigger("s");
+    expect((await h.waitForRun(run.id)).state).toBe("success");
+    const attempt = (await h.platform.store.attempts.listByTask({ runId: run.id, taskId: "use" }))[0];
+    const raw = readFileSync(attempt?.logPath ?? "", "utf8");
+    expect(raw).toContain("s3cr3t-value");
+    expect(await h.platform.secrets.redact(raw)).toBe("token is ***\n");
+    expect(JSON.stringify(await h.platform.secrets.list())).not.toContain("s3cr3t");
+  });
+
+  it("fails the attempt, naming the secret, when it does not exist", async () => {
+    const h = await open({ pipelines: { "s.yaml": `id: s\ntasks:\n  use: { command: "true", secrets: { X: "missing/key" } }\n` } });
+    const run = await h.platform.scheduler.trigger("s");
+    expect((await h.waitForRun(run.id)).state).toBe("failed");
+    expect((await h.platform.store.tasks.get({ runId: run.id, taskId: "use" }))?.reason).toMatch(/X: team default has no secret "missing"; its secrets: none/);
+  });
+});
+
 describe("pipeline versions", () => {
   it("pins a run to the version it started with, keeps it readable, and keeps a good version when the file breaks", async () => {
     const h = await open({});

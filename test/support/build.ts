@@ -1,5 +1,5 @@
 /** Makes sure the compiled CLI (dist/) is not older than the sources, so tests that spawn `capstan` run current code. */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -25,5 +25,7 @@ export function ensureBuilt(): void {
     built = 0;
   }
   if (newestMtime(join(REPO_ROOT, "src")) <= built) return;
-  execFileSync(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.build.json")], { stdio: "inherit" });
+  // tsc writes dist/ even when it reports type errors; those fail `npm run typecheck`, not the tests.
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.build.json")], { stdio: "inherit" });
+  if (result.error) throw result.error;
 }
