@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CapstanConfig } from "../config/index.js";
 import pino from "pino";
+import { ClientError } from "./errors.js";
 import { readLogChunk } from "../logs/index.js";
 import { coerceParamText, PipelineRegistry, type ParamSpec, type PipelineSpec } from "../pipelines/index.js";
 import {
@@ -74,16 +75,7 @@ export interface CapstanClient {
   close(): Promise<void>;
 }
 
-/** A request the platform refused; the message is the platform's own. */
-export class ClientError extends Error {
-  override readonly name = "ClientError";
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
-}
+export { ClientError };
 
 /** Converts `-p name=value` texts to the types the pipeline declares. */
 export function typedParams(spec: PipelineSpec, texts: readonly string[]): Record<string, unknown> {

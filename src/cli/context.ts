@@ -1,7 +1,7 @@
 /** The global options every command shares, resolved into a configuration and a client. */
 import type { Command } from "commander";
-import { loadConfig, type CapstanConfig } from "../config/index.js";
-import { clientFor, type CapstanClient } from "./client.js";
+import type { CapstanConfig } from "../config/index.js";
+import type { CapstanClient } from "./client.js";
 
 export interface GlobalOptions {
   home?: string;
@@ -18,7 +18,9 @@ export function globalOptions(command: Command): GlobalOptions {
   return root.opts<GlobalOptions>();
 }
 
-export function configFrom(command: Command, overrides: { port?: number; host?: string } = {}): CapstanConfig {
+/** The configuration for the command's flags (loaded on demand: `capstan notebook` never needs it). */
+export async function configFrom(command: Command, overrides: { port?: number; host?: string } = {}): Promise<CapstanConfig> {
+  const { loadConfig } = await import("../config/index.js");
   const options = globalOptions(command);
   const pipelinesSource = command.parent ? root(command).getOptionValueSource("pipelines") : command.getOptionValueSource("pipelines");
   const pipelines = pipelinesSource === "default" ? undefined : Array.isArray(options.pipelines) ? options.pipelines : options.pipelines.split(",");
@@ -38,7 +40,8 @@ function root(command: Command): Command {
 
 /** Runs `work` with a client for the command's home, closing it afterwards. */
 export async function withClient<T>(command: Command, work: (client: CapstanClient, config: CapstanConfig) => Promise<T>): Promise<T> {
-  const config = configFrom(command);
+  const config = await configFrom(command);
+  const { clientFor } = await import("./client.js");
   const client = clientFor(config, globalOptions(command).server);
   try {
     return await work(client, config);

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
-import { parseCpu, parseDuration, parseMemory } from "../pipelines/index.js";
+import { parseDuration } from "../pipelines/durations.js";
+import { parseCpu, parseMemory } from "../pipelines/quantities.js";
 import { configSchema, type ConfigFile } from "./config-schema.js";
 
 /** The settings Capstan runs with. */

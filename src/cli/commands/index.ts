@@ -6,6 +6,7 @@ import { registerPipelineCommands } from "./pipelines.js";
 import { registerPoolCommands } from "./pools.js";
 import { registerRunCommands } from "./run.js";
 import { registerRunsCommands } from "./runs.js";
+import { registerSecretCommands } from "./secrets.js";
 import { registerUpCommand } from "./up.js";
 
 type Register = (program: Command) => void;
@@ -17,6 +18,7 @@ const registrations: Register[] = [
   registerRunsCommands,
   registerLogCommands,
   registerPoolCommands,
+  registerSecretCommands,
   registerNotebookCommands,
 ];
 

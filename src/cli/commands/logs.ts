@@ -1,6 +1,6 @@
 /** `capstan logs RUN TASK [-f]`: a task attempt's output, followed live with -f. */
 import type { Command } from "commander";
-import { ClientError } from "../client.js";
+import { ClientError } from "../errors.js";
 import { withClient } from "../context.js";
 
 export function registerLogCommands(program: Command): void {

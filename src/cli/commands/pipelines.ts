@@ -1,6 +1,5 @@
 /** `capstan pipelines list|show|validate`. */
 import type { Command } from "commander";
-import { PipelineRegistry, formatMemory } from "../../pipelines/index.js";
 import { configFrom, globalOptions, withClient } from "../context.js";
 import { printJson, printTable } from "../output.js";
 
@@ -36,6 +35,7 @@ export function registerPipelineCommands(program: Command): void {
           return;
         }
         const spec = detail.spec;
+        const { formatMemory } = await import("../../pipelines/quantities.js");
         process.stdout.write(`${spec.id}${spec.description ? ` — ${spec.description}` : ""}\n`);
         process.stdout.write(`file: ${detail.file}\nversion: ${detail.version}\nteam: ${spec.team}\n`);
         process.stdout.write(`schedule: ${spec.schedule?.text ?? "manual only"} (${spec.timezone})${spec.schedule ? `, catchup ${spec.catchup ? "on" : "off"}` : ""}\n`);
@@ -62,7 +62,8 @@ export function registerPipelineCommands(program: Command): void {
     .command("validate [files...]")
     .description("check pipeline files (default: every file in the pipeline folders); exits 1 when any is invalid")
     .action(async (files: string[], _opts: unknown, command: Command) => {
-      const config = configFrom(command);
+      const config = await configFrom(command);
+      const { PipelineRegistry } = await import("../../pipelines/index.js");
       const registry = new PipelineRegistry({ paths: files.length > 0 ? files : config.pipelines });
       await registry.load();
       const errors = registry.errors();

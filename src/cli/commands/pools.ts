@@ -1,6 +1,6 @@
 /** `capstan pools list|set|delete`. */
 import type { Command } from "commander";
-import { ClientError } from "../client.js";
+import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
 import { printJson, printTable } from "../output.js";
 

@@ -1,8 +1,9 @@
 /** `capstan run` and `capstan backfill`: create runs, optionally wait for them with a live view. */
 import type { Command } from "commander";
-import { DateTime } from "luxon";
+
 import type { RunView } from "../../platform/index.js";
-import { ClientError, typedParams, type CapstanClient } from "../client.js";
+import type { CapstanClient } from "../client.js";
+import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
 import { elapsed } from "../format.js";
 import { printJson, printTable } from "../output.js";
@@ -11,7 +12,8 @@ import { runProgress } from "../progress.js";
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Parses a date given on the command line (YYYY-MM-DD or ISO), in UTC unless it carries an offset. */
-export function parseCliDate(text: string, flag: string): string {
+export async function parseCliDate(text: string, flag: string): Promise<string> {
+  const { DateTime } = await import("luxon");
   const parsed = DateTime.fromISO(text, { zone: "utc" });
   if (!parsed.isValid) throw new ClientError(`${flag} ${JSON.stringify(text)} is not a date; write YYYY-MM-DD or an ISO date-time such as 2026-01-01T03:00:00Z`);
   return parsed.toUTC().toISO() ?? text;
@@ -57,9 +59,10 @@ export function registerRunCommands(program: Command): void {
       const json = globalOptions(command).json;
       process.exitCode = await withClient(command, async (client) => {
         const pipeline = await client.getPipeline(pipelineId);
+        const { typedParams } = await import("../client.js");
         const params = typedParams(pipeline.spec, opts.param);
         const view = await client.trigger(pipelineId, params, {
-          ...(opts.logicalDate ? { logicalDate: parseCliDate(opts.logicalDate, "--logical-date") } : {}),
+          ...(opts.logicalDate ? { logicalDate: await parseCliDate(opts.logicalDate, "--logical-date") } : {}),
           ...(opts.note ? { note: opts.note } : {}),
         });
         if (opts.wait) return waitAndReport(client, view, json);
@@ -83,8 +86,9 @@ export function registerRunCommands(program: Command): void {
       const json = globalOptions(command).json;
       process.exitCode = await withClient(command, async (client) => {
         const pipeline = await client.getPipeline(pipelineId);
+        const { typedParams } = await import("../client.js");
         const params = typedParams(pipeline.spec, opts.param);
-        const result = await client.backfill(pipelineId, parseCliDate(opts.from, "--from"), parseCliDate(opts.to, "--to"), params);
+        const result = await client.backfill(pipelineId, await parseCliDate(opts.from, "--from"), await parseCliDate(opts.to, "--to"), params);
         if (!opts.wait) {
           if (json) printJson(result);
           else {

@@ -1,7 +1,7 @@
 /** `capstan runs list|show`, `capstan clear`, `capstan cancel`, `capstan mark`. */
 import type { Command } from "commander";
-import { RUN_STATES, type RunState } from "../../store/index.js";
-import { ClientError } from "../client.js";
+import { RUN_STATES, type RunState } from "../../store/states.js";
+import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
 import { elapsed, shortTime } from "../format.js";
 import { printJson, printTable } from "../output.js";

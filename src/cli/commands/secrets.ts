@@ -1,7 +1,7 @@
 /** `capstan secrets list|set|delete`: team secrets that tasks receive as environment variables. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { ClientError } from "../client.js";
+import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
 import { printJson, printTable } from "../output.js";
 

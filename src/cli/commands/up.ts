@@ -1,9 +1,7 @@
 /** `capstan up`: the scheduler, the HTTP API and the local executor in this process, in the foreground. */
 import type { Command } from "commander";
-import pino from "pino";
-import { acquireSchedulerLock, Platform } from "../../platform/index.js";
-import { buildServer } from "../../server/index.js";
-import { ClientError } from "../client.js";
+import type { Platform } from "../../platform/index.js";
+import { ClientError } from "../errors.js";
 import { configFrom } from "../context.js";
 
 export function registerUpCommand(program: Command): void {
@@ -16,7 +14,8 @@ export function registerUpCommand(program: Command): void {
     .action(async (opts: { port?: string; host?: string; watch: boolean }, command: Command) => {
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new ClientError(`--port ${opts.port}: expected a port number 0–65535`);
-      const config = configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+      const [{ default: pino }, { acquireSchedulerLock, Platform }, { buildServer }] = await Promise.all([import("pino"), import("../../platform/index.js"), import("../../server/index.js")]);
+      const config = await configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
       const logger = pino(
         { level: process.env.CAPSTAN_LOG_LEVEL ?? "info" },
         process.stderr.isTTY ? pino.transport({ target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } }) : pino.destination(2),
