@@ -4,6 +4,7 @@
  * times are epoch milliseconds (bigint), JSON is text.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { authMigration } from "./auth-migration.js";
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -125,6 +126,7 @@ const initial: Migration = {
 
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_auth": authMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

@@ -107,7 +107,60 @@ export interface PoolsTable {
   createdAt: number;
 }
 
+/** A person who signs in, or a service account that only uses API tokens. Admins see and do everything. */
+export interface UsersTable {
+  username: string;
+  displayName: string | null;
+  /** scrypt hash (see src/auth/password.ts); null for accounts that cannot sign in with a password. */
+  passwordHash: string | null;
+  isAdmin: number;
+  kind: "person" | "service";
+  disabled: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TeamsTable {
+  name: string;
+  description: string | null;
+  createdAt: number;
+}
+
+export interface TeamMembersTable {
+  team: string;
+  username: string;
+  role: "viewer" | "editor" | "admin";
+  createdAt: number;
+}
+
+/** API tokens: only the SHA-256 of the secret is stored. */
+export interface ApiTokensTable {
+  id: string;
+  username: string;
+  name: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** Browser sessions: the cookie's secret is stored as SHA-256; the CSRF token is bound to the session. */
+export interface SessionsTable {
+  idHash: string;
+  username: string;
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+  lastSeenAt: number;
+}
+
 export interface Database {
+  users: UsersTable;
+  teams: TeamsTable;
+  teamMembers: TeamMembersTable;
+  apiTokens: ApiTokensTable;
+  sessions: SessionsTable;
   pipelines: PipelinesTable;
   pipelineVersions: PipelineVersionsTable;
   loadErrors: LoadErrorsTable;

@@ -11,9 +11,14 @@ import { AttemptRepository } from "./attempt-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
 import { PoolRepository } from "./pool-repository.js";
+import { RunGridRepository } from "./run-grid-repository.js";
 import { RunRepository } from "./run-repository.js";
 import type { Database } from "./schema.js";
+import { SessionRepository } from "./session-repository.js";
 import { TaskInstanceRepository } from "./task-instance-repository.js";
+import { TeamRepository } from "./team-repository.js";
+import { TokenRepository } from "./token-repository.js";
+import { UserRepository } from "./user-repository.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -24,6 +29,11 @@ export interface Repositories {
   readonly tasks: TaskInstanceRepository;
   readonly attempts: AttemptRepository;
   readonly pools: PoolRepository;
+  readonly users: UserRepository;
+  readonly teams: TeamRepository;
+  readonly tokens: TokenRepository;
+  readonly sessions: SessionRepository;
+  readonly grid: RunGridRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -38,6 +48,11 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     tasks: new TaskInstanceRepository(db, dialect),
     attempts: new AttemptRepository(db),
     pools: new PoolRepository(db),
+    users: new UserRepository(db),
+    teams: new TeamRepository(db),
+    tokens: new TokenRepository(db),
+    sessions: new SessionRepository(db),
+    grid: new RunGridRepository(db),
   };
 }
 
@@ -57,6 +72,11 @@ export class Store implements Repositories {
   readonly tasks: TaskInstanceRepository;
   readonly attempts: AttemptRepository;
   readonly pools: PoolRepository;
+  readonly users: UserRepository;
+  readonly teams: TeamRepository;
+  readonly tokens: TokenRepository;
+  readonly sessions: SessionRepository;
+  readonly grid: RunGridRepository;
 
   private constructor(db: Kysely<Database>, dialect: Dialect) {
     this.db = db;
@@ -67,6 +87,11 @@ export class Store implements Repositories {
     this.tasks = repos.tasks;
     this.attempts = repos.attempts;
     this.pools = repos.pools;
+    this.users = repos.users;
+    this.teams = repos.teams;
+    this.tokens = repos.tokens;
+    this.sessions = repos.sessions;
+    this.grid = repos.grid;
   }
 
   /** Opens the database and brings its schema up to date. */
