@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sameServer, savedCredential } from "../auth/cli-credentials.js";
 import type { CapstanConfig } from "../config/index.js";
 import pino from "pino";
 import { ClientError } from "./errors.js";
@@ -420,9 +421,13 @@ export function localToken(home: string): string | undefined {
 
 /** A client for the home: over HTTP when a scheduler with a server runs against it, else in-process. */
 export function clientFor(config: CapstanConfig, server?: string): CapstanClient {
-  if (server) return new HttpClient(server, process.env.CAPSTAN_TOKEN ?? localToken(config.home));
   const lock = readSchedulerLock(config.home);
-  if (lock?.url) return new HttpClient(lock.url, localToken(config.home));
+  if (server) {
+    // CAPSTAN_TOKEN, else what `capstan login` saved for that server; this home's local token only goes to this home's own server.
+    const local = lock?.url && sameServer(lock.url, server) ? localToken(config.home) : undefined;
+    return new HttpClient(server, process.env.CAPSTAN_TOKEN ?? savedCredential(server)?.token ?? local);
+  }
+  if (lock?.url) return new HttpClient(lock.url, localToken(config.home) ?? savedCredential(lock.url)?.token);
   if (lock) throw new ClientError(`a scheduler (pid ${lock.pid}, capstan ${lock.mode}) runs against ${config.home} without a server; wait for it to finish`, 3);
   return new InProcessClient(config);
 }

@@ -1,23 +1,101 @@
-/** The HTTP server: Fastify with one route module per resource and an OpenAPI document. */
-import Fastify, { type FastifyInstance } from "fastify";
+/**
+ * The HTTP server: Fastify with one route module per resource, authentication on every API route
+ * but health and sign-in, an OpenAPI document at /api/openapi.json, and the web UI at /.
+ */
+import { join } from "node:path";
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
-import type { ServerContext } from "./context.js";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { AuthService } from "../auth/index.js";
+import { INSTALL_ROOT } from "../config/index.js";
+import { Access } from "./access.js";
+import { registerAuthHook } from "./auth-hook.js";
+import type { RouteContext, ServerContext, ServerOptions } from "./context.js";
 import { errorHandler } from "./errors.js";
+import { EventHub } from "./event-hub.js";
+import { authRoutes } from "./routes/auth.js";
+import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
+import { logRoutes } from "./routes/logs.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { poolRoutes } from "./routes/pools.js";
 import { runRoutes } from "./routes/runs.js";
+import { secretRoutes } from "./routes/secrets.js";
+import { taskRoutes } from "./routes/tasks.js";
+import { teamRoutes } from "./routes/teams.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { userRoutes } from "./routes/users.js";
+import { notBuiltPage, registerWebUi } from "./static-web.js";
 
-export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, ajv: { customOptions: { removeAdditional: false, coerceTypes: "array" } } });
+/** The web UI's build output in this installation. */
+export const DEFAULT_WEB_ROOT = join(INSTALL_ROOT, "web", "dist");
+
+const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes];
+
+/** Builds the server (not yet listening). */
+export async function buildServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const { platform } = context;
+  const auth = context.auth ?? new AuthService(platform.store, { clock: platform.clock });
+  const access = new Access(platform);
+  const ctx: RouteContext = {
+    platform,
+    auth,
+    access,
+    hub: new EventHub(platform, access),
+    redact: (text) => platform.secrets.redact(text),
+  };
+
+  // Typed as Fastify's base logger so route modules take the plain FastifyInstance.
+  const httpLogger: FastifyBaseLogger = platform.logger.child({ component: "http" });
+  const app = Fastify({
+    loggerInstance: httpLogger,
+    // Requests are not logged one by one; errors are (see errors.ts).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+  });
+  // Only JSON bodies: a cross-site HTML form can send text/plain or form encodings, never application/json.
+  app.removeContentTypeParser("text/plain");
+  await app.register(cookie);
   await app.register(swagger, {
-    openapi: { info: { title: "Capstan API", version: "0.1.0", description: "Pipelines, runs, tasks, logs and pools." } },
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Capstan API",
+        version: "0.1.0",
+        description: "Pipelines, runs, tasks, logs, output notebooks, pools, users, teams and API tokens. Authenticate with `Authorization: Bearer <token>` (create one with `capstan login` or under Account → API tokens).",
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: "http", scheme: "bearer", description: "An API token (capstan_…)" },
+          sessionCookie: { type: "apiKey", in: "cookie", name: "capstan_session", description: "The browser session (mutating requests also send X-CSRF-Token)" },
+        },
+      },
+    },
   });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: "not_found", message: `no route ${request.method} ${request.url.split("?")[0] ?? ""}` } });
+  registerAuthHook(app, ctx);
+  app.addHook("onSend", async (request, reply) => {
+    if (request.url.startsWith("/api/")) {
+      if (!reply.hasHeader("cache-control")) void reply.header("cache-control", "no-store");
+      void reply.header("x-content-type-options", "nosniff");
+    }
   });
-  for (const routes of [healthRoutes, pipelineRoutes, runRoutes, poolRoutes]) routes(app, ctx);
+
+  const sendPage = await registerWebUi(app, options.webRoot === undefined ? DEFAULT_WEB_ROOT : options.webRoot);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    if ((request.method === "GET" || request.method === "HEAD") && !path.startsWith("/api/") && path !== "/api") {
+      return sendPage ? sendPage(reply) : notBuiltPage(reply);
+    }
+    return reply.status(404).send({ error: { code: "not_found", message: `no route ${request.method} ${path}` } });
+  });
+
+  for (const routes of ROUTES) routes(app, ctx);
   app.get("/api/openapi.json", { schema: { hide: true } }, () => app.swagger());
+  app.addHook("onClose", () => {
+    ctx.hub.close();
+  });
   return app;
 }

@@ -1,6 +1,28 @@
-/** What route modules get: the platform's services. Routes never reach executors or build pods. */
+/** What route modules get: the platform's services, accounts, access checks and the live event hub. Routes never reach executors or build pods. */
+import type { AuthService } from "../auth/index.js";
 import type { Platform } from "../platform/index.js";
+import type { Access } from "./access.js";
+import type { EventHub } from "./event-hub.js";
 
+/** What `buildServer` needs: the platform; accounts default to an AuthService on the platform's store. */
 export interface ServerContext {
   platform: Platform;
+  auth?: AuthService;
+}
+
+export interface ServerOptions {
+  /** Folder of the built web UI (web/dist); null serves the API only. Default: the installation's web/dist when it exists. */
+  webRoot?: string | null;
+  /** Trust X-Forwarded-* from a proxy in front (for HTTPS detection and client addresses). */
+  trustProxy?: boolean;
+}
+
+/** The services route modules share. */
+export interface RouteContext {
+  platform: Platform;
+  auth: AuthService;
+  access: Access;
+  hub: EventHub;
+  /** Masks every secret value in text the API returns (logs, notebooks). */
+  redact: (text: string) => Promise<string>;
 }

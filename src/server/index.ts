@@ -1,4 +1,4 @@
-/** The HTTP API server. */
-export { buildServer } from "./app.js";
-export type { ServerContext } from "./context.js";
+/** The HTTP API server and the web UI it serves. */
+export { buildServer, DEFAULT_WEB_ROOT } from "./app.js";
+export type { ServerContext, ServerOptions } from "./context.js";
 export { HttpError } from "./errors.js";

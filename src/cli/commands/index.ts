@@ -1,5 +1,6 @@
 /** The list of command groups; each module adds its commands to the program. */
 import type { Command } from "commander";
+import { registerLoginCommands } from "./login.js";
 import { registerLogCommands } from "./logs.js";
 import { registerNotebookCommands } from "./notebook.js";
 import { registerPipelineCommands } from "./pipelines.js";
@@ -19,6 +20,7 @@ const registrations: Register[] = [
   registerLogCommands,
   registerPoolCommands,
   registerSecretCommands,
+  registerLoginCommands,
   registerNotebookCommands,
 ];
 

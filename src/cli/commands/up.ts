@@ -1,5 +1,6 @@
 /** `capstan up`: the scheduler, the HTTP API and the local executor in this process, in the foreground. */
 import type { Command } from "commander";
+import type { LocalAccounts } from "../../auth/index.js";
 import type { Platform } from "../../platform/index.js";
 import { ClientError } from "../errors.js";
 import { configFrom } from "../context.js";
@@ -22,15 +23,19 @@ export function registerUpCommand(program: Command): void {
       );
       const lock = /^postgres/.test(config.databaseUrl) ? undefined : acquireSchedulerLock(config.home, "up");
       let platform: Platform | undefined;
+      let accounts: LocalAccounts | undefined;
       try {
         platform = await Platform.open({ config, logger });
         await platform.start({ watch: opts.watch });
-        const server = await buildServer({ platform });
+        const { startLocalAccounts } = await import("../../auth/index.js");
+        accounts = await startLocalAccounts(platform, config.home);
+        const server = await buildServer({ platform, auth: accounts.auth }, { trustProxy: process.env.CAPSTAN_TRUST_PROXY === "1" });
         const address = await server.listen({ port: config.server.port, host: config.server.host });
         const url = address.replace("[::1]", "localhost").replace("127.0.0.1", "localhost");
         lock?.update(url);
         logger.info({ url, home: config.home, pipelines: platform.registry.list().map((p) => p.spec.id), database: /^postgres/.test(config.databaseUrl) ? "postgresql" : config.databaseUrl }, "capstan is up");
         process.stderr.write(`Capstan is up at ${url} (home ${config.home})\n`);
+        process.stderr.write(accounts.banner(url));
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once("SIGINT", stop);
@@ -39,6 +44,7 @@ export function registerUpCommand(program: Command): void {
         logger.info("stopping; running tasks keep running and are adopted at the next start");
         await server.close();
       } finally {
+        await accounts?.stop().catch((error: unknown) => logger.warn({ err: error }, "could not revoke the local CLI token"));
         await platform?.close();
         lock?.release();
       }

@@ -1,7 +1,14 @@
-/** GET /api/health: liveness, for probes and scripts. */
+/** GET /api/health: liveness, for probes and scripts (no credential needed). */
 import type { FastifyInstance } from "fastify";
-import type { ServerContext } from "../context.js";
+import type { RouteContext } from "../context.js";
 
-export function healthRoutes(app: FastifyInstance, _ctx: ServerContext): void {
-  app.get("/api/health", { schema: { tags: ["health"], summary: "Liveness" } }, () => ({ status: "ok" }));
+export function healthRoutes(app: FastifyInstance, _ctx: RouteContext): void {
+  app.get(
+    "/api/health",
+    {
+      config: { public: true },
+      schema: { tags: ["health"], summary: "Liveness", security: [], response: { 200: { type: "object", properties: { status: { type: "string" } } } } },
+    },
+    () => ({ status: "ok" }),
+  );
 }

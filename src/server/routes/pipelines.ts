@@ -1,77 +1,195 @@
-/** Pipelines: list with recent runs and broken files, one pipeline with its spec, trigger, backfill. */
+/** Pipelines: list with recent runs and broken files, one pipeline with its spec, versions, the runs × tasks grid, pause. */
 import type { FastifyInstance } from "fastify";
-import { pipelineSummary, loadRunView } from "../../platform/index.js";
-import type { ServerContext } from "../context.js";
-import { HttpError } from "../errors.js";
+import { roleAtLeast, type Principal } from "../../auth/index.js";
+import { pipelineSummary } from "../../platform/index.js";
+import { principalOf } from "../auth-hook.js";
+import type { RouteContext } from "../context.js";
+import { notFound } from "../errors.js";
+import { authenticated, authErrors, pipelineParams } from "../schemas.js";
+import { buildGrid } from "../views/grid.js";
 
-const idParams = { type: "object", required: ["id"], properties: { id: { type: "string", maxLength: 200 } } } as const;
+const summarySchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    team: { type: "string" },
+    description: { type: ["string", "null"] },
+    schedule: { type: ["string", "null"] },
+    version: { type: "string" },
+    file: { type: "string" },
+    paused: { type: "boolean" },
+    tasks: { type: "integer" },
+    last_runs: { type: "array", items: { type: "object", properties: { id: { type: "string" }, state: { type: "string" }, logical_date: { type: "string" } } } },
+  },
+} as const;
 
-export function pipelineRoutes(app: FastifyInstance, { platform }: ServerContext): void {
-  app.get("/api/pipelines", { schema: { tags: ["pipelines"], summary: "Pipelines with their recent runs, and files that failed to load" } }, async () => {
-    const rows = new Map((await platform.store.pipelines.list()).map((r) => [r.id, r]));
-    const pipelines = [];
-    for (const loaded of platform.registry.list()) {
-      const runs = await platform.store.runs.list({ pipelineId: loaded.spec.id, limit: 10 });
-      pipelines.push(pipelineSummary(loaded, rows.get(loaded.spec.id)?.paused === 1, runs));
-    }
-    const errors = (await platform.store.pipelines.listLoadErrors()).map((e) => ({ file: e.file, message: e.message, issues: e.issues }));
-    return { pipelines, errors };
-  });
+/** Whether a principal sees the error of a pipeline file whose owner is `team` (undefined: a file that never loaded). */
+function seesLoadError(principal: Principal, team: string | undefined): boolean {
+  if (team !== undefined) return principal.canRead(team);
+  // A file that never loaded names no team we can trust yet: show it to the people who write pipelines.
+  return principal.isAdmin || [...principal.roles.values()].some((role) => roleAtLeast(role, "editor"));
+}
 
-  app.get<{ Params: { id: string } }>("/api/pipelines/:id", { schema: { tags: ["pipelines"], params: idParams } }, async (request) => {
-    const loaded = platform.registry.get(request.params.id);
-    if (!loaded) throw new HttpError(404, "not_found", `no pipeline ${JSON.stringify(request.params.id)}`);
-    const row = await platform.store.pipelines.get(loaded.spec.id);
-    const runs = await platform.store.runs.list({ pipelineId: loaded.spec.id, limit: 10 });
-    return { ...pipelineSummary(loaded, row?.paused === 1, runs), spec: loaded.spec, source: loaded.source };
-  });
+export function pipelineRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { platform, access } = ctx;
 
-  app.post<{ Params: { id: string }; Body: { params?: Record<string, unknown>; logical_date?: string; note?: string } }>(
-    "/api/pipelines/:id/runs",
+  app.get(
+    "/api/pipelines",
     {
       schema: {
-        tags: ["runs"],
-        summary: "Trigger a run with typed params",
-        params: idParams,
-        body: {
-          type: "object",
-          additionalProperties: false,
-          properties: { params: { type: "object" }, logical_date: { type: "string", format: "date-time" }, note: { type: "string", maxLength: 2000 } },
+        tags: ["pipelines"],
+        summary: "Pipelines of the caller's teams with their last 10 runs, and pipeline files that failed to load",
+        security: authenticated,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              pipelines: { type: "array", items: summarySchema },
+              errors: { type: "array", items: { type: "object", properties: { file: { type: "string" }, message: { type: "string" }, pipeline: { type: ["string", "null"] }, issues: {} } } },
+            },
+          },
+          ...authErrors,
         },
       },
     },
-    async (request, reply) => {
-      const body = request.body ?? {};
-      const run = await platform.scheduler.trigger(request.params.id, {
-        params: body.params ?? {},
-        trigger: "api",
-        ...(body.logical_date ? { logicalDate: Date.parse(body.logical_date) } : {}),
-        note: body.note ?? null,
-      });
-      void reply.status(201);
-      return loadRunView(platform.store, run.id);
+    async (request) => {
+      const principal = principalOf(request);
+      const visible = access.visibleLoaded(principal);
+      const [rows, latest, loadErrors] = await Promise.all([
+        platform.store.pipelines.list(),
+        platform.store.grid.latestRuns(
+          visible.map((p) => p.spec.id),
+          10,
+        ),
+        platform.store.pipelines.listLoadErrors(),
+      ]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const byFile = new Map(rows.map((r) => [r.file, r]));
+      const pipelines = visible.map((loaded) => pipelineSummary(loaded, byId.get(loaded.spec.id)?.paused === 1, latest.get(loaded.spec.id) ?? []));
+      const errors = loadErrors
+        .map((e) => {
+          const owner = byFile.get(e.file);
+          return { file: e.file, message: e.message, issues: e.issues, pipeline: owner?.id ?? e.pipelineId ?? null, team: owner ? (access.loadedTeamOf(owner.id) ?? owner.team) : undefined };
+        })
+        .filter((e) => seesLoadError(principal, e.team))
+        .map(({ team: _team, ...rest }) => rest);
+      return { pipelines, errors };
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { from: string; to: string; params?: Record<string, unknown> } }>(
-    "/api/pipelines/:id/backfill",
+  app.get<{ Params: { id: string } }>(
+    "/api/pipelines/:id",
+    { schema: { tags: ["pipelines"], summary: "A pipeline: summary, normalised spec (tasks, params with types) and source", security: authenticated, params: pipelineParams, response: { ...authErrors } } },
+    async (request) => {
+      const principal = principalOf(request);
+      await access.pipeline(principal, request.params.id, "read");
+      const loaded = platform.registry.get(request.params.id);
+      if (!loaded) throw notFound("pipeline", request.params.id);
+      const [row, latest] = await Promise.all([platform.store.pipelines.get(loaded.spec.id), platform.store.grid.latestRuns([loaded.spec.id], 10)]);
+      return {
+        ...pipelineSummary(loaded, row?.paused === 1, latest.get(loaded.spec.id) ?? []),
+        spec: loaded.spec,
+        source: loaded.source,
+        can_edit: principal.canEdit(loaded.spec.team),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/pipelines/:id/versions",
+    { schema: { tags: ["pipelines"], summary: "Versions of a pipeline (content hashes), newest first", security: authenticated, params: pipelineParams, response: { ...authErrors } } },
+    async (request) => {
+      await access.pipeline(principalOf(request), request.params.id, "read");
+      const versions = await platform.store.pipelines.listVersions(request.params.id);
+      return { versions: versions.map((v) => ({ version: v.version, file: v.file, created_at: new Date(v.createdAt).toISOString() })) };
+    },
+  );
+
+  app.get<{ Params: { id: string; version: string } }>(
+    "/api/pipelines/:id/versions/:version",
     {
       schema: {
-        tags: ["runs"],
-        summary: "Create runs for every data interval starting in [from, to]",
-        params: idParams,
-        body: {
+        tags: ["pipelines"],
+        summary: "One version of a pipeline with the spec and source it had (what a run pinned)",
+        security: authenticated,
+        params: { type: "object", required: ["id", "version"], additionalProperties: false, properties: { id: pipelineParams.properties.id, version: { type: "string", minLength: 1, maxLength: 200 } } },
+        response: { ...authErrors },
+      },
+    },
+    async (request) => {
+      await access.pipeline(principalOf(request), request.params.id, "read");
+      const version = await platform.store.pipelines.getVersion(request.params.id, request.params.version);
+      if (!version) throw notFound("version", request.params.version);
+      return { pipeline: version.pipelineId, version: version.version, file: version.file, created_at: new Date(version.createdAt).toISOString(), spec: JSON.parse(version.spec) as unknown, source: version.source };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: number; offset?: number } }>(
+    "/api/pipelines/:id/grid",
+    {
+      schema: {
+        tags: ["pipelines"],
+        summary: "The runs × tasks grid: the latest runs (newest first) with the state and tries of every task, in task order",
+        security: authenticated,
+        params: pipelineParams,
+        querystring: {
           type: "object",
-          required: ["from", "to"],
           additionalProperties: false,
-          properties: { from: { type: "string", format: "date-time" }, to: { type: "string", format: "date-time" }, params: { type: "object" } },
+          properties: { limit: { type: "integer", minimum: 1, maximum: 100, default: 25 }, offset: { type: "integer", minimum: 0, maximum: 10_000_000, default: 0 } },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              pipeline: { type: "string" },
+              total: { type: "integer" },
+              tasks: { type: "array", items: { type: "object", properties: { id: { type: "string" }, kind: { type: "string" }, depends_on: { type: "array", items: { type: "string" } } } } },
+              runs: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    id: { type: "string" },
+                    state: { type: "string" },
+                    trigger: { type: "string" },
+                    version: { type: "string" },
+                    logical_date: { type: "string" },
+                    started_at: { type: ["string", "null"] },
+                    ended_at: { type: ["string", "null"] },
+                    states: { type: "array", items: { type: "string" } },
+                    tries: { type: "array", items: { type: "integer" } },
+                  },
+                },
+              },
+            },
+          },
+          ...authErrors,
         },
       },
     },
-    async (request, reply) => {
-      const result = await platform.scheduler.backfill(request.params.id, Date.parse(request.body.from), Date.parse(request.body.to), { params: request.body.params ?? {} });
-      void reply.status(201);
-      return { created: result.created.map((r) => r.id), existing: result.existing };
+    async (request) => {
+      await access.pipeline(principalOf(request), request.params.id, "read");
+      return buildGrid(platform, request.params.id, request.query.limit ?? 25, request.query.offset ?? 0);
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: { paused: boolean } }>(
+    "/api/pipelines/:id/paused",
+    {
+      schema: {
+        tags: ["pipelines"],
+        summary: "Pause or resume a pipeline's schedule (editors)",
+        security: authenticated,
+        params: pipelineParams,
+        body: { type: "object", required: ["paused"], additionalProperties: false, properties: { paused: { type: "boolean" } } },
+        response: { ...authErrors },
+      },
+    },
+    async (request) => {
+      await access.pipeline(principalOf(request), request.params.id, { role: "editor", action: "pause or resume pipelines" });
+      if (!(await platform.store.pipelines.setPaused(request.params.id, request.body.paused, Date.now()))) throw notFound("pipeline", request.params.id);
+      platform.scheduler.pipelinesChanged();
+      return { id: request.params.id, paused: request.body.paused };
     },
   );
 }
