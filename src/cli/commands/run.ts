@@ -34,7 +34,8 @@ export function runJson(view: RunView): RunView {
 }
 
 async function waitAndReport(client: CapstanClient, view: RunView, json: boolean): Promise<number> {
-  const progress = runProgress(!json);
+  // The progress view goes to stderr, so it shows on a terminal even when stdout carries --json.
+  const progress = runProgress(true);
   if (client.mode === "in-process" && !json) process.stderr.write(`no capstan up runs against this home; running ${view.id} here\n`);
   let final: RunView;
   try {
