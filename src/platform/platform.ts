@@ -9,6 +9,7 @@ import { systemClock, type Clock } from "../clock/index.js";
 import { INSTALL_ROOT, type CapstanConfig } from "../config/index.js";
 import type { Executor } from "../executors/index.js";
 import { createLocalExecutor } from "../executors/local/index.js";
+import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kubernetes/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
@@ -94,7 +95,11 @@ export class Platform {
           }),
         );
       }
-      const checks = [executorCheck(executors, config.defaultExecutor), ...(options.specChecks ?? [])];
+      if (!executors.has("kubernetes") && Object.keys(config.clusters).length > 0) {
+        executors.set("kubernetes", createKubernetesExecutor(config, { logger, clock }));
+      }
+      const kubernetes = executors.get("kubernetes");
+      const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes instanceof KubernetesExecutor ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];
       const secrets = new SecretService(store, loadSecretKey(config.home), () => clock.now());
       const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)) });
       const scheduler = new Scheduler({
