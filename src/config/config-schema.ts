@@ -22,7 +22,7 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   kill_grace: duration.optional(),
-  pools: z.record(z.string(), z.strictObject({ slots: z.number().int().min(0), description: z.string().optional() })).optional(),
+  pools: z.record(z.string(), z.strictObject({ slots: z.number().int().min(0, { error: "slots must be a whole number ≥ 0" }), description: z.string().optional() })).optional(),
   server: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
   scheduler: z.strictObject({ sweep_interval: duration.optional() }).optional(),
   notebooks: z.strictObject({ warm_kernels: z.number().int().min(0).max(32).optional(), kernelspecs: z.array(z.string()).optional() }).optional(),

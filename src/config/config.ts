@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LineCounter, parseDocument } from "yaml";
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { parseDuration } from "../pipelines/durations.js";
 import { parseCpu, parseMemory } from "../pipelines/quantities.js";
 import { configSchema, type ConfigFile } from "./config-schema.js";
@@ -61,7 +61,7 @@ function readConfigFile(file: string): ConfigFile {
   if (!parsed.success) {
     const messages = parsed.error.issues.map((issue) => {
       const path = issue.path.map(String);
-      const node = doc.getIn(issue.code === "unrecognized_keys" ? [...path, issue.keys[0] ?? ""] : path, true) as { range?: [number, number, number] } | undefined;
+      const node = (issue.code === "unrecognized_keys" ? keyNode(doc, path, issue.keys[0] ?? "") : doc.getIn(path, true)) as { range?: [number, number, number] } | undefined;
       const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
       const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
       const what = issue.code === "unrecognized_keys" ? `unknown setting ${issue.keys.join(", ")}; accepted: ${Object.keys(configSchema.shape).join(", ")}` : issue.message;
@@ -70,6 +70,14 @@ function readConfigFile(file: string): ConfigFile {
     throw new ConfigError(messages.join("\n"));
   }
   return parsed.data;
+}
+
+/** The key node of `key` in the mapping at `path`, to point an "unknown setting" error at the key itself. */
+function keyNode(doc: Document, path: string[], key: string): unknown {
+  const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key);
+  return pair?.key;
 }
 
 function defaultPython(cwd: string): string {
