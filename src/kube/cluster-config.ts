@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { ClusterConfigError } from "./errors.js";
 import { imageReferenceProblem } from "./image-reference.js";
@@ -130,7 +130,7 @@ function defaultKubeconfig(): string {
 }
 
 /** Finds `clusters.NAME.FIELD…` in capstan.yaml and returns "file:line:col", or just the file. */
-function locator(source: ClusterConfigSource): (path: readonly PropertyKey[]) => string {
+function locator(source: ClusterConfigSource): (path: readonly PropertyKey[], atKey?: boolean) => string {
   if (source.file === null) return () => "clusters";
   let doc: ReturnType<typeof parseDocument> | undefined;
   const lines = new LineCounter();
@@ -139,9 +139,19 @@ function locator(source: ClusterConfigSource): (path: readonly PropertyKey[]) =>
   } catch {
     doc = undefined;
   }
-  return (path) => {
+  return (path, atKey = false) => {
     const file = source.file ?? "";
     if (!doc) return file;
+    if (atKey && path.length > 0) {
+      const parent: unknown = doc.getIn(["clusters", ...path.slice(0, -1)], true);
+      const last = String(path[path.length - 1]);
+      const pair = isMap(parent) ? parent.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === last) : undefined;
+      const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+      if (range) {
+        const pos = lines.linePos(range[0]);
+        return `${file}:${pos.line}:${pos.col}`;
+      }
+    }
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(["clusters", ...path.slice(0, n)], true) as { range?: [number, number, number] } | undefined;
       if (node?.range) {
@@ -175,7 +185,7 @@ export function parseClusters(raw: Record<string, unknown>, source: ClusterConfi
         const message = issue.code === "unrecognized_keys"
           ? `unknown setting ${issue.keys.join(", ")}; accepted: ${Object.keys(clusterSchema.shape).join(", ")}`
           : issue.message;
-        problems.push(`${where(issue.code === "unrecognized_keys" ? [...path, issue.keys[0] ?? ""] : path)}: ${field}: ${message}`);
+        problems.push(`${issue.code === "unrecognized_keys" ? where([...path, issue.keys[0] ?? ""], true) : where(path)}: ${field}: ${message}`);
       }
       continue;
     }

@@ -9,7 +9,7 @@ import { loadConfig, type CapstanConfig } from "../../../src/config/index.js";
 import { podName } from "../../../src/kube/index.js";
 import { Platform } from "../../../src/platform/index.js";
 import { acquireKubeTestenv, podBehaviour, setPodLog, type KubeTestenv, type PodBehaviour } from "../../support/kube-testenv.js";
-import type { Harness } from "../../support/platform-harness.js";
+import { openHarness, type Harness } from "../../support/platform-harness.js";
 
 /** The image every test pod names (never pulled: kwok plays the kubelet). */
 export const TEST_IMAGE = "registry.example/capstan/task:1";
@@ -120,4 +120,39 @@ export async function reopenPlatform(h: Pick<Harness, "home" | "pipelinesDir" | 
   const platform = await Platform.open({ config, logger: pino({ level: process.env.CAPSTAN_TEST_LOG ?? "silent" }) });
   await platform.start();
   return platform;
+}
+
+/** A platform on the test plane with one pipeline loaded (scheduling not yet started). */
+export interface KubePipeline {
+  h: Harness;
+  env: KubeTestenv;
+  pipelineId: string;
+  /** Errors of the pipeline file, formatted with file:line:col. */
+  errors: string[];
+}
+
+let pipelineCount = 0;
+
+/**
+ * Opens a platform whose clusters are the test plane's, writes a pipeline with `tasks` (YAML lines
+ * under `tasks:`), and loads it. Scheduling starts with `h.platform.start()`.
+ */
+export async function openKubePipeline(
+  tasks: string,
+  options: { clusters?: (env: KubeTestenv) => Record<string, unknown>; configure?: (config: CapstanConfig) => void; header?: string } = {},
+): Promise<KubePipeline> {
+  const env = await kubeTestenv();
+  const h = await openHarness({
+    start: false,
+    configure: (config) => {
+      config.clusters = options.clusters ? options.clusters(env) : testClusters(env);
+      config.defaultExecutor = "kubernetes";
+      options.configure?.(config);
+    },
+  });
+  pipelineCount += 1;
+  const pipelineId = `kube-${process.pid}-${pipelineCount}`;
+  h.writePipeline(`${pipelineId}.yaml`, `id: ${pipelineId}\n${options.header ?? ""}tasks:\n${tasks}`);
+  const change = await h.platform.reloadPipelines();
+  return { h, env, pipelineId, errors: change.errors.map((e) => e.message) };
 }
