@@ -1,0 +1,61 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PipelineRegistry } from "./registry.js";
+
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "capstan-registry-"));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe("PipelineRegistry", () => {
+  it("loads YAML files, pipeline folders and TypeScript files written with the capstan helpers", async () => {
+    const dir = folder({
+      "a.yaml": "id: a\ntasks:\n  t: { command: 'true' }\n",
+      "b/pipeline.yaml": "id: b\ntasks:\n  t: { python: run.py }\n",
+      "c.ts": `import { pipeline } from "capstan";\nconst width = 3;\nexport default pipeline({ id: "c", tasks: Object.fromEntries(Array.from({ length: width }, (_, i) => [\`t\${i}\`, { command: ["echo", String(i)] }])) });\n`,
+      "notes.txt": "not a pipeline",
+    });
+    const registry = new PipelineRegistry({ paths: [dir] });
+    const change = await registry.load();
+    expect(change.errors).toEqual([]);
+    expect(registry.list().map((p) => p.spec.id)).toEqual(["a", "b", "c"]);
+    expect(registry.get("b")?.baseDir).toBe(join(dir, "b"));
+    expect(registry.get("c")?.spec.taskOrder).toEqual(["t0", "t1", "t2"]);
+  });
+
+  it("reports a TypeScript file's errors by task and field", async () => {
+    const dir = folder({ "c.ts": `import { pipeline } from "capstan";\nexport default pipeline({ id: "c", tasks: { t: { command: "true", retries: -1 } } });\n` });
+    const registry = new PipelineRegistry({ paths: [dir] });
+    await registry.load();
+    expect(registry.errors()[0]?.message).toBe(`${join(dir, "c.ts")}: tasks.t.retries: retries must be a whole number ≥ 0`);
+  });
+
+  it("refuses a second file with the same pipeline id, naming both", async () => {
+    const dir = folder({ "one.yaml": "id: same\ntasks:\n  t: { command: 'true' }\n", "two.yaml": "id: same\ntasks:\n  t: { command: 'true' }\n" });
+    const registry = new PipelineRegistry({ paths: [dir] });
+    await registry.load();
+    expect(registry.list()).toHaveLength(1);
+    expect(registry.errors()[0]?.message).toMatch(/two\.yaml: id: duplicate pipeline id "same": .*one\.yaml defines it too/);
+  });
+
+  it("keeps the last good version of a pipeline whose file breaks, and drops one whose file is removed", async () => {
+    const dir = folder({ "p.yaml": "id: p\ntasks:\n  t: { command: 'true' }\n", "q.yaml": "id: q\ntasks:\n  t: { command: 'true' }\n" });
+    const registry = new PipelineRegistry({ paths: [dir] });
+    await registry.load();
+    const good = registry.get("p")?.version;
+    writeFileSync(join(dir, "p.yaml"), "id: p\ntasks:\n  t: { command: 'true', depends_on: [t] }\n");
+    const { rmSync } = await import("node:fs");
+    rmSync(join(dir, "q.yaml"));
+    const change = await registry.load();
+    expect(registry.get("p")?.version).toBe(good);
+    expect(change.errors[0]?.message).toContain("a task cannot depend on itself");
+    expect(change.removed).toEqual(["q"]);
+  });
+});
