@@ -62,6 +62,11 @@ export interface KubernetesExecutorOptions {
   informerMaxBackoffMs?: number;
   /** Delay before retrying a delete that failed (API server unreachable). */
   deleteRetryMs?: number;
+  /**
+   * How long a container runs before its log is followed; a pod that ends sooner is read once
+   * after its end, which saves a request per short task.
+   */
+  logFollowDelayMs?: number;
 }
 
 /** Where an attempt's pod lives; also its external id `cluster/namespace/pod`. */
@@ -95,6 +100,8 @@ interface Tracked {
   timers: ClockTimer[];
   /** Adopted before its namespace was listed: check it exists once the informer syncs. */
   checkAfterSync: boolean;
+  /** Pending start of the log follow. */
+  followTimer?: NodeJS.Timeout | undefined;
 }
 
 const EXTERNAL_ID = /^([^/]+)\/([^/]+)\/([^/]+)$/;
@@ -456,6 +463,7 @@ export class KubernetesExecutor implements Executor {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     for (const tracked of this.#tracked.values()) {
       for (const timer of tracked.timers) timer.clear();
+      if (tracked.followTimer) clearTimeout(tracked.followTimer);
       await tracked.logs?.stop();
     }
     this.#tracked.clear();
@@ -603,9 +611,20 @@ export class KubernetesExecutor implements Executor {
   }
 
   #startLogs(tracked: Tracked): void {
-    if (tracked.logs || this.#closed) return;
-    tracked.logs = this.#logStream(tracked);
-    tracked.logs.follow();
+    if (tracked.logs || tracked.followTimer || this.#closed) return;
+    const delay = this.#options.logFollowDelayMs ?? 1000;
+    const follow = () => {
+      tracked.followTimer = undefined;
+      if (tracked.ending || tracked.logs || this.#closed) return;
+      tracked.logs = this.#logStream(tracked);
+      tracked.logs.follow();
+    };
+    if (delay <= 0) {
+      follow();
+      return;
+    }
+    tracked.followTimer = setTimeout(follow, delay);
+    tracked.followTimer.unref();
   }
 
   #logStream(tracked: Tracked): PodLogStream {
@@ -643,6 +662,7 @@ export class KubernetesExecutor implements Executor {
     tracked.ending = true;
     for (const timer of tracked.timers) timer.clear();
     tracked.timers = [];
+    if (tracked.followTimer) clearTimeout(tracked.followTimer);
     let result = end;
     if (tracked.killedFor !== undefined && end.outcome !== "success") result = { ...end, outcome: "failed", reason: tracked.killedFor };
     const podExists = how.podGone !== true;

@@ -53,7 +53,7 @@ describe("on-finish policies", () => {
     ["delete", { ok: false, bad: false }],
     ["delete_succeeded", { ok: false, bad: true }],
     ["keep", { ok: true, bad: true }],
-  ] as const)("on_finish: %s keeps pods as the policy says (kept after success: %j)", { timeout: TIMEOUT_MS }, async (policy, kept) => {
+  ] as const)("on_finish: %s keeps pods as the policy says (kept: %j)", { timeout: TIMEOUT_MS }, async (policy, kept) => {
     const { h, run, core, namespace, pod } = await start(
       `  ok: { command: [run], kubernetes: ${behaviourYaml({ outcome: "complete" }, { on_finish: policy })} }\n` +
         `  bad: { command: [run], kubernetes: ${behaviourYaml({ outcome: "fail", exitCode: 2 }, { on_finish: policy })} }\n`,
