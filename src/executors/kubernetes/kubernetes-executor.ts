@@ -106,6 +106,7 @@ interface Tracked {
 
 const EXTERNAL_ID = /^([^/]+)\/([^/]+)\/([^/]+)$/;
 const POD_FILE = "pod.json";
+const INFORMER_START_WAIT_MS = 10_000;
 
 function locationKey(cluster: string, namespace: string, pod: string): string {
   return `${cluster}\u0000${namespace}\u0000${pod}`;
@@ -287,7 +288,9 @@ export class KubernetesExecutor implements Executor {
     appendFileSync(launch.logPath, "");
     this.#track(tracked);
     const informer = this.#informerFor(cluster, namespace);
-    await informer.start();
+    // The first launch in a namespace waits for its watch (bounded: an API server that does not
+    // answer makes the create below fail with a clear reason instead of hanging here).
+    await Promise.race([informer.start(), new Promise((resolve) => setTimeout(resolve, INFORMER_START_WAIT_MS).unref())]);
     try {
       const created = await cluster.core.createNamespacedPod({ namespace, body: pod });
       tracked.created = true;
