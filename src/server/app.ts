@@ -52,6 +52,8 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     // Requests are not logged one by one; errors are (see errors.ts).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Longer than any id the schemas accept, so an over-long id gets the schema's message.
+    routerOptions: { maxParamLength: 320 },
     trustProxy: options.trustProxy ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });

@@ -22,7 +22,7 @@ export async function registerWebUi(app: FastifyInstance, webRoot: string | null
   await app.register(fastifyStatic, {
     root: webRoot,
     prefix: "/",
-    index: false,
+    index: ["index.html"],
     wildcard: true,
     dotfiles: "deny",
     setHeaders: (reply, path) => {
@@ -42,6 +42,5 @@ export function notBuiltPage(reply: FastifyReply): FastifyReply {
   pageHeaders(reply);
   return reply
     .type("text/html; charset=utf-8")
-    .status(503)
     .send('<!doctype html><meta charset="utf-8"><title>Capstan</title><p>The web UI is not built. Run <code>npm run build</code> (it builds <code>web/dist</code>), then restart <code>capstan up</code>. The API is at <a href="/api/openapi.json">/api/openapi.json</a>.</p>');
 }

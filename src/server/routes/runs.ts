@@ -76,7 +76,8 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
           },
         },
         response: {
-          200: { type: "object", properties: { total: { type: "integer" }, runs: { type: "array", items: { anyOf: [runViewSchema, runSummarySchema] } } } },
+          // One item schema for both views (full: tasks; summary: task_counts), so the serializer keeps every field.
+          200: { type: "object", properties: { total: { type: "integer" }, runs: { type: "array", items: { type: "object", properties: { ...runViewSchema.properties, ...runSummarySchema.properties } } } } },
           ...authErrors,
         },
       },

@@ -1,0 +1,48 @@
+/** The app: signs in when needed, then routes to the pages inside the common layout. */
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { Navigate, Route, Routes } from "react-router";
+import { ApiError, onUnauthenticated } from "./api/client.js";
+import { keys, useMe } from "./api/hooks.js";
+import { ErrorNote, Loading } from "./components/feedback.js";
+import { Layout } from "./components/layout.js";
+import { AccountPage } from "./pages/account.js";
+import { AdminPage } from "./pages/admin.js";
+import { LoginPage } from "./pages/login.js";
+import { PipelinePage } from "./pages/pipeline.js";
+import { PipelinesPage } from "./pages/pipelines.js";
+import { PoolsPage } from "./pages/pools.js";
+import { RunPage } from "./pages/run.js";
+import { RunsPage } from "./pages/runs.js";
+import { TaskPage } from "./pages/task.js";
+
+function NotFound() {
+  return <ErrorNote error={new Error("There is no such page.")} />;
+}
+
+export function App() {
+  const me = useMe();
+  const client = useQueryClient();
+  useEffect(() => onUnauthenticated(() => void client.invalidateQueries({ queryKey: keys.me })), [client]);
+
+  if (me.isLoading) return <Loading what="Capstan" />;
+  if (me.error instanceof ApiError && me.error.status === 401) return <LoginPage />;
+  if (me.error) return <ErrorNote error={me.error} />;
+
+  return (
+    <Layout>
+      <Routes>
+        <Route path="/" element={<Navigate to="/pipelines" replace />} />
+        <Route path="/pipelines" element={<PipelinesPage />} />
+        <Route path="/pipelines/:id" element={<PipelinePage />} />
+        <Route path="/runs" element={<RunsPage />} />
+        <Route path="/runs/:run" element={<RunPage />} />
+        <Route path="/runs/:run/tasks/:task" element={<TaskPage />} />
+        <Route path="/pools" element={<PoolsPage />} />
+        <Route path="/account" element={<AccountPage />} />
+        <Route path="/admin" element={<AdminPage />} />
+        <Route path="*" element={<NotFound />} />
+      </Routes>
+    </Layout>
+  );
+}

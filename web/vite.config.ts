@@ -1,0 +1,18 @@
+// Builds the web UI into web/dist, which `capstan up` serves at /; `npx vite --config web/vite.config.ts` serves it for
+// development with /api proxied to a running `capstan up`. TSX compiles with the automatic JSX runtime named in
+// web/tsconfig.json, so no plugin is needed for the production build.
+import { fileURLToPath } from "node:url";
+
+export default {
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  base: "/",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 900,
+  },
+  server: {
+    proxy: { "/api": { target: process.env.CAPSTAN_URL ?? "http://localhost:8080", changeOrigin: false } },
+  },
+};
