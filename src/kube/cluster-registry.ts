@@ -4,7 +4,7 @@
  * cluster that cannot be loaded keeps the reason, so tasks that use it fail with that reason while
  * the other clusters work.
  */
-import { CoreV1Api, Log } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { CountedKubeConfig } from "./counted-kube-config.js";
@@ -20,7 +20,6 @@ export interface KubeCluster {
   settings: ClusterSettings;
   config: CountedKubeConfig;
   core: CoreV1Api;
-  log: Log;
   /** API server URL (for messages). */
   server: string;
   /** Namespace of tasks that name none. */
@@ -75,7 +74,6 @@ function loadCluster(settings: ClusterSettings, counter: RequestCounter): KubeCl
     settings,
     config,
     core: config.makeApiClient(CoreV1Api),
-    log: new Log(config),
     server,
     namespace: settings.namespace ?? contextNamespace ?? "default",
   };

@@ -13,5 +13,6 @@ export { parsePodOptions, ON_FINISH_POLICIES, type OnFinishPolicy, type PodOptio
 export { loadPodTemplate } from "./pod-template.js";
 export { PodInformer, type PodEventType, type PodInformerOptions } from "./pod-informer.js";
 export { PodLogStream, type PodLogStreamOptions } from "./pod-log-stream.js";
+export { PodLogError, requestPodLog, type PodLogRequest, type PodLogRequestOptions } from "./pod-log-request.js";
 export { RequestCounter, type RequestCounts, type RequestKind } from "./request-counter.js";
 export { kubernetesSpecCheck, namespaceProblem } from "./spec-check.js";

@@ -5,13 +5,14 @@
  * new when its timestamp is later than the last one written, or when more lines carry that same
  * timestamp than were written. The timestamps are not written to the file.
  */
-import type { Log } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { Writable } from "node:stream";
+import { requestPodLog, type PodLogRequest } from "./pod-log-request.js";
 import type { RequestCounter } from "./request-counter.js";
 
 export interface PodLogStreamOptions {
-  log: Log;
+  /** The cluster's configuration (server, credentials, TLS). */
+  config: KubeConfig;
   namespace: string;
   pod: string;
   container: string;
@@ -47,7 +48,7 @@ export class PodLogStream {
   #lastSeconds: string | undefined;
   #countAtLast = 0;
   #following: Promise<void> | undefined;
-  #current: AbortController | undefined;
+  #current: PodLogRequest | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
   #bytes = 0;
@@ -137,9 +138,9 @@ export class PodLogStream {
     return this.#file;
   }
 
-  /** One log request; resolves when its body ends (or it is aborted). */
+  /** One log request; resolves when its body ends, the connection drops, or it is aborted. */
   async #request(follow: boolean, timeoutMs?: number): Promise<void> {
-    const { log, namespace, pod, container, counter } = this.#options;
+    const { config, namespace, pod, container, counter } = this.#options;
     const startKey = this.#lastKey;
     const startCount = this.#countAtLast;
     let seenAtStart = 0;
@@ -169,10 +170,13 @@ export class PodLogStream {
       }
       this.#write(`${text}\n`);
     };
-    let endBody: () => void = () => undefined;
-    const ended = new Promise<void>((resolve) => (endBody = resolve));
-    const sink = new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
+    counter.count("log");
+    const since = this.#lastSeconds;
+    const request = await requestPodLog(
+      config,
+      // Whole seconds: the server may drop the fraction, and lines already written are skipped.
+      { namespace, pod, container, follow, timestamps: true, ...(since !== undefined ? { sinceTime: since } : {}) },
+      (chunk) => {
         partial += chunk.toString("utf8");
         let newline = partial.indexOf("\n");
         while (newline >= 0) {
@@ -180,38 +184,22 @@ export class PodLogStream {
           partial = partial.slice(newline + 1);
           newline = partial.indexOf("\n");
         }
-        callback();
       },
-      final: (callback) => {
-        if (partial !== "") accept(partial);
-        partial = "";
-        callback();
-        endBody();
-      },
-    });
-    sink.on("error", () => endBody());
-    sink.on("close", () => endBody());
-    counter.count("log");
-    const since = this.#lastSeconds;
-    const controller = await log.log(namespace, pod, container, sink, {
-      follow,
-      timestamps: true,
-      // Whole seconds: the server may drop the fraction, and lines already written are skipped.
-      ...(since !== undefined ? { sinceTime: since } : {}),
-    });
-    this.#current = controller;
-    const onAbort = () => endBody();
-    controller.signal.addEventListener("abort", onAbort, { once: true });
+    );
+    this.#current = request;
     let timer: NodeJS.Timeout | undefined;
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => controller.abort(), timeoutMs);
+      timer = setTimeout(() => request.abort(), timeoutMs);
       timer.unref();
     }
-    if (this.#stopped && follow) controller.abort();
-    await ended;
-    if (timer) clearTimeout(timer);
-    controller.signal.removeEventListener("abort", onAbort);
-    if (this.#current === controller) this.#current = undefined;
+    if (this.#stopped && follow) request.abort();
+    try {
+      await request.done;
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (this.#current === request) this.#current = undefined;
+      // A last line without its newline (the stream was cut) is dropped: the next read has it whole.
+    }
   }
 
   #write(text: string): void {

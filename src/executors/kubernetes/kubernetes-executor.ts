@@ -632,7 +632,7 @@ export class KubernetesExecutor implements Executor {
 
   #logStream(tracked: Tracked): PodLogStream {
     return new PodLogStream({
-      log: tracked.cluster.log,
+      config: tracked.cluster.config,
       namespace: tracked.namespace,
       pod: tracked.podName,
       container: TASK_CONTAINER,

@@ -74,7 +74,7 @@ export async function readPod(core: CoreV1Api, namespace: string, name: string):
 }
 
 /** Polls until `check` returns a value (generous timeout; for waits, not for timing). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
