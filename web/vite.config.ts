@@ -11,6 +11,12 @@ export default {
     emptyOutDir: true,
     target: "es2022",
     chunkSizeWarningLimit: 900,
+    rolldownOptions: {
+      // Libraries mark their modules "use client" for server-rendering frameworks; it means nothing in this bundle.
+      onwarn(warning: { code?: string }, warn: (warning: { code?: string }) => void) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
+    },
   },
   server: {
     proxy: { "/api": { target: process.env.CAPSTAN_URL ?? "http://localhost:8080", changeOrigin: false } },

@@ -91,7 +91,7 @@ export default function DagGraph({ tasks, states, runId, height = 420 }: { tasks
         edges={edges}
         nodeTypes={nodeTypes}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        fitViewOptions={{ padding: 0.12, minZoom: 0.55, maxZoom: 1.1 }}
         minZoom={0.2}
         nodesDraggable={false}
         nodesConnectable={false}

@@ -114,7 +114,7 @@ function Teams() {
       {teams.data?.map((team) => {
         const draft = member[team.name] ?? { username: "", role: "viewer" as Role };
         return (
-          <div className="team" key={team.name}>
+          <div className="team-block" key={team.name}>
             <h3>
               {team.name} <span className="muted small">{team.pipelines.length} pipelines</span>
             </h3>
