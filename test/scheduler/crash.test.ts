@@ -69,7 +69,13 @@ describe.each(backends)("kill -9 of the scheduler during a 300-task run on $name
     const env: Record<string, string> = { ...(await backendEnv()), CAPSTAN_HOME: join(dir, "home") };
     const global = ["--pipelines", pipelines];
 
-    let up: UpProcess = await startUp(global, { cwd: dir, env });
+    // Commands authenticate with the token each `capstan up` writes for local commands into its home.
+    const start = async () => {
+      const started = await startUp(global, { cwd: dir, env });
+      env.CAPSTAN_TOKEN = readFileSync(join(dir, "home", "cli-token"), "utf8").trim();
+      return started;
+    };
+    let up: UpProcess = await start();
     const trigger = await runCli([...global, "--server", up.url, "--json", "run", "crash"], { cwd: dir, env });
     expect(trigger.code, trigger.stderr).toBe(0);
     const runId = (JSON.parse(trigger.stdout) as { id: string }).id;
@@ -82,7 +88,7 @@ describe.each(backends)("kill -9 of the scheduler during a 300-task run on $name
       up.child.kill("SIGKILL");
       await new Promise((resolve) => up.child.once("exit", resolve));
       kills++;
-      up = await startUp(global, { cwd: dir, env });
+      up = await start();
       const show = await runCli([...global, "--server", up.url, "--json", "runs", "show", runId], { cwd: dir, env });
       finished = (JSON.parse(show.stdout) as { state: string }).state !== "running";
     }
