@@ -3,9 +3,11 @@
 // web/tsconfig.json, so no plugin is needed for the production build.
 import { fileURLToPath } from "node:url";
 
-export default {
+export default ({ command }: { command: "build" | "serve" }) => ({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "/",
+  // A build is always React's production build, even when NODE_ENV says otherwise (vitest sets it to "test").
+  ...(command === "build" ? { define: { "process.env.NODE_ENV": JSON.stringify("production") } } : {}),
   build: {
     outDir: "dist",
     emptyOutDir: true,
@@ -21,4 +23,4 @@ export default {
   server: {
     proxy: { "/api": { target: process.env.CAPSTAN_URL ?? "http://localhost:8080", changeOrigin: false } },
   },
-};
+});

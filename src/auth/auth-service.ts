@@ -129,9 +129,8 @@ export class AuthService {
   }
 
   async #principal(username: string, via: CredentialKind, credentialId: string, expiresAt: number | null, csrfToken?: string): Promise<Principal | undefined> {
-    const user = await this.#store.users.get(username);
+    const [user, memberships] = await Promise.all([this.#store.users.get(username), this.#store.teams.membershipsOf(username)]);
     if (!user || user.disabled === 1) return undefined;
-    const memberships = await this.#store.teams.membershipsOf(username);
     return new Principal({
       username: user.username,
       displayName: user.displayName,

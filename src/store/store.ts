@@ -52,7 +52,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     teams: new TeamRepository(db),
     tokens: new TokenRepository(db),
     sessions: new SessionRepository(db),
-    grid: new RunGridRepository(db),
+    grid: new RunGridRepository(db, dialect),
   };
 }
 

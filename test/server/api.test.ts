@@ -92,6 +92,7 @@ describe("runs", () => {
     expect(summary.body.runs[0]?.task_counts).toEqual({ success: 4 });
     expect(summary.body.runs[0]?.tasks).toBeUndefined();
     expect((await s.call<{ total: number }>("GET", "/api/runs?state=failed", { token: s.admin.token })).body.total).toBe(0);
+    expect((await s.call<{ total: number; runs: unknown[] }>("GET", "/api/runs?offset=10", { token: s.admin.token })).body).toEqual({ total: 2, runs: [] });
 
     const grid = await s.call<{ total: number; tasks: { id: string; depends_on: string[] }[]; runs: { id: string; states: string[]; tries: number[] }[] }>("GET", "/api/pipelines/fan/grid?limit=10", { token: s.admin.token });
     expect(grid.body.total).toBe(2);

@@ -87,14 +87,13 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { pipeline, state, limit = 100, offset = 0, view = "full" } = request.query;
       const visible = await access.visiblePipelineIds(principal);
       const pipelineIds = pipeline !== undefined ? (visible === undefined || visible.includes(pipeline) ? [pipeline] : []) : visible;
-      const filter = { ...(pipelineIds !== undefined ? (pipelineIds.length === 1 ? { pipelineId: pipelineIds[0] } : { pipelineIds }) : {}), ...(state ? { states: [state] } : {}) };
-      const [runs, total] = await Promise.all([store.runs.list({ ...filter, limit, offset }), store.runs.count(filter)]);
+      const { runs, total } = await store.grid.page({ ...(pipelineIds !== undefined ? { pipelineIds } : {}), ...(state ? { states: [state] } : {}) }, limit, offset);
       const ids = runs.map((r) => r.id);
       if (view === "summary") {
         const counts = await store.grid.stateCounts(ids);
         return { total, runs: runs.map((r) => ({ ...withoutTasks(runView(r, [])), task_counts: counts.get(r.id) ?? {} })) };
       }
-      const tasks = await store.tasks.listByRuns(ids);
+      const tasks = await store.grid.taskInstances(ids);
       const byRun = new Map<string, TaskInstance[]>();
       for (const t of tasks) {
         const list = byRun.get(t.runId);

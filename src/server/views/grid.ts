@@ -4,6 +4,7 @@
  */
 import type { Platform } from "../../platform/index.js";
 import { isoOrNull } from "../../platform/index.js";
+import { forEachCell } from "../../store/run-grid-repository.js";
 
 export interface GridView {
   pipeline: string;
@@ -25,24 +26,32 @@ export interface GridView {
 
 export async function buildGrid(platform: Platform, pipelineId: string, limit: number, offset: number): Promise<GridView> {
   const { store, registry } = platform;
-  const [runs, total] = await Promise.all([store.runs.list({ pipelineId, limit, offset }), store.runs.count({ pipelineId })]);
-  const cells = await store.grid.cells(runs.map((r) => r.id));
+  const { runs, total } = await store.grid.page({ pipelineIds: [pipelineId] }, limit, offset);
+  const texts = await store.grid.cellTexts(runs.map((r) => r.id));
   const spec = registry.get(pipelineId)?.spec;
   const order = [...(spec?.taskOrder ?? [])];
   const index = new Map(order.map((id, i) => [id, i]));
+  // Tasks of older versions that the current one no longer has go after the current ones.
   const extra = new Set<string>();
-  for (const cell of cells) if (!index.has(cell.taskId)) extra.add(cell.taskId);
+  for (const text of texts.values()) {
+    forEachCell(text, (taskId) => {
+      if (!index.has(taskId)) extra.add(taskId);
+    });
+  }
   for (const id of [...extra].sort()) {
     index.set(id, order.length);
     order.push(id);
   }
-  const rowOf = new Map(runs.map((r) => [r.id, { states: new Array<string>(order.length).fill(""), tries: new Array<number>(order.length).fill(0) }]));
-  for (const cell of cells) {
-    const row = rowOf.get(cell.runId);
-    const i = index.get(cell.taskId);
-    if (!row || i === undefined) continue;
-    row.states[i] = cell.state;
-    row.tries[i] = cell.tryNumber;
+  const rowOf = new Map<string, { states: string[]; tries: number[] }>();
+  for (const run of runs) {
+    const row = { states: new Array<string>(order.length).fill(""), tries: new Array<number>(order.length).fill(0) };
+    forEachCell(texts.get(run.id) ?? "", (taskId, state, tryNumber) => {
+      const i = index.get(taskId);
+      if (i === undefined) return;
+      row.states[i] = state;
+      row.tries[i] = tryNumber;
+    });
+    rowOf.set(run.id, row);
   }
   return {
     pipeline: pipelineId,

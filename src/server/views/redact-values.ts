@@ -26,7 +26,11 @@ export async function redactValues<T>(values: readonly T[], redact: Redact): Pro
   const strings: string[] = [];
   for (const v of values) collect(v, strings);
   if (strings.length === 0) return [...values];
-  let masked = (await redact(strings.join(SEPARATOR))).split(SEPARATOR);
+  const joined = strings.join(SEPARATOR);
+  const redacted = await redact(joined);
+  // Nothing was masked (the usual case): the values go out as they are.
+  if (redacted === joined) return [...values];
+  let masked = redacted.split(SEPARATOR);
   if (masked.length !== strings.length) masked = await Promise.all(strings.map((s) => redact(s)));
   let i = 0;
   const next = () => masked[i++] ?? "";
@@ -35,10 +39,9 @@ export async function redactValues<T>(values: readonly T[], redact: Redact): Pro
 
 /** Task views with `reason` and `outputs` masked (the fields a task writes). */
 export async function redactTaskFields<T extends { reason: string | null; outputs: Record<string, unknown> | null }>(tasks: readonly T[], redact: Redact): Promise<T[]> {
-  const fields = await redactValues(
-    tasks.map((t) => ({ reason: t.reason, outputs: t.outputs })),
-    redact,
-  );
+  const original = tasks.map((t) => ({ reason: t.reason, outputs: t.outputs }));
+  const fields = await redactValues(original, redact);
+  if (fields.every((f, i) => f === original[i])) return [...tasks];
   return tasks.map((t, i) => ({ ...t, ...fields[i] }));
 }
 
@@ -46,6 +49,7 @@ export async function redactTaskFields<T extends { reason: string | null; output
 export async function redactRunViews<T extends { tasks: Record<string, { reason: string | null; outputs: Record<string, unknown> | null }> }>(runs: readonly T[], redact: Redact): Promise<T[]> {
   const entries = runs.flatMap((r) => Object.values(r.tasks));
   const masked = await redactTaskFields(entries, redact);
+  if (masked.every((m, i) => m === entries[i])) return [...runs];
   let i = 0;
   return runs.map((r) => ({ ...r, tasks: Object.fromEntries(Object.entries(r.tasks).map(([id]) => [id, masked[i++]])) }));
 }

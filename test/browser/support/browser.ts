@@ -27,7 +27,7 @@ export function ensureWebBuilt(): string {
   const index = join(WEB_DIST, "index.html");
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;
   const sources = Math.max(newest(join(REPO_ROOT, "web", "src")), statSync(join(REPO_ROOT, "web", "index.html")).mtimeMs);
-  if (sources > built) execFileSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", join(REPO_ROOT, "web", "vite.config.ts"), "--logLevel", "warn"], { cwd: REPO_ROOT, stdio: "inherit" });
+  if (sources > built) execFileSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", join(REPO_ROOT, "web", "vite.config.ts"), "--logLevel", "warn"], { cwd: REPO_ROOT, stdio: "inherit", env: { ...process.env, NODE_ENV: "production" } });
   return WEB_DIST;
 }
 

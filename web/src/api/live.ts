@@ -83,6 +83,7 @@ export function useLiveUpdates(filter: { pipeline?: string; run?: string }, onCh
     let source: EventSource | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
+    let opened = false;
     const open = () => {
       source = new EventSource(url);
       source.addEventListener("change", (message) => {
@@ -90,8 +91,12 @@ export function useLiveUpdates(filter: { pipeline?: string; run?: string }, onCh
         patch(client, change, (key) => refresher.refresh(key));
         handler.current?.(change);
       });
-      // After a reconnect, refetch what may have changed while the stream was down.
+      // After a reconnect (not the first open), refetch what may have changed while the stream was down.
       source.addEventListener("ready", () => {
+        if (!opened) {
+          opened = true;
+          return;
+        }
         if (filter.run) refresher.refresh(keys.run(filter.run));
         if (filter.pipeline) refresher.refresh(keys.gridsOf(filter.pipeline));
       });

@@ -3,7 +3,7 @@
  * on top whose height shows the run's duration, and one row per task. Cells are links to the task
  * page; arrow keys move between cells (one tab stop for the whole grid), Enter opens one.
  */
-import { memo, useCallback, useRef, type KeyboardEvent, type MouseEvent } from "react";
+import { memo, useCallback, useRef, type FocusEvent, type KeyboardEvent, type MouseEvent } from "react";
 import { useNavigate } from "react-router";
 import type { Grid } from "../api/types.js";
 import { dateTime, duration } from "../format.js";
@@ -21,6 +21,9 @@ export const RunGrid = memo(function RunGrid({ grid, selectedRun }: { grid: Grid
   const container = useRef<HTMLDivElement>(null);
   const focused = useRef<{ r: number; c: number }>({ r: 0, c: Math.max(0, grid.runs.length - 1) });
   const runs = [...grid.runs].reverse();
+  // One label per run (its logical date), not one date formatting per cell.
+  const labels = runs.map((r) => dateTime(r.logical_date));
+  const tooltip = useRef<HTMLDivElement>(null);
   const longest = Math.max(1, ...runs.map((r) => runLength(r.started_at, r.ended_at)));
 
   // One click handler for thousands of cells: follow links in-app unless a modifier asks for a new tab.
@@ -33,6 +36,26 @@ export const RunGrid = memo(function RunGrid({ grid, selectedRun }: { grid: Grid
     },
     [navigate],
   );
+
+  // One tooltip for all cells, moved by hand: hovering never re-renders the grid.
+  const showTip = (event: MouseEvent<HTMLDivElement> | FocusEvent<HTMLDivElement>) => {
+    const tip = tooltip.current;
+    const target = (event.target as HTMLElement).closest("a");
+    if (!tip) return;
+    if (!target) {
+      tip.hidden = true;
+      return;
+    }
+    const box = target.getBoundingClientRect();
+    const frame = container.current?.getBoundingClientRect();
+    tip.textContent = target.getAttribute("aria-label");
+    tip.hidden = false;
+    tip.style.left = `${box.left - (frame?.left ?? 0) + box.width / 2}px`;
+    tip.style.top = `${box.top - (frame?.top ?? 0)}px`;
+  };
+  const hideTip = () => {
+    if (tooltip.current) tooltip.current.hidden = true;
+  };
 
   const focusCell = (r: number, c: number) => {
     const cell = container.current?.querySelector<HTMLAnchorElement>(`a[data-r="${r}"][data-c="${c}"]`);
@@ -62,6 +85,7 @@ export const RunGrid = memo(function RunGrid({ grid, selectedRun }: { grid: Grid
 
   return (
     <div className="grid-wrap">
+      <div ref={tooltip} className="grid-tip" role="tooltip" hidden />
       <div
         ref={container}
         className="run-grid"
@@ -73,6 +97,10 @@ export const RunGrid = memo(function RunGrid({ grid, selectedRun }: { grid: Grid
         data-tasks={grid.tasks.length}
         onClick={onClick}
         onKeyDown={onKeyDown}
+        onMouseOver={showTip}
+        onFocus={showTip}
+        onMouseLeave={hideTip}
+        onBlur={hideTip}
         style={{ ["--cols" as string]: runs.length }}
       >
         <div className="grid-row grid-head" role="row">
@@ -92,8 +120,7 @@ export const RunGrid = memo(function RunGrid({ grid, selectedRun }: { grid: Grid
                 data-r={0}
                 data-c={c}
                 tabIndex={tabStop(0, c)}
-                title={`${run.id}\n${STATE_LABEL[run.state]} · ${run.trigger}\nlogical date ${dateTime(run.logical_date)}\nduration ${duration(run.started_at, run.ended_at)}`}
-                aria-label={`run ${run.id}: ${run.state}`}
+                aria-label={`run of ${labels[c]}: ${STATE_LABEL[run.state]} · ${run.trigger} · ${duration(run.started_at, run.ended_at)}`}
               />
             );
           })}
@@ -118,8 +145,7 @@ export const RunGrid = memo(function RunGrid({ grid, selectedRun }: { grid: Grid
                   data-c={c}
                   data-state={state}
                   tabIndex={tabStop(t + 1, c)}
-                  title={`${task.id} · ${dateTime(run.logical_date)}\n${STATE_LABEL[state]}${tries > 1 ? ` · try ${tries}` : ""}`}
-                  aria-label={`${task.id} in run ${run.id}: ${STATE_LABEL[state]}`}
+                  aria-label={`${task.id} · ${labels[c]}: ${STATE_LABEL[state]}${tries > 1 ? `, try ${tries}` : ""}`}
                 >
                   {tries > 1 ? <span className="retry-mark" aria-hidden="true" /> : null}
                 </a>
