@@ -42,6 +42,7 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     auth,
     access,
     hub: new EventHub(platform, access),
+    streams: new Set(),
     redact: (text) => platform.secrets.redact(text),
   };
 
@@ -96,6 +97,11 @@ export async function buildServer(context: ServerContext, options: ServerOptions
 
   for (const routes of ROUTES) routes(app, ctx);
   app.get("/api/openapi.json", { schema: { hide: true } }, () => app.swagger());
+  // Live streams never end on their own: end them first, or closing would wait for every browser tab.
+  app.addHook("preClose", (done) => {
+    for (const stream of [...ctx.streams]) stream.close();
+    done();
+  });
   app.addHook("onClose", () => {
     ctx.hub.close();
   });

@@ -23,6 +23,8 @@ export interface RouteContext {
   auth: AuthService;
   access: Access;
   hub: EventHub;
+  /** Live streams that are open; the server ends them when it closes. */
+  streams: Set<{ close(): void }>;
   /** Masks every secret value in text the API returns (logs, notebooks). */
   redact: (text: string) => Promise<string>;
 }

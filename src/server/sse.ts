@@ -38,6 +38,7 @@ export function openEventStream(ctx: RouteContext, reply: FastifyReply, principa
   const close = () => {
     if (controller.signal.aborted) return;
     controller.abort();
+    ctx.streams.delete(stream);
     for (const timer of timers) clearInterval(timer);
     ctx.auth.events.off("changed", onChanged);
     raw.end();
@@ -63,7 +64,7 @@ export function openEventStream(ctx: RouteContext, reply: FastifyReply, principa
   raw.on("close", close);
   raw.on("error", close);
 
-  return {
+  const stream: EventStream = {
     send(event, data) {
       if (controller.signal.aborted) return;
       raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -71,4 +72,6 @@ export function openEventStream(ctx: RouteContext, reply: FastifyReply, principa
     close,
     signal: controller.signal,
   };
+  ctx.streams.add(stream);
+  return stream;
 }

@@ -190,6 +190,17 @@ tasks:
   });
 });
 
+describe("shutting down", () => {
+  it("ends open live streams so the server can close", async () => {
+    const s = await open({ pipelines: { "fan.yaml": FAN } });
+    const stream = await openSse(`${s.url}/api/events`, { authorization: `Bearer ${s.admin.token}` });
+    await stream.until((all) => all.some((e) => e.event === "ready"));
+    h = undefined;
+    await s.close();
+    await stream.ended;
+  });
+});
+
 describe("output notebooks", () => {
   it("renders a notebook task's output in a CSP sandbox and refuses paths outside the attempt folder", async () => {
     const dir = tempDir();

@@ -5,7 +5,7 @@ import { pipelineSummary } from "../../platform/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
-import { authenticated, authErrors, pipelineParams } from "../schemas.js";
+import { authenticated, authErrors, pipelineParams, plainJsonSerializer } from "../schemas.js";
 import { buildGrid } from "../views/grid.js";
 
 const summarySchema = {
@@ -127,6 +127,7 @@ export function pipelineRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { id: string }; Querystring: { limit?: number; offset?: number } }>(
     "/api/pipelines/:id/grid",
     {
+      ...plainJsonSerializer,
       schema: {
         tags: ["pipelines"],
         summary: "The runs × tasks grid: the latest runs (newest first) with the state and tries of every task, in task order",

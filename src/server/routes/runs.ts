@@ -7,7 +7,7 @@ import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { HttpError, notFound } from "../errors.js";
 import { redactRunViews } from "../views/redact-values.js";
-import { authenticated, authErrors, errorSchema, pipelineParams, runParams } from "../schemas.js";
+import { authenticated, authErrors, errorSchema, pipelineParams, plainJsonSerializer, runParams } from "../schemas.js";
 
 const taskViewSchema = {
   type: "object",
@@ -60,6 +60,7 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Querystring: { pipeline?: string; state?: RunState; limit?: number; offset?: number; view?: "full" | "summary" } }>(
     "/api/runs",
     {
+      ...plainJsonSerializer,
       schema: {
         tags: ["runs"],
         summary: "Runs of the caller's teams, newest logical date first; view=summary gives task counts per state instead of every task",
