@@ -192,6 +192,8 @@ describe("the web UI", () => {
     await shot("grid");
     await page.click('button[role="tab"]:has-text("Graph")');
     await page.waitForSelector('[data-testid="dag"] .dag-node[data-task="notify"]', WAIT);
+    // Every node is a link: Tab reaches each task of the graph.
+    expect(await page.locator('[data-testid="dag"] a.dag-node-id').count()).toBe(9);
     await shot("graph");
     const runs = await h.call<{ runs: { id: string }[] }>("GET", "/api/runs?pipeline=daily-report&limit=1", { token: h.admin.token });
     const latest = runs.body.runs[0]?.id ?? "";

@@ -62,6 +62,7 @@ describe("authentication", () => {
     }
     expect(checked.length).toBeGreaterThan(35);
     expect((await s.call("GET", "/api/openapi.json")).status).toBe(401);
+    expect((await s.call("GET", "/api/no-such-route")).status).toBe(401);
     expect((await s.call("GET", "/api/health")).status).toBe(200);
     expect((await s.call("GET", "/api/pipelines", { token: "capstan_not-a-real-token" })).status).toBe(401);
     expect((await s.call("GET", "/api/pipelines", { headers: { authorization: "Basic cm9vdDpwdw==" } })).status).toBe(401);

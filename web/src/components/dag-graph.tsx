@@ -6,7 +6,7 @@ import dagre from "@dagrejs/dagre";
 import { Background, Controls, Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { memo, useMemo } from "react";
-import { useNavigate } from "react-router";
+import { Link, useNavigate } from "react-router";
 import type { TaskView } from "../api/types.js";
 import { STATE_LABEL, stateClass } from "./state.js";
 
@@ -21,6 +21,8 @@ interface TaskNodeData extends Record<string, unknown> {
   kind: string;
   state: string;
   tries: number;
+  /** The task page in the shown run, when there is one. */
+  href?: string;
 }
 
 const NODE_W = 190;
@@ -31,7 +33,14 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<TaskNodeData>>)
     <div className={`dag-node ${stateClass(data.state as never)}`} data-task={data.id} data-state={data.state} title={`${data.id}: ${STATE_LABEL[data.state] ?? data.state}`}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className={`kind kind-${data.kind}`} aria-hidden="true" />
-      <span className="dag-node-id">{data.id}</span>
+      {/* A link per node: Tab reaches every task and Enter opens it. */}
+      {data.href ? (
+        <Link to={data.href} className="dag-node-id">
+          {data.id}
+        </Link>
+      ) : (
+        <span className="dag-node-id">{data.id}</span>
+      )}
       <span className="dag-node-state">
         {STATE_LABEL[data.state] ?? data.state}
         {data.tries > 1 ? ` · try ${data.tries}` : ""}
@@ -67,12 +76,18 @@ export default function DagGraph({ tasks, states, runId, height = 420 }: { tasks
         id: t.id,
         type: "task",
         position: positions.get(t.id) ?? { x: 0, y: 0 },
-        data: { id: t.id, kind: t.kind, state: states?.[t.id]?.state ?? "none", tries: states?.[t.id]?.tries ?? 0 },
+        data: {
+          id: t.id,
+          kind: t.kind,
+          state: states?.[t.id]?.state ?? "none",
+          tries: states?.[t.id]?.tries ?? 0,
+          ...(runId ? { href: `/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(t.id)}` } : {}),
+        },
         draggable: false,
         connectable: false,
         ariaLabel: `${t.id}: ${STATE_LABEL[states?.[t.id]?.state ?? "none"] ?? ""}`,
       })),
-    [tasks, positions, states],
+    [tasks, positions, states, runId],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -97,7 +112,10 @@ export default function DagGraph({ tasks, states, runId, height = 420 }: { tasks
         nodesConnectable={false}
         elementsSelectable
         proOptions={{ hideAttribution: true }}
-        onNodeClick={(_event, node) => {
+        nodesFocusable={false}
+        onNodeClick={(event, node) => {
+          // A click on the node's link is the link's own; elsewhere on the node it opens the task too.
+          if ((event.target as HTMLElement).closest("a")) return;
           if (runId) void navigate(`/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(node.id)}`);
         }}
       >
