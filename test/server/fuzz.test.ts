@@ -20,9 +20,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(command: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    // In a folder of its own: schemathesis keeps a cache (.schemathesis/) in its working folder.
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -117,6 +118,7 @@ tasks:
       reports,
       "--no-color",
     ],
+    reports,
     { SCHEMATHESIS_HOOKS: "", PYTHONUNBUFFERED: "1" },
     170_000,
   );
