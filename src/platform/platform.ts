@@ -44,7 +44,7 @@ function executorCheck(executors: ReadonlyMap<string, Executor>, defaultExecutor
 }
 
 /** Environment variables of the platform itself that tasks must never see. */
-function taskBaseEnv(): Record<string, string> {
+export function taskBaseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value === undefined || name.startsWith("CAPSTAN_") || name === "PGPASSWORD") continue;

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { authMigration } from "./auth-migration.js";
+import { secretsMigration } from "./secrets-migration.js";
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -127,6 +128,7 @@ const initial: Migration = {
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_auth": authMigration,
+  "0003_secrets": secretsMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

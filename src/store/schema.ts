@@ -155,7 +155,19 @@ export interface SessionsTable {
   lastSeenAt: number;
 }
 
+export interface SecretsTable {
+  team: string;
+  name: string;
+  /** AES-256-GCM of the JSON data: base64 of iv | tag | ciphertext. */
+  ciphertext: string;
+  /** The data's keys as a JSON list (names only). */
+  keys: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Database {
+  secrets: SecretsTable;
   users: UsersTable;
   teams: TeamsTable;
   teamMembers: TeamMembersTable;

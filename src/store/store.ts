@@ -11,6 +11,7 @@ import { AttemptRepository } from "./attempt-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
 import { PoolRepository } from "./pool-repository.js";
+import { SecretRepository } from "./secret-repository.js";
 import { RunGridRepository } from "./run-grid-repository.js";
 import { RunRepository } from "./run-repository.js";
 import type { Database } from "./schema.js";
@@ -34,6 +35,7 @@ export interface Repositories {
   readonly tokens: TokenRepository;
   readonly sessions: SessionRepository;
   readonly grid: RunGridRepository;
+  readonly secrets: SecretRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -53,6 +55,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     tokens: new TokenRepository(db),
     sessions: new SessionRepository(db),
     grid: new RunGridRepository(db, dialect),
+    secrets: new SecretRepository(db),
   };
 }
 
@@ -77,6 +80,7 @@ export class Store implements Repositories {
   readonly tokens: TokenRepository;
   readonly sessions: SessionRepository;
   readonly grid: RunGridRepository;
+  readonly secrets: SecretRepository;
 
   private constructor(db: Kysely<Database>, dialect: Dialect) {
     this.db = db;
@@ -92,6 +96,7 @@ export class Store implements Repositories {
     this.tokens = repos.tokens;
     this.sessions = repos.sessions;
     this.grid = repos.grid;
+    this.secrets = repos.secrets;
   }
 
   /** Opens the database and brings its schema up to date. */

@@ -1,5 +1,7 @@
 /** `capstan up`: the scheduler, the HTTP API and the local executor in this process, in the foreground. */
 import type { Command } from "commander";
+import { join } from "node:path";
+import type { CapstanConfig } from "../../config/index.js";
 import type { LocalAccounts } from "../../auth/index.js";
 import type { Platform } from "../../platform/index.js";
 import { ClientError } from "../errors.js";
@@ -15,7 +17,7 @@ export function registerUpCommand(program: Command): void {
     .action(async (opts: { port?: string; host?: string; watch: boolean }, command: Command) => {
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new ClientError(`--port ${opts.port}: expected a port number 0–65535`);
-      const [{ default: pino }, { acquireSchedulerLock, Platform }, { buildServer }] = await Promise.all([import("pino"), import("../../platform/index.js"), import("../../server/index.js")]);
+      const [{ default: pino }, { acquireSchedulerLock, Platform, taskBaseEnv }, { buildServer }] = await Promise.all([import("pino"), import("../../platform/index.js"), import("../../server/index.js")]);
       const config = await configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
       const logger = pino(
         { level: process.env.CAPSTAN_LOG_LEVEL ?? "info" },
@@ -24,14 +26,18 @@ export function registerUpCommand(program: Command): void {
       const lock = /^postgres/.test(config.databaseUrl) ? undefined : acquireSchedulerLock(config.home, "up");
       let platform: Platform | undefined;
       let accounts: LocalAccounts | undefined;
+      let kernelPool: { stop(): Promise<void> } | undefined;
+      const poolDir = join(config.home, "kernel-pool");
       try {
-        platform = await Platform.open({ config, logger });
-        await platform.start({ watch: opts.watch });
+        platform = await Platform.open({ config, logger, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
         const { startLocalAccounts } = await import("../../auth/index.js");
         accounts = await startLocalAccounts(platform, config.home);
         const server = await buildServer({ platform, auth: accounts.auth }, { trustProxy: process.env.CAPSTAN_TRUST_PROXY === "1" });
         const address = await server.listen({ port: config.server.port, host: config.server.host });
         const url = address.replace("[::1]", "localhost").replace("127.0.0.1", "localhost");
+        // Scheduling starts once the server listens, so a busy port fails before anything runs.
+        await platform.start({ watch: opts.watch });
+        if (config.notebooks.warmKernels > 0) kernelPool = await startKernelPool(config, poolDir, taskBaseEnv(), (message) => logger.warn(message));
         lock?.update(url);
         logger.info({ url, home: config.home, pipelines: platform.registry.list().map((p) => p.spec.id), database: /^postgres/.test(config.databaseUrl) ? "postgresql" : config.databaseUrl }, "capstan is up");
         process.stderr.write(`Capstan is up at ${url} (home ${config.home})\n`);
@@ -45,8 +51,26 @@ export function registerUpCommand(program: Command): void {
         await server.close();
       } finally {
         await accounts?.stop().catch((error: unknown) => logger.warn({ err: error }, "could not revoke the local CLI token"));
+        await kernelPool?.stop();
         await platform?.close();
         lock?.release();
       }
     });
+}
+
+/**
+ * Keeps kernels of the configured kernelspecs started ahead of notebook tasks (each serves one run).
+ * A pool that cannot start is reported and notebook tasks start their kernels cold.
+ */
+async function startKernelPool(config: CapstanConfig, dir: string, env: Record<string, string>, warn: (message: string) => void): Promise<{ stop(): Promise<void> } | undefined> {
+  const { KernelPool } = await import("../../notebooks/index.js");
+  const pool = new KernelPool({ dir, size: config.notebooks.warmKernels, kernelspecs: config.notebooks.kernelspecs, python: config.python, env, log: warn });
+  try {
+    await pool.start();
+    return pool;
+  } catch (error) {
+    warn(`warm kernels are off: ${(error as Error).message}; notebook tasks start their kernels cold`);
+    await pool.stop().catch(() => undefined);
+    return undefined;
+  }
 }
