@@ -2,6 +2,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import importX from "eslint-plugin-import-x";
+import globals from "globals";
 
 export default tseslint.config(
   { ignores: ["dist/**", "web/dist/**", "node_modules/**", ".capstan/**", ".venv/**", "coverage/**"] },
@@ -36,5 +37,9 @@ export default tseslint.config(
   {
     files: ["**/*.mjs", "**/*.js"],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ["**/*.mjs", "**/*.js"],
+    languageOptions: { globals: globals.node },
   },
 );

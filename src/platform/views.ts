@@ -51,7 +51,8 @@ export function taskView(ti: TaskInstance): TaskView {
 /** A run and its tasks, in task order of the pinned version where known. */
 export function runView(run: Run, tasks: readonly TaskInstance[], order?: readonly string[]): RunView {
   const byId = new Map(tasks.map((t) => [t.taskId, t]));
-  const ids = order ? [...order.filter((id) => byId.has(id)), ...tasks.map((t) => t.taskId).filter((id) => !order.includes(id))] : tasks.map((t) => t.taskId);
+  const ordered = order ? new Set(order) : undefined;
+  const ids = ordered ? [...[...ordered].filter((id) => byId.has(id)), ...tasks.map((t) => t.taskId).filter((id) => !ordered.has(id))] : tasks.map((t) => t.taskId);
   return {
     id: run.id,
     pipeline: run.pipelineId,
