@@ -43,7 +43,11 @@ node -e '
 ' "$run_json"
 printf 'finished in %ss\n' "$(( $(date +%s) - started ))"
 printf '\nCapstan keeps running at %s — the UI and the API (/api/openapi.json). Logs: %s/up.log\n' "$url" "$CAPSTAN_HOME"
-grep -A3 -i "administrator" "$CAPSTAN_HOME/up.log" 2>/dev/null | sed 's/^/  /' || true
+if grep -q "First start" "$CAPSTAN_HOME/up.log"; then
+  grep -A3 "First start" "$CAPSTAN_HOME/up.log" | sed 's/^/  /'
+else
+  printf '  Sign in as admin with the password printed at the first start, or make a new one: node bin/capstan.js users reset-password admin\n'
+fi
 printf 'Try: node bin/capstan.js --pipelines examples runs list   ·   Ctrl-C stops the platform.\n'
 [ $status = 0 ] || echo "the run did not succeed (exit $status); see: node bin/capstan.js --pipelines examples logs <run> <task>" >&2
 wait $up_pid

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../support/cli-process.js";
+import { runCli, startUp } from "../support/cli-process.js";
 import { tempDir } from "../support/platform-harness.js";
 
 function project(pipelines: Record<string, string>): { dir: string; env: Record<string, string> } {
@@ -86,5 +86,28 @@ describe("errors", () => {
     const list = await runCli(["pipelines", "list"], { cwd: dir, env });
     expect(list.code).toBe(2);
     expect(list.stderr).toMatch(/capstan\.yaml:3:1: \(top\): unknown setting homme/);
+  });
+});
+
+describe("capstan users reset-password", () => {
+  it("gives the admin a new password that signs in, and the old one no longer does", { timeout: 120_000 }, async () => {
+    const { dir, env } = project({});
+    const up = await startUp([], { cwd: dir, env });
+    try {
+      for (let i = 0; i < 100 && !/password: \S+/.test(up.stderr()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const first = /password: (\S+)/.exec(up.stderr())?.[1];
+      expect(first).toBeDefined();
+      const reset = await runCli(["--json", "users", "reset-password"], { cwd: dir, env });
+      expect(reset.code, reset.stderr).toBe(0);
+      const { username, password } = JSON.parse(reset.stdout) as { username: string; password: string };
+      expect(username).toBe("admin");
+      const exchange = (pw: string) =>
+        fetch(`${up.url}/api/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: pw, name: "test" }) });
+      expect((await exchange(password)).status).toBe(201);
+      expect((await exchange(first ?? "")).status).toBe(401);
+    } finally {
+      up.child.kill("SIGTERM");
+      await new Promise((resolve) => up.child.once("exit", resolve));
+    }
   });
 });

@@ -9,6 +9,7 @@ import { registerRunCommands } from "./run.js";
 import { registerRunsCommands } from "./runs.js";
 import { registerSecretCommands } from "./secrets.js";
 import { registerUpCommand } from "./up.js";
+import { registerUserCommands } from "./users.js";
 
 type Register = (program: Command) => void;
 
@@ -20,6 +21,7 @@ const registrations: Register[] = [
   registerLogCommands,
   registerPoolCommands,
   registerSecretCommands,
+  registerUserCommands,
   registerLoginCommands,
   registerNotebookCommands,
 ];
