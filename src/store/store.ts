@@ -66,37 +66,19 @@ export interface OpenStoreOptions {
   poolSize?: number;
 }
 
-/** An open database with its repositories. */
-export class Store implements Repositories {
+/** An open database with its repositories (the Repositories members are set in the constructor). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the class carries the repositories it assigns
+export interface Store extends Repositories {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
+export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
-  readonly pipelines: PipelineRepository;
-  readonly runs: RunRepository;
-  readonly tasks: TaskInstanceRepository;
-  readonly attempts: AttemptRepository;
-  readonly pools: PoolRepository;
-  readonly users: UserRepository;
-  readonly teams: TeamRepository;
-  readonly tokens: TokenRepository;
-  readonly sessions: SessionRepository;
-  readonly grid: RunGridRepository;
-  readonly secrets: SecretRepository;
 
   private constructor(db: Kysely<Database>, dialect: Dialect) {
     this.db = db;
     this.dialect = dialect;
-    const repos = repositories(db, dialect);
-    this.pipelines = repos.pipelines;
-    this.runs = repos.runs;
-    this.tasks = repos.tasks;
-    this.attempts = repos.attempts;
-    this.pools = repos.pools;
-    this.users = repos.users;
-    this.teams = repos.teams;
-    this.tokens = repos.tokens;
-    this.sessions = repos.sessions;
-    this.grid = repos.grid;
-    this.secrets = repos.secrets;
+    Object.assign(this, repositories(db, dialect));
   }
 
   /** Opens the database and brings its schema up to date. */
