@@ -4,7 +4,7 @@
  * pool process are ended, and stop() ends what is unclaimed.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -31,8 +31,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function startPool(name: string, size = 1, env: NodeJS.ProcessEnv = process.env): Promise<KernelPool> {
-  const pool = new KernelPool({ dir: join(dir, name), size, kernelspecs: ["python3"], python: testPython, env });
+async function startPool(name: string, size = 1, env: NodeJS.ProcessEnv = process.env, forkServer = true): Promise<KernelPool> {
+  const pool = new KernelPool({ dir: join(dir, name), size, kernelspecs: ["python3"], python: testPython, env, forkServer });
   pools.push(pool);
   await pool.start();
   await pool.whenFull();
@@ -45,6 +45,11 @@ async function readyPids(pool: string): Promise<number[]> {
   const { readTicket } = await import("./pool-layout.js");
   const tickets = await Promise.all(entries.map((entry) => readTicket(join(layout.readyDir("python3"), entry))));
   return tickets.flatMap((ticket) => (ticket ? [ticket.pid] : []));
+}
+
+async function parentPid(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${String(pid)}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 const probe = [
@@ -106,6 +111,19 @@ describe("KernelPool", () => {
     expect(pids.map((pid) => isProcessAlive(pid))).toEqual([false, false]);
   });
 
+  it("stops cleanly while its checks run back to back", async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const messages: string[] = [];
+      const pool = new KernelPool({ dir: join(dir, `busy-${String(round)}`), size: 3, kernelspecs: ["python3"], python: testPython, checkIntervalMs: 1, log: (message) => messages.push(message) });
+      await pool.start();
+      await pool.whenFull();
+      const pids = await readyPids(`busy-${String(round)}`);
+      await pool.stop();
+      expect(pids.map((pid) => isProcessAlive(pid))).toEqual([false, false, false]);
+      expect(messages).toEqual([]);
+    }
+  }, 60_000);
+
   it("ends the kernels a previous pool process left behind", async () => {
     const layout = new PoolLayout(join(dir, "stale"));
     await layout.create(["python3"]);
@@ -140,6 +158,27 @@ describe("KernelPool", () => {
     expect(result.kernel?.origin).toBe("cold");
     expect(cellText(result.notebook, 0)).toBe("True\n");
     expect(await readyPids("sensitive")).toHaveLength(1);
+  });
+
+  it("forks kernels from a warm server, each with its own random state; cold starts when forking is off", async () => {
+    await startPool("forked", 2);
+    const forked = await readyPids("forked");
+    expect(forked).toHaveLength(2);
+    const parents = await Promise.all(forked.map((pid) => parentPid(pid)));
+    expect(parents[0]).toBe(parents[1]);
+    expect(parents[0]).not.toBe(process.pid);
+    const input = await writeNotebook(join(dir, "random.ipynb"), ["import random\nprint(random.random())"]);
+    const draws = await Promise.all(
+      [0, 1].map((index) => runNotebook({ inputPath: input, outputPath: join(dir, `random-${index}.ipynb`), python: testPython, poolDir: join(dir, "forked") })),
+    );
+    expect(draws.map((result) => result.kernel?.origin)).toEqual(["pool", "pool"]);
+    const [first, second] = draws.map((result) => cellText(result.notebook, 0));
+    expect(first).toMatch(/^0\.\d+\n$/);
+    expect(first).not.toBe(second);
+
+    await startPool("unforked", 1, process.env, false);
+    const [cold] = await readyPids("unforked");
+    expect(await parentPid(cold ?? 0)).toBe(process.pid);
   });
 
   it("serves parallel runs without collisions, each kernel once", async () => {
