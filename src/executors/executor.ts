@@ -23,6 +23,11 @@ export interface AttemptLaunch extends AttemptRef {
   baseDir: string;
   /** Environment of the run context (CAPSTAN_RUN_ID, CAPSTAN_OUTPUT, …) merged over the task's env. */
   env: Record<string, string>;
+  /**
+   * The names in `env` whose values come from the team's secret store: executors that hand the
+   * environment to another system keep these out of what it shows (a pod's spec, say).
+   */
+  secretEnv?: readonly string[];
   resources: TaskResources;
   /** A folder of this attempt's own: outputs, status and side files. */
   attemptDir: string;

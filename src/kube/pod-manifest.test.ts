@@ -18,7 +18,7 @@ function options(value: unknown): PodOptions {
   return parsed.options;
 }
 
-function build(overrides: { options?: unknown; gpu?: number; files?: Record<string, string>; template?: ReturnType<typeof loadPodTemplate> } = {}) {
+function build(overrides: { options?: unknown; gpu?: number; files?: Record<string, string>; template?: ReturnType<typeof loadPodTemplate>; env?: Record<string, string>; secretEnv?: string[] } = {}) {
   if (!cluster) throw new Error("no cluster");
   return buildPod({
     attempt: { pipelineId: "etl", runId: "etl-1", taskId: "train", tryNumber: 2, pipelineVersion: "v1", token: "tok" },
@@ -27,7 +27,8 @@ function build(overrides: { options?: unknown; gpu?: number; files?: Record<stri
     image: undefined,
     argv: ["python3", "train.py"],
     files: overrides.files ?? {},
-    env: { MODE: "full", CAPSTAN_OUTPUT: "/home/x/output.json", CAPSTAN_ARTIFACTS_DIR: "/home/x/artifacts", CAPSTAN_RUN_ID: "etl-1" },
+    env: { MODE: "full", CAPSTAN_OUTPUT: "/home/x/output.json", CAPSTAN_ARTIFACTS_DIR: "/home/x/artifacts", CAPSTAN_RUN_ID: "etl-1", ...overrides.env },
+    secretEnv: overrides.secretEnv ?? [],
     resources: { cpu: 1.5, memory: 2 ** 30, gpu: overrides.gpu ?? 0 },
     options: options(overrides.options ?? {}),
     template: overrides.template,
@@ -50,6 +51,20 @@ describe("pods built from tasks", () => {
     expect(pod.spec?.restartPolicy).toBe("Never");
     expect(pod.spec?.tolerations).toEqual([{ key: "dedicated", operator: "Exists" }]);
     expect(pod.spec?.imagePullSecrets).toEqual([{ name: "pull" }]);
+  });
+
+  it("keeps secret-store values out of the pod: an attempt Secret read with secretKeyRef", () => {
+    const { pod, secret } = build({ env: { DB_PASSWORD: "hunter2 ✓", DB_USER: "etl" }, secretEnv: ["DB_PASSWORD"] });
+    const env = pod.spec?.containers[0]?.env ?? [];
+    const name = pod.metadata?.name ?? "";
+    expect(env.find((e) => e.name === "DB_PASSWORD")).toEqual({ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name, key: "DB_PASSWORD" } } });
+    expect(env.find((e) => e.name === "DB_USER")).toEqual({ name: "DB_USER", value: "etl" });
+    expect(JSON.stringify(pod)).not.toContain("hunter2");
+    expect(secret?.metadata).toMatchObject({ name, namespace: "team-a", labels: pod.metadata?.labels, annotations: { "capstan.dev/run-id": "etl-1", "capstan.dev/task-id": "train", "capstan.dev/try": "2" } });
+    expect(secret?.immutable).toBe(true);
+    expect(Buffer.from(secret?.data?.DB_PASSWORD ?? "", "base64").toString("utf8")).toBe("hunter2 ✓");
+    expect(Object.keys(secret?.data ?? {})).toEqual(["DB_PASSWORD"]);
+    expect(build().secret).toBeUndefined();
   });
 
   it("asks for GPUs as the cluster's GPU resource, with its tolerations and node selector", () => {

@@ -2,9 +2,10 @@
  * Builds the pod of a task attempt: the cluster's and the task's pod template as the base, then
  * the task's image, argv, environment (CAPSTAN_* included; outputs go to the termination message),
  * resources (`gpu` as the cluster's GPU resource with its tolerations and node selector), volumes,
- * scheduling and security options, deterministic name, labels and annotations.
+ * scheduling and security options, deterministic name, labels and annotations. Values from the
+ * secret store go into a Secret of the attempt's own instead of the pod's spec.
  */
-import type { V1Container, V1EnvVar, V1Pod, V1Toleration, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1Pod, V1Secret, V1Toleration, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { posix } from "node:path";
 import type { TaskResources } from "../pipelines/index.js";
 import type { ClusterSettings } from "./cluster-config.js";
@@ -42,6 +43,11 @@ export interface PodBuildInput {
   files: Record<string, string>;
   /** The attempt's environment (task env and CAPSTAN_* variables). */
   env: Record<string, string>;
+  /**
+   * Names in `env` whose values are secrets: they go into a Secret of the attempt's own (named as
+   * the pod) that the container reads with secretKeyRef, so the pod's spec does not show them.
+   */
+  secretEnv?: readonly string[];
   resources: TaskResources;
   options: PodOptions;
   /** The merged base: cluster template, then task template. */
@@ -99,9 +105,14 @@ function withFiles(argv: readonly string[], files: Record<string, string>, env: 
   return ["/bin/sh", "-c", `${steps.join(" && ")} && exec "$@"`, "capstan-task", ...argv];
 }
 
-/** Builds the attempt's pod. Throws PodBuildError naming the task field at fault. */
-export function buildPod(input: PodBuildInput): { pod: V1Pod; settings: PodSettings } {
+/** What a Secret's key may be. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** Builds the attempt's pod (and its Secret, when it has secret values). Throws PodBuildError naming the task field at fault. */
+export function buildPod(input: PodBuildInput): { pod: V1Pod; secret: V1Secret | undefined; settings: PodSettings } {
   const { attempt, cluster, options } = input;
+  const identity = { pipelineId: attempt.pipelineId, runId: attempt.runId, taskId: attempt.taskId, tryNumber: attempt.tryNumber };
+  const name = podName(identity);
   const base = structuredClone<V1Pod>(input.template ?? {});
   const baseSpec = base.spec ?? { containers: [] };
   const baseContainers = baseSpec.containers ?? [];
@@ -126,9 +137,19 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; settings: PodSetti
     if (i >= 0) env.splice(i, 1);
     env.push({ name, value });
   };
-  for (const [name, value] of Object.entries(input.env)) {
-    if (name === "CAPSTAN_OUTPUT" || name === "CAPSTAN_ARTIFACTS_DIR") continue;
-    setEnv(name, value);
+  const secretNames = new Set(input.secretEnv ?? []);
+  const secretData: Record<string, string> = {};
+  for (const [variable, value] of Object.entries(input.env)) {
+    if (variable === "CAPSTAN_OUTPUT" || variable === "CAPSTAN_ARTIFACTS_DIR") continue;
+    if (!secretNames.has(variable)) {
+      setEnv(variable, value);
+      continue;
+    }
+    if (!SECRET_KEY.test(variable)) throw new PodBuildError(`${variable} cannot be a Secret key: use letters, digits, '-', '_' and '.'`, ["secrets", variable]);
+    const i = env.findIndex((e) => e.name === variable);
+    if (i >= 0) env.splice(i, 1);
+    env.push({ name: variable, valueFrom: { secretKeyRef: { name, key: variable } } });
+    secretData[variable] = Buffer.from(value, "utf8").toString("base64");
   }
   setEnv("CAPSTAN_OUTPUT", TERMINATION_LOG);
   if (options.artifacts_dir) setEnv("CAPSTAN_ARTIFACTS_DIR", options.artifacts_dir);
@@ -216,7 +237,6 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; settings: PodSetti
   if (options.image_pull_policy) container.imagePullPolicy = options.image_pull_policy;
   if (options.security_context) container.securityContext = options.security_context;
 
-  const identity = { pipelineId: attempt.pipelineId, runId: attempt.runId, taskId: attempt.taskId, tryNumber: attempt.tryNumber };
   const nodeSelector = { ...(baseSpec.nodeSelector ?? {}), ...cluster.nodeSelector, ...(gpu ? cluster.gpuNodeSelector : {}), ...(options.node_selector ?? {}) };
   const allTolerations = [...(baseSpec.tolerations ?? []), ...tolerations(cluster.tolerations), ...(gpu ? tolerations(cluster.gpuTolerations) : []), ...tolerations(options.tolerations ?? [])];
   const pullSecrets = uniqueBy(
@@ -229,7 +249,7 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; settings: PodSetti
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
-      name: podName(identity),
+      name,
       namespace: input.namespace,
       labels: { ...(base.metadata?.labels ?? {}), ...(options.labels ?? {}), ...attemptLabels(identity) },
       annotations: {
@@ -269,7 +289,23 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; settings: PodSetti
   if (options.dns_policy) spec.dnsPolicy = options.dns_policy;
   const deadline = durationMs(options.active_deadline);
   if (deadline !== undefined) spec.activeDeadlineSeconds = Math.max(1, Math.ceil(deadline / 1000));
-  return { pod, settings };
+  const secret: V1Secret | undefined =
+    Object.keys(secretData).length === 0
+      ? undefined
+      : {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: "Opaque",
+          immutable: true,
+          metadata: {
+            name,
+            namespace: input.namespace,
+            labels: attemptLabels(identity),
+            annotations: { [ANNOTATIONS.runId]: attempt.runId, [ANNOTATIONS.taskId]: attempt.taskId, [ANNOTATIONS.try]: String(attempt.tryNumber) },
+          },
+          data: secretData,
+        };
+  return { pod, secret, settings };
 }
 
 /** Merges a task's pod template over a cluster's: metadata maps merged, spec fields replaced. */

@@ -567,6 +567,7 @@ export class Scheduler {
         if (!this.#secrets) throw new Error(`task ${task.id} uses secrets but this scheduler has no secret store`);
         secretEnv = await this.#secrets.resolve(version.spec.team, task.secrets);
       }
+      const context = contextEnv(input);
       mkdirSync(attemptDir, { recursive: true });
       mkdirSync(dirname(attempt.logPath ?? attemptDir), { recursive: true });
       mkdirSync(artifactsDir, { recursive: true });
@@ -576,7 +577,8 @@ export class Scheduler {
         pipelineVersion: version.version,
         task: rendered,
         baseDir: version.baseDir,
-        env: { ...rendered.env, ...secretEnv, ...contextEnv(input) },
+        env: { ...rendered.env, ...secretEnv, ...context },
+        secretEnv: Object.keys(secretEnv).filter((name) => !(name in context)),
         resources: task.resources,
         attemptDir,
         logPath: attempt.logPath ?? join(attemptDir, "log"),

@@ -6,7 +6,7 @@
  * reasons, logs copied while the pod runs and completed after it ended, and the on-finish policy
  * applied on every end path are handled here.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Logger } from "pino";
@@ -250,6 +250,7 @@ export class KubernetesExecutor implements Executor {
         argv: command.argv,
         files: command.files,
         env: launch.env,
+        secretEnv: launch.secretEnv ?? [],
         resources: launch.resources,
         options: workingDir && !options.working_dir ? { ...options, working_dir: workingDir } : options,
         template: mergeTemplates(clusterTemplate, taskTemplate),
@@ -260,7 +261,7 @@ export class KubernetesExecutor implements Executor {
       if (error instanceof PodBuildError) throw new LaunchError(`task ${task.id}: ${error.field.join(".")}: ${error.message}`, { retryable: false, cause: error });
       throw error;
     }
-    const { pod, settings } = built;
+    const { pod, secret, settings } = built;
     const podName = pod.metadata?.name ?? "";
     const tracked: Tracked = {
       key,
@@ -291,8 +292,18 @@ export class KubernetesExecutor implements Executor {
     // The first launch in a namespace waits for its watch (bounded: an API server that does not
     // answer makes the create below fail with a clear reason instead of hanging here).
     await Promise.race([informer.start(), new Promise((resolve) => setTimeout(resolve, INFORMER_START_WAIT_MS).unref())]);
+    if (secret) {
+      try {
+        await this.#createSecret(cluster, namespace, secret);
+      } catch (error) {
+        this.#untrack(tracked);
+        if (error instanceof LaunchError) throw error;
+        throw this.#createError(apiMessage(error), error, cluster, namespace, podName, "Secret");
+      }
+    }
     try {
       const created = await cluster.core.createNamespacedPod({ namespace, body: pod });
+      if (secret) await this.#ownSecret(cluster, namespace, podName, created);
       tracked.created = true;
       tracked.uid ??= created.metadata?.uid;
       tracked.createdAt ??= created.metadata?.creationTimestamp ? new Date(created.metadata.creationTimestamp).getTime() : this.#clock.now();
@@ -300,12 +311,14 @@ export class KubernetesExecutor implements Executor {
       const api = apiMessage(error);
       if (api.code === 409 && api.reason === "AlreadyExists") {
         const adopted = await this.#adoptExisting(tracked, informer);
+        if (adopted && secret && tracked.uid) await this.#ownSecret(cluster, namespace, podName, { metadata: { uid: tracked.uid } });
         if (!adopted) {
           this.#untrack(tracked);
           throw new LaunchError(`pod ${namespace}/${podName} already exists on cluster ${clusterName} and belongs to another attempt; delete it or rename the task`, { retryable: false });
         }
       } else {
         this.#untrack(tracked);
+        if (secret) await this.#deleteSecret(cluster, namespace, podName);
         throw this.#createError(api, error, cluster, namespace, podName);
       }
     }
@@ -317,6 +330,47 @@ export class KubernetesExecutor implements Executor {
       if (cached) this.#onPodEvent(cluster.name, namespace, "update", cached);
     }
     return { externalId: `${clusterName}/${namespace}/${podName}` };
+  }
+
+  /** Creates the attempt's Secret; one left by an earlier start of the same attempt is replaced. */
+  async #createSecret(cluster: KubeCluster, namespace: string, secret: V1Secret): Promise<void> {
+    try {
+      await cluster.core.createNamespacedSecret({ namespace, body: secret });
+    } catch (error) {
+      const api = apiMessage(error);
+      if (api.code !== 409) throw error;
+      const name = secret.metadata?.name ?? "";
+      const existing = await cluster.core.readNamespacedSecret({ namespace, name });
+      const annotations = secret.metadata?.annotations ?? {};
+      const ours = podBelongsTo(existing.metadata?.annotations, { runId: annotations[ANNOTATIONS.runId] ?? "", taskId: annotations[ANNOTATIONS.taskId] ?? "", tryNumber: Number(annotations[ANNOTATIONS.try]) });
+      if (!ours) throw new LaunchError(`Secret ${namespace}/${name} already exists and belongs to something else; delete it or rename the task`, { retryable: false });
+      // Left by an earlier start of this attempt; immutable, so it is replaced.
+      await cluster.core.deleteNamespacedSecret({ namespace, name });
+      await cluster.core.createNamespacedSecret({ namespace, body: secret });
+    }
+  }
+
+  /** Makes the pod the owner of its Secret, so the cluster deletes the Secret with the pod. */
+  async #ownSecret(cluster: KubeCluster, namespace: string, name: string, pod: V1Pod): Promise<void> {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    try {
+      await cluster.core.patchNamespacedSecret(
+        { namespace, name, body: { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name, uid }] } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      this.#log.warn({ secret: name, namespace, cluster: cluster.name, err: error }, `could not make pod ${name} the owner of its Secret; the Secret stays when the pod is deleted: ${apiMessage(error).message}`);
+    }
+  }
+
+  async #deleteSecret(cluster: KubeCluster, namespace: string, name: string): Promise<void> {
+    try {
+      await cluster.core.deleteNamespacedSecret({ namespace, name });
+    } catch (error) {
+      const api = apiMessage(error);
+      if (api.code !== 404) this.#log.warn({ secret: name, namespace, cluster: cluster.name, err: error }, `could not delete Secret ${name}: ${api.message}`);
+    }
   }
 
   /** The pod exists already: it is this attempt's (adopt it) or someone else's (refuse). */
@@ -341,16 +395,16 @@ export class KubernetesExecutor implements Executor {
     return true;
   }
 
-  #createError(api: ReturnType<typeof apiMessage>, error: unknown, cluster: KubeCluster, namespace: string, podName: string): LaunchError {
+  #createError(api: ReturnType<typeof apiMessage>, error: unknown, cluster: KubeCluster, namespace: string, podName: string, what: "pod" | "Secret" = "pod"): LaunchError {
     const where = `cluster ${cluster.name}`;
     if (api.code === 404 && api.kind === "namespaces") {
       return new LaunchError(`namespace ${namespace} does not exist on ${where}; create it or choose another with namespace:`, { retryable: false, cause: error });
     }
     if (api.code === 422 || api.code === 400) {
-      return new LaunchError(`the API server of ${where} rejected pod ${podName}: ${api.message}`, { retryable: false, cause: error });
+      return new LaunchError(`the API server of ${where} rejected ${what} ${podName}: ${api.message}`, { retryable: false, cause: error });
     }
     if (api.code === 403) {
-      return new LaunchError(`the API server of ${where} refused to create pod ${podName} in ${namespace}: ${api.message}`, { retryable: /exceeded quota/i.test(api.message), cause: error });
+      return new LaunchError(`the API server of ${where} refused to create ${what} ${podName} in ${namespace}: ${api.message}`, { retryable: /exceeded quota/i.test(api.message), cause: error });
     }
     if (api.code === 401) {
       return new LaunchError(`the API server of ${where} did not accept Capstan's credentials (${api.message}); check the kubeconfig of clusters.${cluster.name}`, { retryable: true, cause: error });
@@ -358,7 +412,7 @@ export class KubernetesExecutor implements Executor {
     if (api.code === undefined) {
       return new LaunchError(`cannot reach the API server of ${where} at ${cluster.server}: ${api.message}`, { retryable: true, cause: error });
     }
-    return new LaunchError(`creating pod ${podName} on ${where} failed (HTTP ${api.code}): ${api.message}`, { retryable: true, cause: error });
+    return new LaunchError(`creating ${what} ${podName} on ${where} failed (HTTP ${api.code}): ${api.message}`, { retryable: true, cause: error });
   }
 
   async kill(ref: AttemptRef, reason: string): Promise<void> {

@@ -1,0 +1,58 @@
+/**
+ * Values from Capstan's secret store reach a pod without being written into its spec: the
+ * attempt's own immutable Secret, created before the pod and owned by it, read with secretKeyRef.
+ */
+import { afterEach, expect, it } from "vitest";
+import type { Harness } from "../../support/platform-harness.js";
+import { attemptPod, behaviourYaml, coreApi, openKubePipeline, readPod } from "./kube-harness.js";
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+it("passes task secrets through an attempt Secret owned by the pod, never in the pod's spec", { timeout: 180_000 }, async () => {
+  const p = await openKubePipeline(
+    `  load:\n    command: [run]\n    env: { DB_USER: etl }\n    secrets: { DB_PASSWORD: warehouse/password }\n    kubernetes: ${behaviourYaml({ outcome: "complete" }, { on_finish: "keep" })}\n`,
+  );
+  harness = p.h;
+  expect(p.errors).toEqual([]);
+  await p.h.platform.secrets.set("default", "warehouse", { password: "s3cret-value-9" });
+  const run = await p.h.platform.scheduler.trigger(p.pipelineId);
+  await p.h.platform.start();
+  await p.h.waitForRun(run.id, 150_000);
+  expect(await p.h.taskStates(run.id)).toEqual({ load: "success" });
+
+  const core = coreApi(p.env);
+  const namespace = p.env.contexts.cpu.namespace;
+  const name = attemptPod(p.pipelineId, run.id, "load");
+  const pod = await readPod(core, namespace, name);
+  expect(JSON.stringify(pod)).not.toContain("s3cret-value-9");
+  const env = pod?.spec?.containers[0]?.env ?? [];
+  expect(env.find((e) => e.name === "DB_PASSWORD")?.valueFrom).toEqual({ secretKeyRef: { name, key: "DB_PASSWORD" } });
+  expect(env.find((e) => e.name === "DB_USER")?.value).toBe("etl");
+
+  const secret = await core.readNamespacedSecret({ namespace, name });
+  expect(Buffer.from(secret.data?.DB_PASSWORD ?? "", "base64").toString("utf8")).toBe("s3cret-value-9");
+  expect(secret.immutable).toBe(true);
+  expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ apiVersion: "v1", kind: "Pod", name, uid: pod?.metadata?.uid })]);
+});
+
+it("deletes the attempt Secret when the API server rejects the pod", { timeout: 180_000 }, async () => {
+  const p = await openKubePipeline(`  a: { command: [run], secrets: { TOKEN: api/token }, kubernetes: { security_context: { runAsUser: -1 } } }\n`);
+  harness = p.h;
+  expect(p.errors).toEqual([]);
+  await p.h.platform.secrets.set("default", "api", { token: "t0ken" });
+  const run = await p.h.platform.scheduler.trigger(p.pipelineId);
+  await p.h.platform.start();
+  expect((await p.h.waitForRun(run.id, 150_000)).state).toBe("failed");
+  expect((await p.h.platform.store.tasks.get({ runId: run.id, taskId: "a" }))?.reason).toMatch(/^could not start: the API server of cluster cpu rejected pod /);
+  const core = coreApi(p.env);
+  const name = attemptPod(p.pipelineId, run.id, "a");
+  const status = await core.readNamespacedSecret({ namespace: p.env.contexts.cpu.namespace, name }).then(
+    () => 200,
+    (error: unknown) => (error as { code?: number }).code,
+  );
+  expect(status).toBe(404);
+});
