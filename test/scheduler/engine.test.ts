@@ -216,6 +216,13 @@ describe("bad commands", () => {
     await h.waitForRun(run.id);
     expect((await h.platform.store.tasks.get({ runId: run.id, taskId: "a" }))?.reason).toMatch(/^outputs: \$CAPSTAN_OUTPUT is not valid JSON/);
   });
+
+  it("adds the text a failing task wrote to $CAPSTAN_OUTPUT to its reason, as a pod's termination message", async () => {
+    const h = await open({ pipelines: { "why.yaml": `id: why\ntasks:\n  a: { command: 'printf "table prices is empty\\nsee the log" > "$CAPSTAN_OUTPUT"; exit 3' }\n` } });
+    const run = await h.platform.scheduler.trigger("why");
+    await h.waitForRun(run.id);
+    expect((await h.platform.store.tasks.get({ runId: run.id, taskId: "a" }))?.reason).toBe("exit code 3: table prices is empty see the log");
+  });
 });
 
 describe("operations on runs", () => {

@@ -56,7 +56,7 @@ describe("notebook tasks", () => {
     const run = await harness.platform.scheduler.trigger("nbbad");
     expect((await harness.waitForRun(run.id, 120_000)).state).toBe("failed");
     const report = await harness.platform.store.tasks.get({ runId: run.id, taskId: "report" });
-    expect(report?.reason).toBe("exit code 1");
+    expect(report?.reason).toBe("exit code 1: exception in cell 2 (In [2]): ValueError: bad data in column price");
     const attempt = (await harness.platform.store.attempts.listByTask({ runId: run.id, taskId: "report" }))[0];
     expect(readFileSync(attempt?.logPath ?? "", "utf8")).toContain("ValueError: bad data in column price");
     expect(readFileSync(String(report?.outputs?.notebook), "utf8")).toContain("papermill-error-cell");

@@ -3,7 +3,7 @@
  * options and exit codes (0 done, 1 a cell failed, 138 the kernel died). Parses flags, calls
  * src/notebooks, prints; the progress bar shows on a terminal.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Command } from "commander";
 
@@ -217,6 +217,9 @@ async function runCommand(tokens: string[]): Promise<void> {
             }
           : {}),
       },
+    }).catch((error: unknown) => {
+      if (error instanceof notebooks.NotebookRunError) tellTaskWhyItFailed(error.message);
+      throw error;
     });
     if (args.output === "-") {
       process.stdout.write(result.text);
@@ -225,6 +228,26 @@ async function runCommand(tokens: string[]): Promise<void> {
     bar?.stop();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * Run as a pipeline task, a failed run says why in $CAPSTAN_OUTPUT (as plain text, like a pod's
+ * termination message), so the task's failure reason names the cell and the exception instead of
+ * only the exit code. Outputs the notebook wrote before it failed are left as they are.
+ */
+function tellTaskWhyItFailed(message: string): void {
+  const path = process.env["CAPSTAN_OUTPUT"];
+  if (!path) return;
+  try {
+    const fd = openSync(path, "a");
+    try {
+      if (fstatSync(fd).size === 0) writeSync(fd, (message.split("\n", 1)[0] ?? "").slice(0, 1000));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the reason stays the exit code
   }
 }
 

@@ -19,6 +19,8 @@ describe("reading a pod's status", () => {
   it("names OOMKilled, the exit code with its message, and signals", () => {
     expect(endOfPod(pod({ phase: "Failed", ...terminated(137, "OOMKilled") }), {}).reason).toBe("OOMKilled: the container went over its memory limit (1024 bytes) and was killed (exit code 137)");
     expect(endOfPod(pod({ phase: "Failed", ...terminated(2, "Error", "no input") }), {}).reason).toBe("exit code 2: no input");
+    const notebook = endOfPod(pod({ phase: "Failed", ...terminated(1, "Error", "exception in cell 2 (In [2]): ValueError: bad") }), { notebook: "/x.ipynb" });
+    expect(notebook).toMatchObject({ reason: "exit code 1: exception in cell 2 (In [2]): ValueError: bad", outputs: { notebook: "/x.ipynb" } });
     expect(endOfPod(pod({ phase: "Failed", ...terminated(143, "Error") }), {}).reason).toBe("exit code 143 (killed by signal 15)");
   });
 

@@ -6,6 +6,7 @@
  */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import type { AttemptEnd } from "../executor.js";
+import { oneLine } from "../one-line.js";
 import { TASK_CONTAINER } from "../../kube/index.js";
 
 /** Where an attempt's pod stands. */
@@ -26,11 +27,6 @@ const NODE_LOST_DISRUPTIONS = new Set(["DeletionByTaintManager", "DeletionByPodG
 function taskStatus(pod: V1Pod): V1ContainerStatus | undefined {
   const statuses = pod.status?.containerStatuses ?? [];
   return statuses.find((s) => s.name === TASK_CONTAINER) ?? statuses[0];
-}
-
-function oneLine(text: string, max = 500): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** Parses the termination message as the task's outputs (one JSON object), if it is one. */
@@ -66,7 +62,7 @@ export function endOfPod(pod: V1Pod, preset: Record<string, string>): AttemptEnd
   const terminated = status?.state?.terminated;
   const exitCode = terminated?.exitCode ?? null;
   const outputs = outputsOf(terminated?.message);
-  const kept = "value" in outputs ? { ...outputs.value, ...preset } : null;
+  const kept = "value" in outputs ? { ...outputs.value, ...preset } : "text" in outputs ? { ...preset } : null;
   const podReason = pod.status?.reason;
   const podMessage = pod.status?.message ? oneLine(pod.status.message) : "";
 

@@ -20,6 +20,7 @@ import {
   type LaunchInfo,
   type StoredAttempt,
 } from "../executor.js";
+import { oneLine } from "../one-line.js";
 import { taskCommand } from "../task-command.js";
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
@@ -314,11 +315,19 @@ function collectEnd(code: number | null, signal: NodeJS.Signals | null, outputPa
   else if (code === 127) reason = "exit code 127 (command not found)";
   else if (code > 128 && code < 160) reason = `exit code ${code} (killed by signal ${code - 128}${code - 128 === 9 ? ", possibly out of memory" : ""})`;
   else reason = `exit code ${code}`;
-  const outputs = readOutputs(outputPath);
-  return { outcome: "failed", exitCode: code, reason, outputs: "value" in outputs ? { ...outputs.value, ...preset } : null, retryable: true };
+  const outputs = readOutputs(outputPath, true);
+  if ("text" in outputs && !killedFor) reason += `: ${oneLine(outputs.text)}`;
+  const kept = "value" in outputs ? { ...outputs.value, ...preset } : "text" in outputs ? { ...preset } : null;
+  return { outcome: "failed", exitCode: code, reason, outputs: kept, retryable: true };
 }
 
-function readOutputs(path: string): { value: Record<string, unknown> } | { error: string } {
+/**
+ * The attempt's outputs file: a JSON object, or an error saying what is wrong with it. With
+ * `failed`, text that is not JSON is why the task failed (as in a pod's termination message).
+ */
+function readOutputs(path: string): { value: Record<string, unknown> } | { error: string };
+function readOutputs(path: string, failed: true): { value: Record<string, unknown> } | { error: string } | { text: string };
+function readOutputs(path: string, failed = false): { value: Record<string, unknown> } | { error: string } | { text: string } {
   let text: string;
   let fd: number;
   try {
@@ -341,6 +350,7 @@ function readOutputs(path: string): { value: Record<string, unknown> } | { error
     }
     return { value: value as Record<string, unknown> };
   } catch (error) {
+    if (failed && !text.trimStart().startsWith("{")) return { text: text.trim() };
     return { error: `outputs: $CAPSTAN_OUTPUT is not valid JSON (${(error as Error).message}); it must hold one JSON object such as {"rows": 10}` };
   }
 }
