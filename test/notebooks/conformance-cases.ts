@@ -15,6 +15,10 @@ export interface ConformanceCase {
   files?: string[];
   /** the notebook predates nbformat 4.5: every cell id is random */
   allIdsRandom?: boolean;
+  /** the case's name when a notebook serves more than one case (default: the notebook's) */
+  name?: string;
+  /** files the run writes beside the output notebook, which must be equal byte for byte */
+  sideFiles?: string[];
 }
 
 /** The cases, in the order they run. */
@@ -54,6 +58,13 @@ export const conformanceCases: ConformanceCase[] = [
   { notebook: "report-mode", covers: "--report-mode hides code", args: ["--report-mode", "-p", "threshold", "0.9"] },
   { notebook: "prepare-only", covers: "--prepare-only parameterises without running", args: ["--prepare-only", "-p", "day", "2024-06-30"] },
   { notebook: "streams", covers: "stdout and stderr streams, results, unicode, carriage returns", args: [] },
+  {
+    name: "stream-files",
+    notebook: "streams",
+    covers: "--stdout-file and --stderr-file get the cells' streams; --log-level, --autosave-cell-every, --no-request-save-on-cell-execute, --engine",
+    args: ["--stdout-file", "out.txt", "--stderr-file", "err.txt", "--log-level", "WARNING", "--autosave-cell-every", "0", "--no-request-save-on-cell-execute", "--engine", "nbclient"],
+    sideFiles: ["out.txt", "err.txt"],
+  },
   { notebook: "display-png", covers: "display_data with image/png, HTML, JSON, display updates, clear_output", args: [] },
   { notebook: "execution-timeout", covers: "a cell that exceeds --execution-timeout", args: ["--execution-timeout", "5"] },
   { notebook: "kernel-dies", covers: "a kernel that dies (os._exit) exits 138", args: [] },

@@ -37,9 +37,10 @@ async function readOutput(dir: string): Promise<string | undefined> {
 
 describe("capstan notebook run matches papermill", () => {
   for (const testCase of conformanceCases) {
-    it(`${testCase.notebook}: ${testCase.covers}`, async () => {
-      const papermillDir = join(workDir, testCase.notebook, "papermill");
-      const capstanDir = join(workDir, testCase.notebook, "capstan");
+    const name = testCase.name ?? testCase.notebook;
+    it(`${name}: ${testCase.covers}`, async () => {
+      const papermillDir = join(workDir, name, "papermill");
+      const capstanDir = join(workDir, name, "capstan");
       await prepare(papermillDir, testCase.notebook, testCase.files ?? []);
       await prepare(capstanDir, testCase.notebook, testCase.files ?? []);
       const env: NodeJS.ProcessEnv = { ...process.env, CAPSTAN_PYTHON: python };
@@ -53,6 +54,11 @@ describe("capstan notebook run matches papermill", () => {
       const maskedExpected = maskVolatile(expected ?? "", { allIds: testCase.allIdsRandom ?? false });
       const maskedActual = maskVolatile(actual ?? "", { allIds: testCase.allIdsRandom ?? false });
       expect(maskedActual === maskedExpected, firstDifference(maskedExpected, maskedActual)).toBe(true);
+      for (const file of testCase.sideFiles ?? []) {
+        const reference = await readFile(join(papermillDir, file), "utf8").catch(() => undefined);
+        expect(reference, `papermill wrote no ${file}`).toBeDefined();
+        expect(await readFile(join(capstanDir, file), "utf8").catch(() => undefined), file).toBe(reference);
+      }
       expect(ours.code, `exit codes differ; capstan stderr:\n${ours.stderr}\npapermill stderr:\n${reference.stderr.slice(-2000)}`).toBe(reference.code);
     }, 240_000);
   }

@@ -26,6 +26,13 @@ Options (papermill's):
   --inject-paths                  inject PAPERMILL_INPUT_PATH and PAPERMILL_OUTPUT_PATH
   --inject-input-path             inject PAPERMILL_INPUT_PATH
   --inject-output-path            inject PAPERMILL_OUTPUT_PATH
+  --stdout-file FILE              write the cells' stdout streams to FILE
+  --stderr-file FILE              write the cells' stderr streams to FILE
+  --log-level LEVEL               NOTSET, DEBUG, INFO (default), WARNING, ERROR or CRITICAL
+  --autosave-cell-every SECONDS   save the notebook this often during a long cell (0: not during cells;
+                                  default 2, papermill's 30)
+  --request-save-on-cell-execute / --no-request-save-on-cell-execute   save after each cell (default on)
+  --engine nbclient               the only engine (papermill's default)
   --transport ipc|tcp             how to reach the kernel (default ipc: no port races)
 
 Sources apply in this order whatever their order on the line (later wins): inject paths, -b, -f, -y, -p, -r.
@@ -85,6 +92,13 @@ function parseFlags(tokens: string[]) {
       "inject-input-path": { type: "boolean" },
       "inject-output-path": { type: "boolean" },
       transport: { type: "string" },
+      "stdout-file": { type: "string" },
+      "stderr-file": { type: "string" },
+      "log-level": { type: "string" },
+      "autosave-cell-every": { type: "string" },
+      "request-save-on-cell-execute": { type: "boolean" },
+      "no-request-save-on-cell-execute": { type: "boolean" },
+      engine: { type: "string" },
     },
   });
 }
@@ -149,6 +163,20 @@ async function runCommand(tokens: string[]): Promise<void> {
   if (transport !== "ipc" && transport !== "tcp") {
     throw new NotebookUsageError(`--transport must be ipc or tcp, got '${transport}'`);
   }
+  if (flags.engine !== undefined && flags.engine !== "nbclient") {
+    throw new NotebookUsageError(`--engine: only nbclient (papermill's default engine) is built in, got '${flags.engine}'`);
+  }
+  const logLevel = (flags["log-level"] ?? "INFO").toUpperCase();
+  const levelRank = LOG_LEVELS.get(logLevel);
+  if (levelRank === undefined) {
+    throw new NotebookUsageError(`--log-level must be one of ${[...LOG_LEVELS.keys()].join(", ")}, got '${flags["log-level"] ?? ""}'`);
+  }
+  const autosave = flags["autosave-cell-every"];
+  const autosaveSeconds = autosave === undefined ? undefined : Number(autosave);
+  if (autosaveSeconds !== undefined && !(Number.isInteger(autosaveSeconds) && autosaveSeconds >= 0)) {
+    throw new NotebookUsageError(`--autosave-cell-every takes a whole number of seconds (0 turns it off), got '${autosave ?? ""}'`);
+  }
+
   const parameters = await notebooks.collectParameters(
     {
       injectPaths: flags["inject-paths"] ?? false,
@@ -163,6 +191,7 @@ async function runCommand(tokens: string[]): Promise<void> {
     args.input,
     args.output,
   );
+  const streamFiles = { stdout: openStreamFile(flags["stdout-file"], "--stdout-file"), stderr: openStreamFile(flags["stderr-file"], "--stderr-file") };
   const bar = wantsBar && args.output !== "-" ? await progressBar() : undefined;
   let kernelPid: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -195,9 +224,12 @@ async function runCommand(tokens: string[]): Promise<void> {
       transport,
       python: process.env["CAPSTAN_PYTHON"] || undefined,
       poolDir: process.env["CAPSTAN_KERNEL_POOL_DIR"] || undefined,
+      ...(autosaveSeconds === undefined ? {} : { autosaveMs: autosaveSeconds * 1000 }),
+      saveAfterCells: !flags["no-request-save-on-cell-execute"],
+      logCellBoundaries: logOutput,
       events: {
-        log: (_level, message) => {
-          if (!quiet) {
+        log: (level, message) => {
+          if (!quiet && (level === "info" ? INFO : WARNING) >= levelRank) {
             bar?.clearLine();
             process.stderr.write(`${message}\n`);
           }
@@ -207,9 +239,14 @@ async function runCommand(tokens: string[]): Promise<void> {
         },
         cellStart: (_index, total) => bar?.start(total),
         cellComplete: () => bar?.increment(),
-        ...(logOutput
+        ...(logOutput || streamFiles.stdout !== undefined || streamFiles.stderr !== undefined
           ? {
               output: (output) => {
+                if (output.stream !== "data") {
+                  const fd = streamFiles[output.stream];
+                  if (fd !== undefined) writeSync(fd, output.text);
+                }
+                if (!logOutput) return;
                 // With OUTPUT "-" stdout carries the notebook, so everything goes to stderr.
                 const stream = output.stream === "stderr" || quiet ? process.stderr : process.stdout;
                 stream.write(output.stream === "data" ? `${output.text}\n` : output.text);
@@ -225,9 +262,32 @@ async function runCommand(tokens: string[]): Promise<void> {
       process.stdout.write(result.text);
     }
   } finally {
+    for (const fd of [streamFiles.stdout, streamFiles.stderr]) if (fd !== undefined) closeSync(fd);
     bar?.stop();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+const INFO = 20;
+const WARNING = 30;
+/** papermill's --log-level choices, as Python's logging ranks them. */
+const LOG_LEVELS = new Map([
+  ["NOTSET", 0],
+  ["DEBUG", 10],
+  ["INFO", INFO],
+  ["WARNING", WARNING],
+  ["ERROR", 40],
+  ["CRITICAL", 50],
+]);
+
+/** Opens (truncates) a --stdout-file / --stderr-file before anything runs. */
+function openStreamFile(path: string | undefined, flag: string): number | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return openSync(path, "w");
+  } catch (error) {
+    throw new NotebookUsageError(`${flag} ${path}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 

@@ -50,6 +50,21 @@ describe("NotebookSaver", () => {
     expect(await readFile(join(dir, "large.ipynb"), "utf8")).toContain("# changed");
   });
 
+  it("autosaves during a cell once the interval has passed, and never with autosaveMs 0", async () => {
+    for (const [autosaveMs, expected] of [[1, 2], [0, 1]] as const) {
+      const nb = notebook(2);
+      const saver = new NotebookSaver(nb, { path: join(dir, `autosave-${autosaveMs}.ipynb`), autosaveMs });
+      await saver.save();
+      const cell = nb.cells[0];
+      if (cell) cell.source += "\nprint('tick')";
+      saver.changed(cell);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      saver.autosave();
+      await saver.save().then(() => undefined);
+      expect(saver.saves - 1).toBe(expected);
+    }
+  });
+
   it("re-encodes only changed cells but always writes the current state", () => {
     const nb = notebook(2);
     const saver = new NotebookSaver(nb, { path: join(dir, "cache.ipynb") });

@@ -15,6 +15,8 @@ export interface NotebookSaverOptions {
   intervalMs?: number;
   /** notebooks whose last save was smaller than this are saved after every cell (default 256 KiB) */
   smallBytes?: number;
+  /** how often to save during a long cell (default `intervalMs`); 0: never during a cell */
+  autosaveMs?: number;
 }
 
 /** Batched, ordered saves of one notebook. */
@@ -22,6 +24,7 @@ export class NotebookSaver {
   private readonly serializer = new NotebookSerializer();
   private readonly intervalMs: number;
   private readonly smallBytes: number;
+  private readonly autosaveMs: number;
   private lastSave = 0;
   private lastBytes = 0;
   private dirty = true;
@@ -33,6 +36,7 @@ export class NotebookSaver {
   constructor(private readonly notebook: Notebook, private readonly options: NotebookSaverOptions) {
     this.intervalMs = options.intervalMs ?? 2000;
     this.smallBytes = options.smallBytes ?? 256 * 1024;
+    this.autosaveMs = options.autosaveMs ?? this.intervalMs;
   }
 
   /** Records that a cell changed (its cached text is dropped). */
@@ -71,7 +75,7 @@ export class NotebookSaver {
 
   /** Starts a background save during a long cell when the interval has passed. */
   autosave(): void {
-    if (this.dirty && Date.now() - this.lastSave >= this.intervalMs) {
+    if (this.autosaveMs > 0 && this.dirty && Date.now() - this.lastSave >= this.autosaveMs) {
       this.lastSave = Date.now();
       this.chain = this.chain.then(() => this.write());
     }

@@ -74,6 +74,12 @@ export interface RunNotebookOptions {
   poolDir?: string | undefined;
   /** minimum time between saves of a large notebook */
   saveIntervalMs?: number;
+  /** how often to save during a long cell (papermill's autosave_cell_every); 0: not during cells */
+  autosaveMs?: number;
+  /** save after each cell (papermill's request_save_on_cell_execute; default true) */
+  saveAfterCells?: boolean;
+  /** log "Executing Cell"/"Ending Cell" lines, as papermill's log_output does (default: when `events.output` is set) */
+  logCellBoundaries?: boolean;
   events?: NotebookRunEvents;
 }
 
@@ -136,7 +142,11 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
   notebookMeta["input_path"] = inputPath;
   notebookMeta["output_path"] = outputPath;
   removeErrorMarkers(notebook);
-  const saver = new NotebookSaver(notebook, { path: outputPath, ...(options.saveIntervalMs === undefined ? {} : { intervalMs: options.saveIntervalMs }) });
+  const saver = new NotebookSaver(notebook, {
+    path: outputPath,
+    ...(options.saveIntervalMs === undefined ? {} : { intervalMs: options.saveIntervalMs }),
+    ...(options.autosaveMs === undefined ? {} : { autosaveMs: options.autosaveMs }),
+  });
   if (options.prepareOnly) {
     await saver.save();
     return { notebook, text: saver.text(), inputPath, outputPath, saves: saver.saves };
@@ -256,6 +266,7 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
   const cwd = resolve(options.cwd ?? process.cwd());
   const env = options.env ?? process.env;
   const total = notebook.cells.length;
+  const logCellBoundaries = options.logCellBoundaries ?? events.output !== undefined;
   let kernel: KernelHandle | undefined;
   let interrupted: Error | undefined;
   const tracker = new OutputTracker(
@@ -270,7 +281,7 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
     events.log?.("info", `Executing notebook with kernel: ${spec.name}`);
     for (const [index, cell] of notebook.cells.entries()) {
       events.cellStart?.(index, total);
-      if (events.output) {
+      if (logCellBoundaries) {
         events.log?.("info", `Executing Cell ${String(index + 1).padEnd(40, "-")}`);
       }
       record.cellStart(index);
@@ -283,12 +294,12 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
           record.cellException(index);
         }
       } finally {
-        if (events.output) {
+        if (logCellBoundaries) {
           events.log?.("info", `Ending Cell ${String(index + 1).padEnd(43, "-")}`);
         }
         record.cellComplete(index);
         events.cellComplete?.(index, total);
-        await saver.saveAfterCell();
+        if (options.saveAfterCells !== false) await saver.saveAfterCell();
       }
       if (failed) {
         break;
