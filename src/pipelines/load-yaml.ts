@@ -22,6 +22,14 @@ export function loadYamlPipeline(file: string, text: string, check?: SpecCheck):
   throw new PipelineFileError(file, result.issues.map((issue) => locate(doc, lineCounter, issue)));
 }
 
+/** The issue with the line and column of its field in a YAML file's text (unchanged for other files). */
+export function locateInYaml(file: string, text: string, issue: ValidationIssue): ValidationIssue {
+  if (!/\.ya?ml$/i.test(file)) return issue;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, version: "1.2" });
+  return locate(doc, lineCounter, issue);
+}
+
 function locate(doc: Document, lines: LineCounter, issue: ValidationIssue): ValidationIssue {
   const offset = offsetOf(doc, issue.path, issue.atKey ?? false);
   if (offset === undefined) return issue;

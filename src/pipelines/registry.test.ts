@@ -38,11 +38,11 @@ describe("PipelineRegistry", () => {
   });
 
   it("refuses a second file with the same pipeline id, naming both", async () => {
-    const dir = folder({ "one.yaml": "id: same\ntasks:\n  t: { command: 'true' }\n", "two.yaml": "id: same\ntasks:\n  t: { command: 'true' }\n" });
+    const dir = folder({ "one.yaml": "id: same\ntasks:\n  t: { command: 'true' }\n", "two.yaml": "# the copy\ntasks:\n  t: { command: 'true' }\nid:   same\n" });
     const registry = new PipelineRegistry({ paths: [dir] });
     await registry.load();
     expect(registry.list()).toHaveLength(1);
-    expect(registry.errors()[0]?.message).toMatch(/two\.yaml: id: duplicate pipeline id "same": .*one\.yaml defines it too/);
+    expect(registry.errors()[0]?.message).toBe(`${join(dir, "two.yaml")}:4:7: id: duplicate pipeline id "same": ${join(dir, "one.yaml")}:1:5 defines it too`);
   });
 
   it("keeps the last good version of a pipeline whose file breaks, and drops one whose file is removed", async () => {

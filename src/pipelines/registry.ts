@@ -8,6 +8,7 @@ import { readdir, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { PipelineFileError } from "./errors.js";
 import { loadPipelineFile, PIPELINE_EXTENSIONS } from "./load-file.js";
+import { locateInYaml } from "./load-yaml.js";
 import type { LoadedPipeline } from "./model.js";
 import type { SpecCheck } from "./validate.js";
 
@@ -59,14 +60,19 @@ export class PipelineRegistry {
     const seen = new Map<string, string>();
     const nextErrors = new Map<string, PipelineFileError>();
     const nextIds = new Map<string, string>();
+    const sources = new Map<string, string>();
     for (const file of files) {
       try {
         const loaded = await loadPipelineFile(file, this.#check);
         const other = seen.get(loaded.spec.id);
         if (other) {
-          throw new PipelineFileError(file, [{ path: ["id"], message: `duplicate pipeline id ${JSON.stringify(loaded.spec.id)}: ${other} defines it too` }]);
+          const first = sources.get(other);
+          const at = first === undefined ? undefined : locateInYaml(other, first, { path: ["id"], message: "" });
+          const where = at?.line === undefined ? other : `${other}:${at.line}:${at.column ?? 1}`;
+          throw new PipelineFileError(file, [locateInYaml(file, loaded.source, { path: ["id"], message: `duplicate pipeline id ${JSON.stringify(loaded.spec.id)}: ${where} defines it too` })]);
         }
         seen.set(loaded.spec.id, file);
+        sources.set(file, loaded.source);
         nextIds.set(file, loaded.spec.id);
         const previous = this.#pipelines.get(loaded.spec.id);
         if (!previous || previous.version !== loaded.version || previous.file !== loaded.file) change.loaded.push(loaded);
