@@ -26,7 +26,7 @@ export function registerUpCommand(program: Command): void {
       const lock = /^postgres/.test(config.databaseUrl) ? undefined : acquireSchedulerLock(config.home, "up");
       let platform: Platform | undefined;
       let accounts: LocalAccounts | undefined;
-      let kernelPool: { stop(): Promise<void> } | undefined;
+      let kernelPool: { stop(): Promise<void>; killNow(): void } | undefined;
       const poolDir = join(config.home, "kernel-pool");
       try {
         platform = await Platform.open({ config, logger, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
@@ -47,7 +47,13 @@ export function registerUpCommand(program: Command): void {
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });
-        logger.info("stopping; running tasks keep running and are adopted at the next start");
+        logger.info("stopping; running tasks keep running and are adopted at the next start (a second signal stops at once)");
+        const now = (signal: NodeJS.Signals) => {
+          kernelPool?.killNow();
+          process.exit(signal === "SIGINT" ? 130 : 143);
+        };
+        process.once("SIGINT", now);
+        process.once("SIGTERM", now);
         await server.close();
       } finally {
         await accounts?.stop().catch((error: unknown) => logger.warn({ err: error }, "could not revoke the local CLI token"));
@@ -62,7 +68,7 @@ export function registerUpCommand(program: Command): void {
  * Keeps kernels of the configured kernelspecs started ahead of notebook tasks (each serves one run).
  * A pool that cannot start is reported and notebook tasks start their kernels cold.
  */
-async function startKernelPool(config: CapstanConfig, dir: string, env: Record<string, string>, warn: (message: string) => void): Promise<{ stop(): Promise<void> } | undefined> {
+async function startKernelPool(config: CapstanConfig, dir: string, env: Record<string, string>, warn: (message: string) => void): Promise<{ stop(): Promise<void>; killNow(): void } | undefined> {
   const { KernelPool } = await import("../../notebooks/index.js");
   const pool = new KernelPool({ dir, size: config.notebooks.warmKernels, kernelspecs: config.notebooks.kernelspecs, python: config.python, env, log: warn });
   try {

@@ -129,6 +129,16 @@ export class KernelPool {
     }));
   }
 
+  /**
+   * Kills every unclaimed kernel at once, for a process that must exit now (a second Ctrl-C);
+   * their files are cleared by the next pool on this directory.
+   */
+  killNow(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const kernel of [...this.ready.values()].flat()) kernel.process.signal("SIGKILL");
+  }
+
   /** Stops filling and shuts down every unclaimed kernel. */
   async stop(): Promise<void> {
     this.stopped = true;
