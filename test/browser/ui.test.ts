@@ -215,4 +215,28 @@ describe("the web UI", () => {
       await shot(name);
     }
   });
+
+  it("sets a team's secret, shows its keys but never its value, and deletes it", async () => {
+    await page.goto(`${h.url}/secrets`);
+    await page.waitForSelector("text=No secrets yet.", WAIT);
+    await page.selectOption("#secret-team", "analytics");
+    await page.fill("#secret-name", "warehouse");
+    await page.fill("#secret-key-0", "user");
+    await page.fill("#secret-value-0", "etl-loader");
+    await page.click('button:has-text("Add a key")');
+    await page.fill("#secret-key-1", "password");
+    await page.fill("#secret-value-1", "pa55-w0rd-value");
+    await page.click('form[aria-label="Set a secret"] button[type=submit]');
+    await page.waitForSelector('table[aria-label="Secrets"] td:has-text("warehouse")', WAIT);
+    expect(await text('table[aria-label="Secrets"] tbody tr')).toContain("userpassword");
+    expect(await page.inputValue("#secret-value-0")).toBe("");
+    expect(await page.content()).not.toContain("pa55-w0rd-value");
+    const listed = await h.call<{ secrets: { team: string; name: string; keys: string[] }[] }>("GET", "/api/secrets", { token: h.admin.token });
+    expect(listed.body.secrets).toEqual([expect.objectContaining({ team: "analytics", name: "warehouse", keys: ["user", "password"] })]);
+    await shot("secrets");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.click('table[aria-label="Secrets"] button:has-text("Delete")');
+    await page.waitForSelector("text=No secrets yet.", WAIT);
+    expect((await h.call<{ secrets: unknown[] }>("GET", "/api/secrets", { token: h.admin.token })).body.secrets).toEqual([]);
+  });
 });

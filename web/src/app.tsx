@@ -12,6 +12,7 @@ import { LoginPage } from "./pages/login.js";
 import { PipelinePage } from "./pages/pipeline.js";
 import { PipelinesPage } from "./pages/pipelines.js";
 import { PoolsPage } from "./pages/pools.js";
+import { SecretsPage } from "./pages/secrets.js";
 import { RunPage } from "./pages/run.js";
 import { RunsPage } from "./pages/runs.js";
 import { TaskPage } from "./pages/task.js";
@@ -39,6 +40,7 @@ export function App() {
         <Route path="/runs/:run" element={<RunPage />} />
         <Route path="/runs/:run/tasks/:task" element={<TaskPage />} />
         <Route path="/pools" element={<PoolsPage />} />
+        <Route path="/secrets" element={<SecretsPage />} />
         <Route path="/account" element={<AccountPage />} />
         <Route path="/admin" element={<AdminPage />} />
         <Route path="*" element={<NotFound />} />

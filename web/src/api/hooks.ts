@@ -1,7 +1,7 @@
 /** TanStack Query hooks for the API's resources; query keys are shared with the live updates in live.ts. */
 import { useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import { api, seg, setCsrfToken } from "./client.js";
-import type { ApiToken, Grid, LoadError, Me, PipelineDetail, PipelineSummary, Pool, RunState, RunSummary, RunView, TaskDetail, Team, User } from "./types.js";
+import type { ApiToken, Grid, LoadError, Me, PipelineDetail, PipelineSummary, Pool, RunState, RunSummary, RunView, SecretSummary, TaskDetail, Team, User } from "./types.js";
 
 export const keys = {
   me: ["me"] as const,
@@ -17,6 +17,7 @@ export const keys = {
   tokens: ["tokens"] as const,
   users: ["users"] as const,
   teams: ["teams"] as const,
+  secrets: ["secrets"] as const,
 };
 
 export function useMe() {
@@ -74,6 +75,10 @@ export function useRuns(filter: RunFilter) {
 
 export function usePools() {
   return useQuery({ queryKey: keys.pools, queryFn: async () => (await api<{ pools: Pool[] }>("GET", "/api/pools")).pools });
+}
+
+export function useSecrets(enabled: boolean) {
+  return useQuery({ queryKey: keys.secrets, queryFn: async () => (await api<{ secrets: SecretSummary[] }>("GET", "/api/secrets")).secrets, enabled });
 }
 
 export function useTokens() {

@@ -161,6 +161,14 @@ export interface Pool {
   used: number;
 }
 
+/** A secret as the API shows it: names and keys, never values. */
+export interface SecretSummary {
+  team: string;
+  name: string;
+  keys: string[];
+  updated_at: string;
+}
+
 export interface ApiToken {
   id: string;
   name: string;

@@ -44,6 +44,11 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <NavLink to="/pools">Pools</NavLink>
           </li>
+          {me && (me.admin || me.teams.some((t) => t.role !== "viewer")) && (
+            <li>
+              <NavLink to="/secrets">Secrets</NavLink>
+            </li>
+          )}
           <li>
             <NavLink to="/account">Account</NavLink>
           </li>
