@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import type { Clock, ClockTimer } from "../clock/index.js";
 import { attemptKey, LaunchError, type AttemptEnd, type AttemptLaunch, type AttemptRef, type Executor, type StoredAttempt } from "../executors/executor.js";
 import { formatDuration, ParamError, resolveParams, type TaskSpec } from "../pipelines/index.js";
-import { isFinishedRun, isFinishedTask, type Attempt, type Run, type Store, type TaskInstance, type TaskState } from "../store/index.js";
+import { isFinishedRun, isFinishedTask, type Attempt, type ChangeMessage, type Run, type Store, type TaskInstance, type TaskState } from "../store/index.js";
 import { contextEnv, renderTask, templateContext } from "./attempt-context.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.js";
 import { PipelineVersions, type PipelineSource, type PipelineVersion } from "./pipeline-versions.js";
@@ -113,6 +113,9 @@ export class Scheduler {
   #sweepTimer: ClockTimer | undefined;
   readonly #scheduleTimers = new Map<string, { at: number; timer: ClockTimer }>();
   readonly #timeouts = new Map<string, ClockTimer>();
+  /** changes written here and not yet announced to other processes on the database */
+  #outbox: StateChange[] = [];
+  #stopListening: (() => void) | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#store = options.store;
@@ -143,6 +146,10 @@ export class Scheduler {
     for (const run of await this.#store.runs.listInStates(["running"])) this.#markDirty(run.id, null);
     this.#checkAllSchedules();
     if (this.#sweepIntervalMs > 0) this.#armSweep();
+    this.#stopListening = this.#store.changes?.listen(
+      (message) => this.#heard(message),
+      (problem) => this.#log.warn(problem),
+    );
     this.wake();
   }
 
@@ -156,7 +163,9 @@ export class Scheduler {
     for (const timer of this.#timeouts.values()) timer.clear();
     this.#retryTimer?.timer.clear();
     this.#sweepTimer?.clear();
+    this.#stopListening?.();
     await this.#idle;
+    this.#flushOutbox();
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
@@ -242,6 +251,31 @@ export class Scheduler {
 
   #emit(changes: readonly StateChange[]): void {
     for (const change of changes) this.events.emit("change", change);
+    const feed = this.#store.changes;
+    if (!feed || changes.length === 0) return;
+    // Announced once per turn of the event loop, whatever the number of transactions in it.
+    if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
+    this.#outbox.push(...changes);
+  }
+
+  #flushOutbox(): void {
+    const feed = this.#store.changes;
+    if (!feed || this.#outbox.length === 0) return;
+    const batch = this.#outbox;
+    this.#outbox = [];
+    this.#track(feed.announce(this.#schedulerId, batch).catch((error: unknown) => this.#log.warn({ err: error }, "could not announce changes to other schedulers")));
+  }
+
+  /** Another process on the database wrote changes: look at their runs now, and tell live views. */
+  #heard(message: ChangeMessage): void {
+    if (message.from === this.#schedulerId || this.#closed) return;
+    for (const change of message.changes) {
+      if (!isStateChange(change)) continue;
+      this.#markDirty(change.runId, null);
+      if (change.kind === "run") this.#runsChanged = true;
+      this.events.emit("change", change);
+    }
+    this.wake();
   }
 
   #inScope(runId: string): boolean {
@@ -896,3 +930,15 @@ export class Scheduler {
 }
 
 export { ParamError };
+
+/** Whether an announced change has the shape of a StateChange (it came from another process). */
+function isStateChange(value: unknown): value is StateChange {
+  if (typeof value !== "object" || value === null) return false;
+  const change = value as Record<string, unknown>;
+  return (
+    (change["kind"] === "run" || (change["kind"] === "task" && typeof change["taskId"] === "string")) &&
+    typeof change["runId"] === "string" &&
+    typeof change["pipelineId"] === "string" &&
+    typeof change["state"] === "string"
+  );
+}

@@ -1,5 +1,6 @@
 /** The store: SQLite or PostgreSQL through Kysely, migrations, and one repository per aggregate. */
 export { Store, StoreError, type Dialect, type OpenStoreOptions, type Repositories } from "./store.js";
+export type { ChangeMessage } from "./change-feed.js";
 export type { Attempt, AttemptKey, Pool, Run, TaskInstance, TaskKey } from "./records.js";
 export type { NewRun, NewTaskInstance, RunListFilter } from "./run-repository.js";
 export type { TaskPatch } from "./task-instance-repository.js";

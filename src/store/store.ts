@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
+import { ChangeFeed } from "./change-feed.js";
 import { AttemptRepository } from "./attempt-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
@@ -74,10 +75,13 @@ export interface Store extends Repositories {}
 export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /** Changes announced between the processes of one PostgreSQL database (none on SQLite). */
+  readonly changes: ChangeFeed | undefined;
 
-  private constructor(db: Kysely<Database>, dialect: Dialect) {
+  private constructor(db: Kysely<Database>, dialect: Dialect, changes?: ChangeFeed) {
     this.db = db;
     this.dialect = dialect;
+    this.changes = changes;
     Object.assign(this, repositories(db, dialect));
   }
 
@@ -105,7 +109,7 @@ export class Store {
             oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
         },
       });
-      return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), "postgres");
+      return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), "postgres", new ChangeFeed({ connectionString: url }, pool));
     }
     const path = url.startsWith("sqlite:") ? url.slice("sqlite:".length).replace(/^\/\//, "") : url;
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -133,6 +137,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.changes?.close();
     await this.db.destroy();
   }
 }

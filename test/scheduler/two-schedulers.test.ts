@@ -8,6 +8,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { Platform } from "../../src/platform/index.js";
+import type { StateChange } from "../../src/scheduler/index.js";
 import { tempDir } from "../support/platform-harness.js";
 import { createTestDatabase } from "../support/postgres.js";
 
@@ -55,5 +56,41 @@ describe("two schedulers on PostgreSQL", () => {
     expect(attempts).toHaveLength(60);
     const bySchedulers = new Set(attempts.map((x) => x.schedulerId));
     expect(bySchedulers.size, "both schedulers launched tasks").toBe(2);
+  });
+
+  it("hear each other's changes at once: a run triggered elsewhere starts before any sweep, and every replica's live views see it end", { timeout: 120_000 }, async () => {
+    const dir = tempDir("capstan-feed-");
+    const pipelines = join(dir, "pipelines");
+    (await import("node:fs")).mkdirSync(pipelines);
+    writeFileSync(join(pipelines, "quick.yaml"), "id: quick\ntasks:\n  a: { command: 'echo a' }\n  b: { command: 'echo b', depends_on: [a] }\n");
+    const url = await createTestDatabase();
+    const open = async (name: string, start: boolean) => {
+      const config = loadConfig({ home: join(dir, name), pipelines: [pipelines], databaseUrl: url }, {}, dir);
+      // Sweeps would find the run only after ten minutes: anything sooner is the change feed.
+      config.sweepIntervalMs = 600_000;
+      const platform = await Platform.open({ config, logger: pino({ level: "silent" }) });
+      platforms.push(platform);
+      if (start) await platform.start();
+      return platform;
+    };
+    const [b, c] = [await open("b", true), await open("c", true)];
+    const seen = { b: [] as string[], c: [] as string[] };
+    b.scheduler.events.on("change", (change: StateChange) => seen.b.push(`${change.kind} ${change.state}`));
+    c.scheduler.events.on("change", (change: StateChange) => seen.c.push(`${change.kind} ${change.state}`));
+    // A process that writes but does not schedule, as \`capstan run\` without --wait does.
+    const writer = await open("writer", false);
+    const started = Date.now();
+    const run = await writer.scheduler.trigger("quick");
+    for (;;) {
+      const current = await writer.store.runs.get(run.id);
+      if (current?.state === "success" || current?.state === "failed") break;
+      if (Date.now() - started > 60_000) throw new Error("no scheduler picked the run up");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await writer.store.runs.get(run.id))?.state).toBe("success");
+    for (const replica of ["b", "c"] as const) {
+      await expect.poll(() => seen[replica], { timeout: 10_000 }).toContain("run success");
+      expect(seen[replica]).toContain("task success");
+    }
   });
 });
