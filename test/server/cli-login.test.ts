@@ -3,39 +3,15 @@
  * writes (mode 0600) so commands against the same home keep working, and `capstan login` /
  * `capstan logout` against a server URL with the token saved per server (mode 0600).
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CAPSTAN_BIN } from "../support/build.js";
-import { startUp, type UpProcess } from "../support/cli-process.js";
+import { runCli, startUp, type CliResult, type UpProcess } from "../support/cli-process.js";
 import { tempDir } from "../support/platform-harness.js";
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `capstan ARGS` with `input` on stdin. */
-function capstan(args: string[], options: { cwd: string; env: Record<string, string>; input?: string }): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAPSTAN_BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`capstan ${args.join(" ")} did not finish within 60 s\n${stderr}`));
-    }, 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? "");
-  });
+function capstan(args: string[], options: { cwd: string; env: Record<string, string>; input?: string }): Promise<CliResult> {
+  return runCli(args, { ...options, timeoutMs: 60_000 });
 }
 
 function waitFor(up: UpProcess, pattern: RegExp): Promise<RegExpExecArray> {

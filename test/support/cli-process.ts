@@ -8,14 +8,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `capstan ARGS` to completion. */
-export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
+/** Runs `capstan ARGS` to completion, with `input` on its stdin when given. */
+export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAPSTAN_BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const stdin = options.input === undefined ? "ignore" : "pipe";
+    const child = spawn(process.execPath, [CAPSTAN_BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: [stdin, "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`capstan ${args.join(" ")} did not finish within ${options.timeoutMs ?? 120_000} ms\n${stderr}`));
@@ -25,6 +26,7 @@ export function runCli(args: readonly string[], options: { cwd: string; env?: Re
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
 
