@@ -132,11 +132,13 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; secret: V1Secret |
 
   // Environment: the template's, then the attempt's; outputs travel in the termination message.
   const env: V1EnvVar[] = [...(baseContainer.env ?? [])];
-  const setEnv = (name: string, value: string) => {
-    const i = env.findIndex((e) => e.name === name);
+  /** Sets a variable, replacing an earlier one of the same name. */
+  const putEnv = (entry: V1EnvVar) => {
+    const i = env.findIndex((e) => e.name === entry.name);
     if (i >= 0) env.splice(i, 1);
-    env.push({ name, value });
+    env.push(entry);
   };
+  const setEnv = (variable: string, value: string) => putEnv({ name: variable, value });
   const secretNames = new Set(input.secretEnv ?? []);
   const secretData: Record<string, string> = {};
   for (const [variable, value] of Object.entries(input.env)) {
@@ -146,9 +148,7 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; secret: V1Secret |
       continue;
     }
     if (!SECRET_KEY.test(variable)) throw new PodBuildError(`${variable} cannot be a Secret key: use letters, digits, '-', '_' and '.'`, ["secrets", variable]);
-    const i = env.findIndex((e) => e.name === variable);
-    if (i >= 0) env.splice(i, 1);
-    env.push({ name: variable, valueFrom: { secretKeyRef: { name, key: variable } } });
+    putEnv({ name: variable, valueFrom: { secretKeyRef: { name, key: variable } } });
     secretData[variable] = Buffer.from(value, "utf8").toString("base64");
   }
   setEnv("CAPSTAN_OUTPUT", TERMINATION_LOG);
@@ -156,11 +156,9 @@ export function buildPod(input: PodBuildInput): { pod: V1Pod; secret: V1Secret |
   setEnv("CAPSTAN_ATTEMPT_TOKEN", attempt.token);
   setEnv("CAPSTAN_ATTEMPT_DIR", attemptDir);
   setEnv("PYTHONUNBUFFERED", "1");
-  for (const [name, ref] of Object.entries(options.secret_env ?? {})) {
-    const i = env.findIndex((e) => e.name === name);
-    if (i >= 0) env.splice(i, 1);
-    env.push({
-      name,
+  for (const [variable, ref] of Object.entries(options.secret_env ?? {})) {
+    putEnv({
+      name: variable,
       valueFrom: "secret" in ref
         ? { secretKeyRef: { name: ref.secret, key: ref.key, ...(ref.optional !== undefined ? { optional: ref.optional } : {}) } }
         : { configMapKeyRef: { name: ref.config_map, key: ref.key, ...(ref.optional !== undefined ? { optional: ref.optional } : {}) } },
