@@ -294,7 +294,7 @@ export class KubernetesExecutor implements Executor {
     await Promise.race([informer.start(), new Promise((resolve) => setTimeout(resolve, INFORMER_START_WAIT_MS).unref())]);
     if (secret) {
       try {
-        await this.#createSecret(cluster, namespace, secret);
+        await this.#createSecret(cluster, namespace, secret, tracked.ref);
       } catch (error) {
         this.#untrack(tracked);
         if (error instanceof LaunchError) throw error;
@@ -333,7 +333,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   /** Creates the attempt's Secret; one left by an earlier start of the same attempt is replaced. */
-  async #createSecret(cluster: KubeCluster, namespace: string, secret: V1Secret): Promise<void> {
+  async #createSecret(cluster: KubeCluster, namespace: string, secret: V1Secret, attempt: AttemptRef): Promise<void> {
     try {
       await cluster.core.createNamespacedSecret({ namespace, body: secret });
     } catch (error) {
@@ -341,9 +341,7 @@ export class KubernetesExecutor implements Executor {
       if (api.code !== 409) throw error;
       const name = secret.metadata?.name ?? "";
       const existing = await cluster.core.readNamespacedSecret({ namespace, name });
-      const annotations = secret.metadata?.annotations ?? {};
-      const ours = podBelongsTo(existing.metadata?.annotations, { runId: annotations[ANNOTATIONS.runId] ?? "", taskId: annotations[ANNOTATIONS.taskId] ?? "", tryNumber: Number(annotations[ANNOTATIONS.try]) });
-      if (!ours) throw new LaunchError(`Secret ${namespace}/${name} already exists and belongs to something else; delete it or rename the task`, { retryable: false });
+      if (!podBelongsTo(existing.metadata?.annotations, attempt)) throw new LaunchError(`Secret ${namespace}/${name} already exists and belongs to something else; delete it or rename the task`, { retryable: false });
       // Left by an earlier start of this attempt; immutable, so it is replaced.
       await cluster.core.deleteNamespacedSecret({ namespace, name });
       await cluster.core.createNamespacedSecret({ namespace, body: secret });

@@ -56,3 +56,26 @@ it("deletes the attempt Secret when the API server rejects the pod", { timeout: 
   );
   expect(status).toBe(404);
 });
+
+it("replaces an attempt Secret an earlier start of the same attempt left, and refuses one that is not its own", { timeout: 180_000 }, async () => {
+  const p = await openKubePipeline(
+    `  mine: { command: [run], secrets: { TOKEN: api/token }, kubernetes: ${behaviourYaml({ outcome: "complete" }, { on_finish: "keep" })} }\n` +
+      `  theirs: { command: [run], secrets: { TOKEN: api/token } }\n`,
+  );
+  harness = p.h;
+  expect(p.errors).toEqual([]);
+  await p.h.platform.secrets.set("default", "api", { token: "fresh-token" });
+  const run = await p.h.platform.scheduler.trigger(p.pipelineId);
+  const core = coreApi(p.env);
+  const namespace = p.env.contexts.cpu.namespace;
+  const stale = (task: string, annotations: Record<string, string>) =>
+    core.createNamespacedSecret({ namespace, body: { metadata: { name: attemptPod(p.pipelineId, run.id, task), annotations }, immutable: true, data: { TOKEN: Buffer.from("stale").toString("base64") } } });
+  await stale("mine", { "capstan.dev/run-id": run.id, "capstan.dev/task-id": "mine", "capstan.dev/try": "1" });
+  await stale("theirs", { "capstan.dev/run-id": "another-run", "capstan.dev/task-id": "theirs", "capstan.dev/try": "1" });
+  await p.h.platform.start();
+  await p.h.waitForRun(run.id, 150_000);
+  expect(await p.h.taskStates(run.id)).toEqual({ mine: "success", theirs: "failed" });
+  const replaced = await core.readNamespacedSecret({ namespace, name: attemptPod(p.pipelineId, run.id, "mine") });
+  expect(Buffer.from(replaced.data?.TOKEN ?? "", "base64").toString("utf8")).toBe("fresh-token");
+  expect((await p.h.platform.store.tasks.get({ runId: run.id, taskId: "theirs" }))?.reason).toMatch(/^could not start: Secret .+ already exists and belongs to something else; delete it or rename the task$/);
+});
