@@ -24,9 +24,14 @@ export function formatPath(path: FieldPath): string {
   return out;
 }
 
+/** Where an issue is: `file:line:col`, or the file alone when its format keeps no positions. */
+export function issueLocation(file: string, issue: Pick<ValidationIssue, "line" | "column">): string {
+  return issue.line !== undefined ? `${file}:${issue.line}:${issue.column ?? 1}` : file;
+}
+
 /** Formats one issue as `file:line:col: path: message`. */
 export function formatIssue(file: string, issue: ValidationIssue): string {
-  const where = issue.line !== undefined ? `${file}:${issue.line}:${issue.column ?? 1}` : file;
+  const where = issueLocation(file, issue);
   const path = issue.path.length > 0 ? `${formatPath(issue.path)}: ` : "";
   return `${where}: ${path}${issue.message}`;
 }

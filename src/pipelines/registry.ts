@@ -6,7 +6,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
-import { PipelineFileError } from "./errors.js";
+import { issueLocation, PipelineFileError } from "./errors.js";
 import { loadPipelineFile, PIPELINE_EXTENSIONS } from "./load-file.js";
 import { locateInYaml } from "./load-yaml.js";
 import type { LoadedPipeline } from "./model.js";
@@ -67,8 +67,7 @@ export class PipelineRegistry {
         const other = seen.get(loaded.spec.id);
         if (other) {
           const first = sources.get(other);
-          const at = first === undefined ? undefined : locateInYaml(other, first, { path: ["id"], message: "" });
-          const where = at?.line === undefined ? other : `${other}:${at.line}:${at.column ?? 1}`;
+          const where = first === undefined ? other : issueLocation(other, locateInYaml(other, first, { path: ["id"], message: "" }));
           throw new PipelineFileError(file, [locateInYaml(file, loaded.source, { path: ["id"], message: `duplicate pipeline id ${JSON.stringify(loaded.spec.id)}: ${where} defines it too` })]);
         }
         seen.set(loaded.spec.id, file);
