@@ -39,6 +39,16 @@ export function canEdit(me: Me | undefined, team: string | undefined): boolean {
   return me.admin || me.teams.some((t) => t.team === team && (t.role === "editor" || t.role === "admin"));
 }
 
+/** Whether the signed-in user is an editor or admin of some team (who may see team secrets). */
+export function editsAnyTeam(me: Me | undefined): boolean {
+  return me !== undefined && (me.admin || me.teams.some((t) => t.role !== "viewer"));
+}
+
+/** Whether the signed-in user administers a team (sets its secrets, manages its members). */
+export function isTeamAdmin(me: Me | undefined, team: string): boolean {
+  return me !== undefined && (me.admin || me.teams.some((t) => t.team === team && t.role === "admin"));
+}
+
 export function usePipelines() {
   return useQuery({ queryKey: keys.pipelines, queryFn: () => api<{ pipelines: PipelineSummary[]; errors: LoadError[] }>("GET", "/api/pipelines") });
 }

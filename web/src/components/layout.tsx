@@ -3,7 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { Link, NavLink, useNavigate } from "react-router";
 import { api } from "../api/client.js";
-import { keys, useMe } from "../api/hooks.js";
+import { editsAnyTeam, keys, useMe } from "../api/hooks.js";
 
 function Logo() {
   return (
@@ -44,7 +44,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <NavLink to="/pools">Pools</NavLink>
           </li>
-          {me && (me.admin || me.teams.some((t) => t.role !== "viewer")) && (
+          {editsAnyTeam(me) && (
             <li>
               <NavLink to="/secrets">Secrets</NavLink>
             </li>

@@ -1,7 +1,7 @@
 /** Secrets of the user's teams: names and keys only (values are write-only); team admins set and delete them. */
 import { useState, type FormEvent } from "react";
 import { api, seg } from "../api/client.js";
-import { keys, useAction, useMe, useSecrets, useTeams } from "../api/hooks.js";
+import { editsAnyTeam, isTeamAdmin, keys, useAction, useMe, useSecrets, useTeams } from "../api/hooks.js";
 import { ErrorNote, Loading } from "../components/feedback.js";
 import { PageHeader } from "../components/layout.js";
 import { dateTime, relative } from "../format.js";
@@ -16,10 +16,9 @@ const KEY_PATTERN = "[A-Za-z0-9_.\\-]+";
 
 export function SecretsPage() {
   const me = useMe().data;
-  const mayList = me !== undefined && (me.admin || me.teams.some((t) => t.role !== "viewer"));
+  const mayList = editsAnyTeam(me);
   const secrets = useSecrets(mayList);
   const teams = useTeams();
-  const adminOf = (team: string) => me?.admin === true || (me?.teams.some((t) => t.team === team && t.role === "admin") ?? false);
   const settable = me?.admin ? (teams.data ?? []).map((t) => t.name) : (me?.teams ?? []).filter((t) => t.role === "admin").map((t) => t.team);
   const [team, setTeam] = useState("");
   const [name, setName] = useState("");
@@ -78,7 +77,7 @@ export function SecretsPage() {
                 </td>
                 <td title={dateTime(s.updated_at)}>{relative(s.updated_at)}</td>
                 <td>
-                  {adminOf(s.team) && (
+                  {isTeamAdmin(me, s.team) && (
                     <button type="button" className="link-button danger" onClick={() => window.confirm(`Delete secret ${s.name} of team ${s.team}? Tasks that use it will fail to start.`) && remove.mutate({ team: s.team, name: s.name })}>
                       Delete
                     </button>
