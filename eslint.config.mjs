@@ -35,6 +35,25 @@ export default tseslint.config(
     },
   },
   {
+    // Every test runs: no focused or skipped tests, and no conditional skips (a test that cannot run here
+    // fails with a message that says what is missing). Covers describe/it/test/suite/bench, their
+    // modifier chains (it.concurrent.only, it.each([…]).skip) and ctx.skip().
+    files: ["test/**/*.ts", "src/**/*.test.ts", "web/**/*.test.ts", "web/**/*.test.tsx"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "MemberExpression[property.name=/^(only|skip|skipIf|runIf|todo)$/]:matches([object.name=/^(describe|it|test|suite|bench)$/], [object.object.name=/^(describe|it|test|suite|bench)$/], [object.callee.object.name=/^(describe|it|test|suite|bench)$/])",
+          message: "tests must not be focused or skipped (.only, .skip, .skipIf, .runIf, .todo): every test runs in every environment",
+        },
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='skip'][callee.object.type='Identifier']:not([callee.object.name=/^(describe|it|test|suite|bench)$/])",
+          message: "tests must not skip themselves at run time (ctx.skip()): fail with a message that says what is missing",
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.mjs", "**/*.js"],
     ...tseslint.configs.disableTypeChecked,
   },
