@@ -12,6 +12,6 @@ export { Dag } from "./dag.js";
 export { parseDuration, formatDuration } from "./durations.js";
 export { parseCpu, parseMemory, formatMemory } from "./quantities.js";
 export { ParamError, coerceParamText, resolveParams } from "./params.js";
-export { TemplateError, renderTemplate, renderValue, type TemplateContext } from "./templating.js";
+export { TemplateError, renderShellCommand, renderTemplate, renderValue, SHELL_TEMPLATE_PREFIX, type ShellRendering, type TemplateContext } from "./templating.js";
 export type { ScheduleSpec } from "./schedule-spec.js";
 export { pipeline, task } from "./define.js";

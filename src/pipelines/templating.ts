@@ -130,12 +130,148 @@ function asText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The text of a template's value for a command line, a path or an environment variable. */
+function valueText(segment: { name: string[]; source: string }, context: TemplateContext): string {
+  const text = asText(lookup(segment.name, context, segment.source));
+  if (text.includes("\0")) {
+    throw new TemplateError(`${segment.source}: the value contains a NUL byte (U+0000), which a command line or environment variable cannot hold`);
+  }
+  return text;
+}
+
 /** Fills in every template of `text`; values that are not strings are written as JSON. */
 export function renderTemplate(text: string, context: TemplateContext): string {
   if (!hasTemplate(text)) return text;
   return parse(text)
-    .map((segment) => ("literal" in segment ? segment.literal : asText(lookup(segment.name, context, segment.source))))
+    .map((segment) => ("literal" in segment ? segment.literal : valueText(segment, context)))
     .join("");
+}
+
+/** The prefix of the environment variables that carry template values into shell commands. */
+export const SHELL_TEMPLATE_PREFIX = "CAPSTAN_TEMPLATE_";
+
+/** A shell command whose templates are references to environment variables, and those variables. */
+export interface ShellRendering {
+  command: string;
+  env: Record<string, string>;
+}
+
+/**
+ * One level of shell quoting: plain words (at the top or inside `$(…)` / backticks), "…" or '…'.
+ * `close` is what ends a nested plain level and `depth` counts the parentheses opened inside it.
+ */
+type QuoteFrame = { kind: "plain"; close: ")" | "`" | null; depth: number } | { kind: "double" } | { kind: "single" };
+
+/** Follows the quoting of a shell command's literal text, piece by piece. */
+class QuoteScanner {
+  readonly #stack: QuoteFrame[] = [{ kind: "plain", close: null, depth: 0 }];
+  #escaped = false;
+  #comment = false;
+  #previous = "";
+
+  /** The quoting in effect at the end of the text scanned so far. */
+  get state(): "plain" | "double" | "single" {
+    return this.#top().kind;
+  }
+
+  /**
+   * Notes a template standing at the current position (a word character to the scan); says whether
+   * a backslash just before it was waiting for the character the value now stands in for.
+   */
+  template(): boolean {
+    const escaped = this.#escaped;
+    this.#escaped = false;
+    this.#previous = "x";
+    return escaped;
+  }
+
+  get inComment(): boolean {
+    return this.#comment;
+  }
+
+  #top(): QuoteFrame {
+    return this.#stack[this.#stack.length - 1] ?? { kind: "plain", close: null, depth: 0 };
+  }
+
+  scan(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] ?? "";
+      const previous = this.#previous;
+      this.#previous = c;
+      if (this.#comment) {
+        if (c === "\n") this.#comment = false;
+        continue;
+      }
+      if (this.#escaped) {
+        this.#escaped = false;
+        continue;
+      }
+      const top = this.#top();
+      if (top.kind === "single") {
+        if (c === "'") this.#stack.pop();
+        continue;
+      }
+      if (c === "\\") {
+        this.#escaped = true;
+        continue;
+      }
+      if (c === "$" && text[i + 1] === "(") {
+        this.#stack.push({ kind: "plain", close: ")", depth: 0 });
+        i++;
+        this.#previous = "(";
+        continue;
+      }
+      if (c === "`") {
+        if (top.kind === "plain" && top.close === "`") this.#stack.pop();
+        else this.#stack.push({ kind: "plain", close: "`", depth: 0 });
+        continue;
+      }
+      if (top.kind === "double") {
+        if (c === '"') this.#stack.pop();
+        continue;
+      }
+      if (c === "'") this.#stack.push({ kind: "single" });
+      else if (c === '"') this.#stack.push({ kind: "double" });
+      else if (c === "#" && (previous === "" || /[\s;&|()]/.test(previous))) this.#comment = true;
+      else if (top.close === ")" && c === "(") top.depth++;
+      else if (top.close === ")" && c === ")") {
+        if (top.depth > 0) top.depth--;
+        else this.#stack.pop();
+      }
+    }
+  }
+}
+
+/**
+ * Renders a command that runs with `sh -c` so that no value can become shell syntax: every
+ * template is replaced by a reference to an environment variable holding its value
+ * (CAPSTAN_TEMPLATE_0, …), quoted for where it stands: `"${V}"` outside quotes, `${V}` inside
+ * double quotes, `'"${V}"'` inside single quotes. The shell expands a parameter without parsing the
+ * value again, so even a wrong guess of the quoting cannot run anything.
+ */
+export function renderShellCommand(text: string, context: TemplateContext): ShellRendering {
+  if (!hasTemplate(text)) return { command: text, env: {} };
+  const env: Record<string, string> = {};
+  const scanner = new QuoteScanner();
+  let command = "";
+  for (const segment of parse(text)) {
+    if ("literal" in segment) {
+      scanner.scan(segment.literal);
+      command += segment.literal;
+      continue;
+    }
+    const name = `${SHELL_TEMPLATE_PREFIX}${Object.keys(env).length}`;
+    env[name] = valueText(segment, context);
+    const reference = "${" + name + "}";
+    // `\{{ x }}` escaped the value's first character when values were pasted in. Outside quotes that
+    // backslash vanished, so it is dropped; inside double quotes it stayed, so it is doubled.
+    if (scanner.template()) command = scanner.state === "double" ? `${command}\\` : command.slice(0, -1);
+    if (scanner.inComment) command += reference;
+    else if (scanner.state === "double") command += reference;
+    else if (scanner.state === "single") command += `'"${reference}"'`;
+    else command += `"${reference}"`;
+  }
+  return { command, env };
 }
 
 /**

@@ -3,7 +3,7 @@
  * environment every task receives.
  */
 import { DateTime } from "luxon";
-import { renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
+import { renderShellCommand, renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
 import type { Run } from "../store/index.js";
 
 export interface AttemptContextInput {
@@ -48,9 +48,14 @@ export function templateContext(input: AttemptContextInput): TemplateContext {
   };
 }
 
-/** The task with every templated field filled in. Throws TemplateError naming the field. */
+/**
+ * The task with every templated field filled in. Throws TemplateError naming the field. A command
+ * string (run with `sh -c`) gets references to CAPSTAN_TEMPLATE_N variables in place of its
+ * templates, and those variables join the task's env, so every executor passes them on; list
+ * commands, args and paths get the values themselves (each is one argv element, never parsed).
+ */
 export function renderTask(task: TaskSpec, context: TemplateContext): TaskSpec {
-  const field = <T>(name: string, value: T, render: (v: T) => T): T => {
+  const field = <T, R = T>(name: string, value: T, render: (v: T) => R): R => {
     try {
       return render(value);
     } catch (error) {
@@ -60,12 +65,17 @@ export function renderTask(task: TaskSpec, context: TemplateContext): TaskSpec {
   };
   const text = (name: string, value: string | undefined) => (value === undefined ? undefined : field(name, value, (v) => renderTemplate(v, context)));
   const rendered: TaskSpec = { ...task };
-  if (task.command !== undefined) {
-    rendered.command = typeof task.command === "string" ? text("command", task.command) : task.command.map((part, i) => field(`command[${i}]`, part, (v) => renderTemplate(v, context)));
+  let shellEnv: Record<string, string> = {};
+  if (typeof task.command === "string") {
+    const shell = field("command", task.command, (v) => renderShellCommand(v, context));
+    rendered.command = shell.command;
+    shellEnv = shell.env;
+  } else if (task.command !== undefined) {
+    rendered.command = task.command.map((part, i) => field(`command[${i}]`, part, (v) => renderTemplate(v, context)));
   }
   rendered.args = task.args.map((part, i) => field(`args[${i}]`, part, (v) => renderTemplate(v, context)));
   rendered.parameters = field("parameters", task.parameters, (v) => renderValue(v, context) as Record<string, unknown>);
-  rendered.env = Object.fromEntries(Object.entries(task.env).map(([k, v]) => [k, field(`env.${k}`, v, (x) => renderTemplate(x, context))]));
+  rendered.env = { ...Object.fromEntries(Object.entries(task.env).map(([k, v]) => [k, field(`env.${k}`, v, (x) => renderTemplate(x, context))])), ...shellEnv };
   for (const name of ["python", "notebook", "kernel", "cwd", "image", "namespace"] as const) {
     const value = text(name, task[name]);
     if (value !== undefined) rendered[name] = value;
