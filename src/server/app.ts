@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type HTTPMethods } from "fastify";
 import { AuthService } from "../auth/index.js";
 import { INSTALL_ROOT } from "../config/index.js";
 import { Access } from "./access.js";
@@ -25,10 +25,25 @@ import { taskRoutes } from "./routes/tasks.js";
 import { teamRoutes } from "./routes/teams.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import { isApiRequest } from "./request-path.js";
 import { notBuiltPage, registerWebUi } from "./static-web.js";
 
 /** The web UI's build output in this installation. */
 export const DEFAULT_WEB_ROOT = join(INSTALL_ROOT, "web", "dist");
+
+/** A route as registered: its method, URL pattern and whether it is reachable without a credential. */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  public: boolean;
+}
+
+const registeredRoutes = new WeakMap<FastifyInstance, RouteInfo[]>();
+
+/** Every route of a server built by buildServer (HEAD routes included), in registration order. */
+export function routesOf(app: FastifyInstance): readonly RouteInfo[] {
+  return registeredRoutes.get(app) ?? [];
+}
 
 const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes];
 
@@ -77,10 +92,16 @@ export async function buildServer(context: ServerContext, options: ServerOptions
       },
     },
   });
+  const routes: RouteInfo[] = [];
+  registeredRoutes.set(app, routes);
+  app.addHook("onRoute", (route) => {
+    const methods: HTTPMethods[] = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) routes.push({ method, url: route.url, public: route.config?.public === true });
+  });
   app.setErrorHandler(errorHandler);
   registerAuthHook(app, ctx);
   app.addHook("onSend", async (request, reply) => {
-    if (request.url.startsWith("/api/")) {
+    if (isApiRequest(request)) {
       if (!reply.hasHeader("cache-control")) void reply.header("cache-control", "no-store");
       void reply.header("x-content-type-options", "nosniff");
     }
@@ -88,10 +109,10 @@ export async function buildServer(context: ServerContext, options: ServerOptions
 
   const sendPage = await registerWebUi(app, options.webRoot === undefined ? DEFAULT_WEB_ROOT : options.webRoot);
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split("?")[0] ?? "";
-    if ((request.method === "GET" || request.method === "HEAD") && !path.startsWith("/api/") && path !== "/api") {
+    if ((request.method === "GET" || request.method === "HEAD") && !isApiRequest(request)) {
       return sendPage ? sendPage(reply) : notBuiltPage(reply);
     }
+    const path = request.url.split(/[?#]/)[0] ?? "";
     return reply.status(404).send({ error: { code: "not_found", message: `no route ${request.method} ${path}` } });
   });
 
