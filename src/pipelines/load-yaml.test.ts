@@ -110,6 +110,16 @@ describe("loadYamlPipeline", () => {
     expect(errorsOf("id: x\nid: y\ntasks:\n  a: { command: ls }\n")[0]).toMatch(/^p\.yaml:2:1: YAML syntax error: Map keys must be unique/);
   });
 
+  it("refuses NUL bytes in commands, env values and param defaults, with their lines", () => {
+    const errors = errorsOf('id: x\nparams:\n  msg: { type: string, default: "a\\0" }\ntasks:\n  a:\n    command: "echo \\0"\n    env: { MODE: "x\\0y" }\n  b: { command: [echo, "\\0"] }\n');
+    expect(errors).toEqual([
+      expect.stringMatching(/^p\.yaml:3:\d+: params\.msg\.default: the value contains a NUL byte \(U\+0000\)/),
+      expect.stringMatching(/^p\.yaml:6:14: tasks\.a\.command: contains a NUL byte \(U\+0000\)/),
+      expect.stringMatching(/^p\.yaml:7:18: tasks\.a\.env\.MODE: contains a NUL byte/),
+      expect.stringMatching(/^p\.yaml:8:\d+: tasks\.b\.command\[1\]: contains a NUL byte/),
+    ]);
+  });
+
   it("refuses a wrong type with what was given", () => {
     expect(errorsOf("id: x\ntasks:\n  a: { command: ls, retries: three }\n")[0]).toMatch(/tasks\.a\.retries: expected number, got the string "three"/);
   });

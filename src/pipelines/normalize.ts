@@ -157,6 +157,13 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) issues.add([...path, field, name], "environment variable names are letters, digits and '_', not starting with a digit");
     if (name.startsWith("CAPSTAN_")) issues.add([...path, field, name], "CAPSTAN_* variables are set by Capstan for every task and cannot be overridden");
   }
+  // Commands, paths and env values reach a process as argv or environment, which cannot hold NUL.
+  const executed = { command: t.command, args: t.args, env: t.env, python: t.python, notebook: t.notebook, cwd: t.cwd, kernel: t.kernel, image: t.image, namespace: t.namespace };
+  for (const [name, value] of Object.entries(executed)) {
+    forEachString(value, [...path, name], (text, where) => {
+      if (text.includes("\0")) issues.add(where, `contains a NUL byte (U+0000), which a command line, path or environment variable cannot hold`);
+    });
+  }
   const optional = {
     description: t.description,
     command: t.command,

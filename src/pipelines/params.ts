@@ -43,8 +43,36 @@ function inferType(value: unknown): ParamType {
   return "string";
 }
 
+/**
+ * Where a value holds a NUL byte (U+0000): "" for the value itself, `.key` / `[i]` for a part of
+ * it; undefined when it holds none. Keys are searched too.
+ */
+export function findNul(value: unknown, path = ""): string | undefined {
+  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findNul(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const here = `${path}.${JSON.stringify(key).slice(1, -1)}`;
+      if (key.includes("\0")) return here;
+      const found = findNul(item, here);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Returns a message when `value` does not fit `spec`, else undefined. */
 export function checkValue(spec: ParamSpec, value: unknown): string | undefined {
+  const nul = findNul(value);
+  if (nul !== undefined) {
+    return `${nul === "" ? "the value" : `the value at ${nul.replace(/^\./, "")}`} contains a NUL byte (U+0000); param values cannot hold NUL, because tasks receive them on command lines and in environment variables`;
+  }
   const ok = (() => {
     switch (spec.type) {
       case "string": return typeof value === "string";
