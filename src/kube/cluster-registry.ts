@@ -24,10 +24,13 @@ export interface KubeCluster {
   server: string;
   /** Namespace of tasks that name none. */
   namespace: string;
+  /** Counts this cluster's requests (and the executor's totals). */
+  counter: RequestCounter;
 }
 
 function loadCluster(settings: ClusterSettings, counter: RequestCounter): KubeCluster {
-  const config = new CountedKubeConfig(counter);
+  const clusterCounter = counter.forCluster(settings.name);
+  const config = new CountedKubeConfig(clusterCounter);
   let contextNamespace: string | undefined;
   if (settings.source.kind === "in-cluster") {
     if (!process.env.KUBERNETES_SERVICE_HOST) {
@@ -76,6 +79,7 @@ function loadCluster(settings: ClusterSettings, counter: RequestCounter): KubeCl
     core: config.makeApiClient(CoreV1Api),
     server,
     namespace: settings.namespace ?? contextNamespace ?? "default",
+    counter: clusterCounter,
   };
 }
 

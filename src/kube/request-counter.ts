@@ -15,13 +15,35 @@ export interface RequestCounts {
   byKind: Partial<Record<RequestKind, number>>;
 }
 
-/** Client-side request counts, shared by every cluster of an executor. */
+/** Client-side request counts of an executor, in total and per cluster. */
 export class RequestCounter {
   readonly #byKind = new Map<RequestKind, number>();
+  readonly #clusters = new Map<string, RequestCounter>();
+  readonly #parent: RequestCounter | undefined;
+
+  constructor(parent?: RequestCounter) {
+    this.#parent = parent;
+  }
+
+  /** The counter of one cluster: what it counts is added to this one's totals too. */
+  forCluster(name: string): RequestCounter {
+    let counter = this.#clusters.get(name);
+    if (!counter) {
+      counter = new RequestCounter(this);
+      this.#clusters.set(name, counter);
+    }
+    return counter;
+  }
+
+  /** Counts per cluster and kind, for the metrics. */
+  perCluster(): { cluster: string; kind: RequestKind; write: boolean; count: number }[] {
+    return [...this.#clusters].flatMap(([cluster, counter]) => [...counter.#byKind].map(([kind, count]) => ({ cluster, kind, write: WRITES.has(kind), count })));
+  }
 
   /** Records one request. */
   count(kind: RequestKind): void {
     this.#byKind.set(kind, (this.#byKind.get(kind) ?? 0) + 1);
+    this.#parent?.count(kind);
   }
 
   /** Records a request of the generated API clients from its HTTP method and URL. */
@@ -66,5 +88,6 @@ export class RequestCounter {
   /** Starts counting again from zero. */
   reset(): void {
     this.#byKind.clear();
+    for (const counter of this.#clusters.values()) counter.reset();
   }
 }

@@ -10,10 +10,11 @@ import { INSTALL_ROOT, type CapstanConfig } from "../config/index.js";
 import type { Executor } from "../executors/index.js";
 import { createLocalExecutor } from "../executors/local/index.js";
 import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kubernetes/index.js";
+import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
-import { Store } from "../store/index.js";
+import { isFinishedRun, isFinishedTask, Store } from "../store/index.js";
 
 export interface OpenPlatformOptions {
   config: CapstanConfig;
@@ -58,6 +59,23 @@ export function capstanCommand(): string[] {
   return [process.execPath, join(INSTALL_ROOT, "bin", "capstan.js")];
 }
 
+/** Feeds the metrics: final states as the scheduler writes them, current states from the store when scraped. */
+function observeState(metrics: PlatformMetrics, store: Store, scheduler: Scheduler, kubernetes: Executor | undefined): void {
+  scheduler.events.on("change", (change) => {
+    if (change.kind === "run" && isFinishedRun(change.state)) metrics.runFinished(change.state);
+    else if (change.kind === "task" && isFinishedTask(change.state)) metrics.taskFinished(change.state);
+  });
+  metrics.readStatesFrom({
+    runs: () => store.runs.countInStates(["queued", "running"]),
+    tasks: () => store.tasks.countInStates(["scheduled", "queued", "running", "up_for_retry"]),
+    pools: async () => {
+      const [usage, pools] = await Promise.all([store.tasks.activeUsage(), store.pools.list()]);
+      return pools.map((p) => ({ name: p.name, slots: p.slots, used: usage.byPool.get(p.name) ?? 0 }));
+    },
+  });
+  if (kubernetes instanceof KubernetesExecutor) metrics.readKubeRequestsFrom(() => kubernetes.clusters.counter.perCluster());
+}
+
 export class Platform {
   private constructor(
     readonly config: CapstanConfig,
@@ -68,6 +86,8 @@ export class Platform {
     readonly logger: Logger,
     readonly clock: Clock,
     readonly secrets: SecretService,
+    /** Prometheus metrics (`GET /metrics`). */
+    readonly metrics: PlatformMetrics,
   ) {}
 
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
@@ -101,6 +121,7 @@ export class Platform {
       const kubernetes = executors.get("kubernetes");
       const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes instanceof KubernetesExecutor ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];
       const secrets = new SecretService(store, loadSecretKey(config.home), () => clock.now());
+      const metrics = new PlatformMetrics();
       const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)) });
       const scheduler = new Scheduler({
         store,
@@ -114,8 +135,10 @@ export class Platform {
         sweepIntervalMs: config.sweepIntervalMs,
         ...(options.onlyRuns ? { onlyRuns: options.onlyRuns } : {}),
         secrets,
+        observer: metrics,
       });
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets);
+      observeState(metrics, store, scheduler, kubernetes);
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics);
       await platform.reloadPipelines();
       return platform;
     } catch (error) {

@@ -20,6 +20,7 @@ import { contextEnv, renderTask, templateContext } from "./attempt-context.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.js";
 import { PipelineVersions, type PipelineSource, type PipelineVersion } from "./pipeline-versions.js";
 import { retryDelayMs } from "./retry-policy.js";
+import { RecentTaskEnds, type SchedulerObserver } from "./scheduler-observer.js";
 import { buildRun, intervalRunKey, manualDataInterval, type RunRequest } from "./run-factory.js";
 import { moveRun, moveTask, type StateChange } from "./task-state.js";
 import { intervalsBetween, nextDataInterval } from "./timetable.js";
@@ -52,6 +53,8 @@ export interface SchedulerOptions {
   onlyRuns?: Set<string>;
   /** Fills tasks' `secrets:` from the team's secrets when an attempt starts. */
   secrets?: { resolve(team: string, refs: TaskSpec["secrets"]): Promise<Record<string, string>> };
+  /** Told of attempt launches and ends (the platform's metrics). */
+  observer?: SchedulerObserver;
 }
 
 /** Options of a manual trigger. */
@@ -96,6 +99,8 @@ export class Scheduler {
   readonly #sweepIntervalMs: number;
   readonly #onlyRuns: Set<string> | undefined;
   readonly #secrets: SchedulerOptions["secrets"];
+  readonly #observer: SchedulerObserver | undefined;
+  readonly #recentEnds = new RecentTaskEnds();
 
   #started = false;
   #closed = false;
@@ -130,6 +135,7 @@ export class Scheduler {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 0;
     this.#onlyRuns = options.onlyRuns;
     this.#secrets = options.secrets;
+    this.#observer = options.observer;
     this.versions = new PipelineVersions(options.store, options.pipelines);
     for (const [name, executor] of this.#executors) {
       executor.onAttemptEnd((ref, end) => this.#track(this.#onAttemptEnd(name, ref, end)));
@@ -632,6 +638,7 @@ export class Scheduler {
       return;
     }
     const now = this.#clock.now();
+    this.#observer?.attemptLaunched(executor.name, now - attempt.startedAt, this.#recentEnds.hop(run.id, task.dependsOn, now));
     const changes: StateChange[] = [];
     const running = await this.#store.transaction(async (tx) => {
       const updated = await tx.attempts.update(ref, ["launching"], { state: "running", externalId: info.externalId, pid: info.pid ?? null, pidStart: info.pidStart ?? null });
@@ -712,6 +719,8 @@ export class Scheduler {
       }
     });
     this.#emit(changes);
+    if (outcome === "success" || outcome === "skipped") this.#recentEnds.ended(ref.runId, ref.taskId, now);
+    this.#observer?.attemptEnded(executorName, outcome, now - attempt.startedAt);
     this.#log.info({ run: ref.runId, task: ref.taskId, try: ref.tryNumber, executor: executorName, outcome, reason }, "attempt ended");
     if (retryAt !== null) await this.#armRetryTimer();
     this.#markDirty(ref.runId, [ref.taskId]);

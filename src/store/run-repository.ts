@@ -113,6 +113,17 @@ export class RunRepository {
     return row?.end === null || row?.end === undefined ? null : Number(row.end);
   }
 
+  /** Runs in each of `states`, over all pipelines (the states' index answers it). */
+  async countInStates(states: readonly RunState[]): Promise<Map<RunState, number>> {
+    const rows = await this.db
+      .selectFrom("runs")
+      .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("state", "in", states)
+      .groupBy("state")
+      .execute();
+    return new Map(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
   /** Active (queued or running) runs per pipeline. */
   async activeCounts(): Promise<Map<string, { queued: number; running: number }>> {
     const rows = await this.db

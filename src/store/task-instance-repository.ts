@@ -117,6 +117,17 @@ export class TaskInstanceRepository {
     return new Map(rows.map((r) => [r.state, Number(r.n)]));
   }
 
+  /** Task instances in each of `states`, over all runs (the states' index answers it). */
+  async countInStates(states: readonly TaskState[]): Promise<Map<TaskState, number>> {
+    const rows = await this.db
+      .selectFrom("taskInstances")
+      .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("state", "in", states)
+      .groupBy("state")
+      .execute();
+    return new Map(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
   /** Running runs whose task instances were left in 'none' with work to evaluate (used after restarts). */
   async runIdsWithState(state: TaskState): Promise<string[]> {
     const rows = await this.db.selectFrom("taskInstances").select("runId").distinct().where("state", "=", state).execute();

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import type { CapstanConfig } from "../../config/index.js";
 import type { LocalAccounts } from "../../auth/index.js";
+import type { KernelPool } from "../../notebooks/index.js";
 import type { Platform } from "../../platform/index.js";
 import { ClientError } from "../errors.js";
 import { configFrom } from "../context.js";
@@ -26,7 +27,7 @@ export function registerUpCommand(program: Command): void {
       const lock = /^postgres/.test(config.databaseUrl) ? undefined : acquireSchedulerLock(config.home, "up");
       let platform: Platform | undefined;
       let accounts: LocalAccounts | undefined;
-      let kernelPool: { stop(): Promise<void>; killNow(): void } | undefined;
+      let kernelPool: KernelPoolHandle | undefined;
       const poolDir = join(config.home, "kernel-pool");
       try {
         platform = await Platform.open({ config, logger, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
@@ -38,6 +39,8 @@ export function registerUpCommand(program: Command): void {
         // Scheduling starts once the server listens, so a busy port fails before anything runs.
         await platform.start({ watch: opts.watch });
         if (config.notebooks.warmKernels > 0) kernelPool = await startKernelPool(config, poolDir, taskBaseEnv(), (message) => logger.warn(message));
+        const pool = kernelPool;
+        if (pool) platform.metrics.readKernelPoolFrom(() => pool.status());
         lock?.update(url);
         logger.info({ url, home: config.home, pipelines: platform.registry.list().map((p) => p.spec.id), database: /^postgres/.test(config.databaseUrl) ? "postgresql" : config.databaseUrl }, "capstan is up");
         process.stderr.write(`Capstan is up at ${url} (home ${config.home})\n`);
@@ -64,11 +67,14 @@ export function registerUpCommand(program: Command): void {
     });
 }
 
+/** What `capstan up` uses of its warm kernel pool. */
+type KernelPoolHandle = Pick<KernelPool, "stop" | "killNow" | "status">;
+
 /**
  * Keeps kernels of the configured kernelspecs started ahead of notebook tasks (each serves one run).
  * A pool that cannot start is reported and notebook tasks start their kernels cold.
  */
-async function startKernelPool(config: CapstanConfig, dir: string, env: Record<string, string>, warn: (message: string) => void): Promise<{ stop(): Promise<void>; killNow(): void } | undefined> {
+async function startKernelPool(config: CapstanConfig, dir: string, env: Record<string, string>, warn: (message: string) => void): Promise<KernelPoolHandle | undefined> {
   const { KernelPool } = await import("../../notebooks/index.js");
   const pool = new KernelPool({ dir, size: config.notebooks.warmKernels, kernelspecs: config.notebooks.kernelspecs, python: config.python, env, log: warn });
   try {

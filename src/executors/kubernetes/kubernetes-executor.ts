@@ -559,7 +559,7 @@ export class KubernetesExecutor implements Executor {
       informer = new PodInformer({
         cluster,
         namespace,
-        counter: this.clusters.counter,
+        counter: cluster.counter,
         onEvent: (type, pod) => this.#onPodEvent(cluster.name, namespace, type, pod),
         onSynced: () => this.#afterSync(cluster.name, namespace),
         onError: (error, retryInMs) => this.#log.warn({ cluster: cluster.name, namespace, err: error, retryInMs }, "pod watch stopped; restarting it"),
@@ -689,7 +689,7 @@ export class KubernetesExecutor implements Executor {
       pod: tracked.podName,
       container: TASK_CONTAINER,
       path: tracked.logPath,
-      counter: this.clusters.counter,
+      counter: tracked.cluster.counter,
       replace: tracked.replaceLog,
     });
   }

@@ -51,6 +51,8 @@ export interface KernelPoolStatus {
   kernelspec: string;
   ready: number;
   starting: number;
+  /** kernels claimed by notebook runs since the pool started */
+  claimed: number;
 }
 
 interface PoolKernel {
@@ -73,6 +75,7 @@ export class KernelPool {
   private readonly specs = new Map<string, KernelSpec>();
   private readonly ready = new Map<string, PoolKernel[]>();
   private readonly starting = new Map<string, number>();
+  private readonly claimed = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** the check in progress: checks never overlap, and stop() waits for the last one */
@@ -126,6 +129,7 @@ export class KernelPool {
       kernelspec,
       ready: this.ready.get(kernelspec)?.length ?? 0,
       starting: this.starting.get(kernelspec) ?? 0,
+      claimed: this.claimed.get(kernelspec) ?? 0,
     }));
   }
 
@@ -220,6 +224,7 @@ export class KernelPool {
           () => false,
         );
         if (!present) {
+          this.claimed.set(name, (this.claimed.get(name) ?? 0) + 1);
           kernel.process.dispose(); // claimed: the claimer owns it now
           continue;
         }
