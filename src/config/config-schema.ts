@@ -19,6 +19,14 @@ export const configSchema = z.strictObject({
       cpu: z.union([z.number(), z.string()]).refine((v) => parseCpu(v) !== undefined, { error: 'expected a CPU quantity such as 4 or "3500m"' }).optional(),
       memory: z.union([z.number(), z.string()]).refine((v) => parseMemory(v) !== undefined, { error: 'expected a memory quantity such as "16Gi"' }).optional(),
       gpus: z.array(z.number().int().min(0)).optional(),
+      /** The user local tasks run as when Capstan runs as root: a user name or uid:gid (default nobody). */
+      run_as: z
+        .string()
+        .regex(/^(\d+:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, { error: 'expected a user name such as "nobody" or uid:gid such as "65534:65534"' })
+        .refine((v) => !/^0:/.test(v) && v !== "root", { error: "tasks must not run as root; name an unprivileged user" })
+        .optional(),
+      /** auto: keep tasks out of the platform's home (the default); off: run them as the platform's user with its rights. */
+      isolation: z.enum(["auto", "off"], { error: 'expected "auto" (tasks cannot see the platform\'s home) or "off"' }).optional(),
     })
     .optional(),
   kill_grace: duration.optional(),

@@ -18,7 +18,7 @@ export interface CapstanConfig {
   databaseUrl: string;
   python: string;
   defaultExecutor: "local" | "kubernetes";
-  local: { parallelism?: number; cpu?: number; memory?: number; gpus?: number[] };
+  local: { parallelism?: number; cpu?: number; memory?: number; gpus?: number[]; runAs?: string; isolation?: "auto" | "off" };
   killGraceMs: number;
   pools: Record<string, { slots: number; description?: string }>;
   server: { host: string; port: number };
@@ -119,6 +119,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ...(local.cpu !== undefined ? { cpu: parseCpu(local.cpu) ?? 0 } : {}),
       ...(local.memory !== undefined ? { memory: parseMemory(local.memory) ?? 0 } : {}),
       ...(local.gpus !== undefined ? { gpus: local.gpus } : {}),
+      ...(local.run_as !== undefined ? { runAs: local.run_as } : {}),
+      ...(local.isolation !== undefined ? { isolation: local.isolation } : {}),
     },
     killGraceMs: fromFile.kill_grace !== undefined ? (parseDuration(fromFile.kill_grace) ?? 10_000) : 10_000,
     pools: Object.fromEntries(Object.entries(fromFile.pools ?? {}).map(([name, p]) => [name, { slots: p.slots, ...(p.description ? { description: p.description } : {}) }])),

@@ -9,11 +9,13 @@ import { systemClock, type Clock } from "../clock/index.js";
 import { INSTALL_ROOT, type CapstanConfig } from "../config/index.js";
 import type { Executor } from "../executors/index.js";
 import { createLocalExecutor } from "../executors/local/index.js";
+import { TaskBoundary } from "../executors/local/task-user.js";
 import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kubernetes/index.js";
 import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
+import { ensurePrivateHome } from "./private-home.js";
 import { isFinishedRun, isFinishedTask, Store } from "../store/index.js";
 
 export interface OpenPlatformOptions {
@@ -44,11 +46,14 @@ function executorCheck(executors: ReadonlyMap<string, Executor>, defaultExecutor
   };
 }
 
+/** Variables beside CAPSTAN_* through which the platform may hold a credential (PostgreSQL's). */
+const PLATFORM_CREDENTIALS = new Set(["PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE", "DATABASE_URL"]);
+
 /** Environment variables of the platform itself that tasks must never see. */
 export function taskBaseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined || name.startsWith("CAPSTAN_") || name === "PGPASSWORD") continue;
+    if (value === undefined || name.startsWith("CAPSTAN_") || PLATFORM_CREDENTIALS.has(name)) continue;
     env[name] = value;
   }
   return env;
@@ -77,6 +82,9 @@ function observeState(metrics: PlatformMetrics, store: Store, scheduler: Schedul
 }
 
 export class Platform {
+  /** How local tasks are kept out of the platform's home (see docs/security.md). */
+  taskBoundary: TaskBoundary = TaskBoundary.none(".", "the platform is not open yet");
+
   private constructor(
     readonly config: CapstanConfig,
     readonly store: Store,
@@ -95,13 +103,20 @@ export class Platform {
     const { config } = options;
     const logger = options.logger ?? pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "info" }, pino.destination(2));
     const clock = options.clock ?? systemClock;
+    ensurePrivateHome(config.home, config.databaseUrl);
     const store = await Store.open({ url: config.databaseUrl });
     try {
       for (const [name, pool] of Object.entries(config.pools)) {
         await store.pools.upsert(name, pool.slots, pool.description ?? null, clock.now());
       }
       const executors = new Map(options.executors ?? []);
+      let taskBoundary = TaskBoundary.none(config.home, "the local executor was configured by the caller");
       if (!executors.has("local")) {
+        taskBoundary = TaskBoundary.resolve({ home: config.home, runAs: config.local.runAs, isolation: config.local.isolation, warn: (message) => logger.warn(message) });
+        logger.info({ mode: taskBoundary.mode }, `local executor: ${taskBoundary.description}`);
+        // Warm kernels run outside a task's boundary: a task claiming one would escape it.
+        const notebookEnv = { ...options.notebookEnv };
+        if (taskBoundary.active) delete notebookEnv.CAPSTAN_KERNEL_POOL_DIR;
         executors.set(
           "local",
           await createLocalExecutor(config.local, {
@@ -109,7 +124,8 @@ export class Platform {
             capstan: capstanCommand(),
             killGraceMs: config.killGraceMs,
             baseEnv: taskBaseEnv(),
-            notebookEnv: { CAPSTAN_PYTHON: config.python, ...options.notebookEnv },
+            notebookEnv: { CAPSTAN_PYTHON: config.python, ...notebookEnv },
+            boundary: taskBoundary,
             launcherPython: process.env.CAPSTAN_LAUNCHER === "node" ? null : config.python,
             logger,
           }),
@@ -139,6 +155,7 @@ export class Platform {
       });
       observeState(metrics, store, scheduler, kubernetes);
       const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics);
+      platform.taskBoundary = taskBoundary;
       await platform.reloadPipelines();
       return platform;
     } catch (error) {

@@ -41,13 +41,13 @@ export function readSchedulerLock(home: string): SchedulerLockInfo | null {
 
 /** Takes the lock for this process; throws SchedulerRunningError when another process holds it. */
 export function acquireSchedulerLock(home: string, mode: SchedulerLockInfo["mode"]): { update(url: string | null): void; release(): void } {
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const existing = readSchedulerLock(home);
   if (existing && existing.pid !== process.pid) throw new SchedulerRunningError(existing, home);
   const info: SchedulerLockInfo = { pid: process.pid, pidStart: processStartTime(process.pid), url: null, startedAt: Date.now(), mode };
   const write = () => {
     const tmp = `${lockPath(home)}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(info));
+    writeFileSync(tmp, JSON.stringify(info), { mode: 0o600 });
     renameSync(tmp, lockPath(home));
   };
   write();

@@ -2,7 +2,7 @@
  * Test harness: a temporary home and pipelines folder, a platform opened on it (SQLite by default,
  * PostgreSQL when given a URL), and waits driven by the scheduler's change events.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -42,6 +42,8 @@ export function tempDir(prefix = "capstan-test-"): string {
 
 export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
+  // Tasks run as an unprivileged user when the tests run as root: they need the pipelines folder.
+  chmodSync(dir, 0o755);
   const home = join(dir, "home");
   const pipelinesDir = join(dir, "pipelines");
   mkdirSync(pipelinesDir, { recursive: true });

@@ -24,6 +24,7 @@ import { oneLine } from "../one-line.js";
 import { taskCommand } from "../task-command.js";
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
+import type { TaskBoundary } from "./task-user.js";
 
 /**
  * Enters the working folder and runs the command, then writes its exit status. The pid file is
@@ -52,6 +53,8 @@ export interface LocalExecutorOptions {
   notebookEnv?: Record<string, string>;
   /** How often adopted processes (not children of this one) are checked for life. */
   adoptedCheckMs?: number;
+  /** Keeps tasks out of the platform's home (task-user.ts); none: tasks run as this process's user. */
+  boundary?: TaskBoundary;
 }
 
 interface Tracked {
@@ -128,10 +131,12 @@ export class LocalExecutor implements Executor {
     const reservation = this.#slots.reserve(launch.resources);
     env.CUDA_VISIBLE_DEVICES = reservation.gpus.join(",");
     writeFileSync(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
+    const boundary = this.#options.boundary?.prefix({ attemptDir: launch.attemptDir, artifactsDir: launch.artifactsDir, cwd }) ?? [];
 
     let pid: number;
     try {
-      pid = await this.#options.starter.start({ argv: ["/bin/sh", "-c", WRAPPER, "capstan-task", launch.attemptDir, cwd, ...command.argv], env, log: launch.logPath });
+      this.#options.boundary?.prepare(launch);
+      pid = await this.#options.starter.start({ argv: ["/bin/sh", "-c", WRAPPER, "capstan-task", launch.attemptDir, cwd, ...boundary, ...command.argv], env, log: launch.logPath });
     } catch (error) {
       this.#slots.release(reservation);
       throw new LaunchError(`could not start the process: ${(error as Error).message}`, { retryable: true, cause: error });
@@ -173,6 +178,7 @@ export class LocalExecutor implements Executor {
       const outputPath = join(dir, "output.json");
       const presetOutputs: Record<string, string> = existsSync(join(dir, "parameters.json")) ? { notebook: join(dir, "output.ipynb") } : {};
       if (status !== null) {
+        this.#options.boundary?.release(dir);
         results.set(key, { status: "ended", end: collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined) });
         continue;
       }
@@ -198,6 +204,7 @@ export class LocalExecutor implements Executor {
       }
       // Gone without a status: check once more in case it finished between the two reads.
       const late = await readStatus(dir);
+      this.#options.boundary?.release(dir);
       results.set(key, late !== null ? { status: "ended", end: collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
     }
     return results;
@@ -263,6 +270,7 @@ export class LocalExecutor implements Executor {
     this.#tracked.delete(attemptKey(tracked.ref));
     this.#byPid.delete(tracked.pid);
     this.#slots.release(tracked.reservation);
+    this.#options.boundary?.release(tracked.attemptDir);
     const status = code ?? (await readStatus(tracked.attemptDir));
     const end = vanished && status === null
       ? lost(tracked.killedFor ? `killed (${tracked.killedFor})` : "the process vanished")
