@@ -241,7 +241,7 @@ export class InProcessClient implements CapstanClient {
   async #loaded() {
     const platform = this.#platform;
     if (platform) return platform.registry;
-    const registry = new PipelineRegistry({ paths: this.config.pipelines });
+    const registry = new PipelineRegistry({ paths: this.config.pipelines, loadTimeoutMs: this.config.pipelineLoadTimeoutMs });
     await registry.load();
     return registry;
   }

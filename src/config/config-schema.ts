@@ -30,6 +30,8 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   kill_grace: duration.optional(),
+  /** How long importing one TypeScript pipeline file may take before it is reported and stopped. */
+  pipeline_load_timeout: duration.optional(),
   pools: z.record(z.string(), z.strictObject({ slots: z.number().int().min(0, { error: "slots must be a whole number ≥ 0" }), description: z.string().optional() })).optional(),
   server: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
   scheduler: z.strictObject({ sweep_interval: duration.optional() }).optional(),

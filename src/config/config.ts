@@ -20,6 +20,8 @@ export interface CapstanConfig {
   defaultExecutor: "local" | "kubernetes";
   local: { parallelism?: number; cpu?: number; memory?: number; gpus?: number[]; runAs?: string; isolation?: "auto" | "off" };
   killGraceMs: number;
+  /** Time limit of importing one TypeScript pipeline file (pipeline_load_timeout). */
+  pipelineLoadTimeoutMs: number;
   pools: Record<string, { slots: number; description?: string }>;
   server: { host: string; port: number };
   sweepIntervalMs: number;
@@ -123,6 +125,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ...(local.isolation !== undefined ? { isolation: local.isolation } : {}),
     },
     killGraceMs: fromFile.kill_grace !== undefined ? (parseDuration(fromFile.kill_grace) ?? 10_000) : 10_000,
+    pipelineLoadTimeoutMs: fromFile.pipeline_load_timeout !== undefined ? (parseDuration(fromFile.pipeline_load_timeout) ?? 10_000) : 10_000,
     pools: Object.fromEntries(Object.entries(fromFile.pools ?? {}).map(([name, p]) => [name, { slots: p.slots, ...(p.description ? { description: p.description } : {}) }])),
     server: { host: overrides.host ?? env.CAPSTAN_HOST ?? fromFile.server?.host ?? "127.0.0.1", port },
     sweepIntervalMs: fromFile.scheduler?.sweep_interval !== undefined ? (parseDuration(fromFile.scheduler.sweep_interval) ?? 0) : /^postgres/.test(databaseUrl) ? 2000 : 0,

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { PipelineFileError } from "./errors.js";
-import { loadTsPipeline } from "./load-ts.js";
+import { loadTsPipeline, type TsPipelineLoader } from "./load-ts.js";
 import { loadYamlPipeline } from "./load-yaml.js";
 import type { LoadedPipeline } from "./model.js";
 import type { SpecCheck } from "./validate.js";
@@ -11,8 +11,11 @@ import { versionHash } from "./version-hash.js";
 /** File extensions that hold pipelines. */
 export const PIPELINE_EXTENSIONS = [".yaml", ".yml", ".ts", ".mts"];
 
-/** Reads, parses and validates one pipeline file; throws PipelineFileError. */
-export async function loadPipelineFile(path: string, check?: SpecCheck): Promise<LoadedPipeline> {
+/**
+ * Reads, parses and validates one pipeline file; throws PipelineFileError. TypeScript files are
+ * imported by `tsLoader` (in a worker thread, with its time limit), or by a loader of their own.
+ */
+export async function loadPipelineFile(path: string, check?: SpecCheck, tsLoader?: TsPipelineLoader): Promise<LoadedPipeline> {
   const file = resolve(path);
   let source: string;
   try {
@@ -21,6 +24,6 @@ export async function loadPipelineFile(path: string, check?: SpecCheck): Promise
     throw new PipelineFileError(file, [{ path: [], message: `cannot read the file: ${(error as Error).message}` }], { cause: error });
   }
   const extension = extname(file);
-  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file, check) : loadYamlPipeline(file, source, check);
+  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file, check, tsLoader) : loadYamlPipeline(file, source, check);
   return { spec, version: versionHash(spec), file, baseDir: dirname(file), source };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,5 +57,32 @@ describe("PipelineRegistry", () => {
     expect(registry.get("p")?.version).toBe(good);
     expect(change.errors[0]?.message).toContain("a task cannot depend on itself");
     expect(change.removed).toEqual(["q"]);
+  });
+
+  it("reports a TypeScript file that loops at import with its name and the limit, and loads every other file", async () => {
+    const good = `import { pipeline } from "capstan";\nexport default pipeline({ id: "good", tasks: { t: { command: "true" } } });\n`;
+    const dir = folder({
+      "a-loop.ts": `import { pipeline } from "capstan";\nwhile (true) {}\nexport default pipeline({ id: "loop", tasks: { t: { command: "true" } } });\n`,
+      "b-good.ts": good,
+      "c-wait.ts": `await new Promise(() => setInterval(() => {}, 1000));\nexport default {};\n`,
+      "d-exit.ts": `process.exit(3);\n`,
+      "e-func.ts": `export default { id: "func", tasks: { t: { command: "true" } }, hook: () => 1 };\n`,
+      "f.yaml": "id: f\ntasks:\n  t: { command: 'true' }\n",
+    });
+    const registry = new PipelineRegistry({ paths: [dir], loadTimeoutMs: 4000 });
+    const change = await registry.load();
+    expect(registry.list().map((p) => p.spec.id)).toEqual(["f", "good"]);
+    expect(change.errors.map((e) => e.message)).toEqual([
+      `${join(dir, "a-loop.ts")}: did not finish loading within 4s (the pipeline_load_timeout setting); a file that loops or waits at import never finishes`,
+      `${join(dir, "c-wait.ts")}: did not finish loading within 4s (the pipeline_load_timeout setting); a file that loops or waits at import never finishes`,
+      `${join(dir, "d-exit.ts")}: ended the loader while loading (exit code 3); a pipeline file must not call process.exit`,
+      expect.stringMatching(new RegExp(`^${join(dir, "e-func.ts")}: the default export is not plain data`)),
+    ]);
+    // The registry keeps working: a fixed file loads on the next load, with the same limit.
+    writeFileSync(join(dir, "a-loop.ts"), good.replace('"good"', '"fixed"'));
+    rmSync(join(dir, "c-wait.ts"));
+    await registry.load();
+    expect(registry.list().map((p) => p.spec.id)).toEqual(["f", "fixed", "good"]);
+    expect(registry.errors().map((e) => e.file)).toEqual([join(dir, "d-exit.ts"), join(dir, "e-func.ts")]);
   });
 });

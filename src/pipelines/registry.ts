@@ -8,6 +8,7 @@ import { readdir, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { issueLocation, PipelineFileError } from "./errors.js";
 import { loadPipelineFile, PIPELINE_EXTENSIONS } from "./load-file.js";
+import { TsPipelineLoader } from "./load-ts.js";
 import { locateInYaml } from "./load-yaml.js";
 import type { LoadedPipeline } from "./model.js";
 import type { SpecCheck } from "./validate.js";
@@ -24,12 +25,26 @@ export interface PipelineRegistryOptions {
   paths: readonly string[];
   /** Checks against the platform's configuration (clusters, executors), run on every file. */
   check?: SpecCheck;
+  /** The time limit of importing one TypeScript file (default 10 s). */
+  loadTimeoutMs?: number;
+}
+
+/** What one load collects before it replaces the registry's maps. */
+interface LoadState {
+  change: RegistryChange;
+  /** Pipeline id → the file that defines it. */
+  seen: Map<string, string>;
+  nextErrors: Map<string, PipelineFileError>;
+  nextIds: Map<string, string>;
+  /** File → its text, for positions of duplicate ids. */
+  sources: Map<string, string>;
 }
 
 /** Pipelines by id, with the errors of files that failed to load. */
 export class PipelineRegistry {
   readonly #paths: string[];
   readonly #check: SpecCheck | undefined;
+  readonly #loadTimeoutMs: number | undefined;
   #pipelines = new Map<string, LoadedPipeline>();
   #errors = new Map<string, PipelineFileError>();
   #idsByFile = new Map<string, string>();
@@ -38,6 +53,7 @@ export class PipelineRegistry {
   constructor(options: PipelineRegistryOptions) {
     this.#paths = options.paths.map((p) => resolve(p));
     this.#check = options.check;
+    this.#loadTimeoutMs = options.loadTimeoutMs;
   }
 
   get(id: string): LoadedPipeline | undefined {
@@ -61,9 +77,29 @@ export class PipelineRegistry {
     const nextErrors = new Map<string, PipelineFileError>();
     const nextIds = new Map<string, string>();
     const sources = new Map<string, string>();
+    // One worker imports this load's TypeScript files; it is stopped when the load ends.
+    const tsLoader = new TsPipelineLoader(this.#loadTimeoutMs === undefined ? {} : { timeoutMs: this.#loadTimeoutMs });
+    try {
+      await this.#loadFiles(files, tsLoader, { change, seen, nextErrors, nextIds, sources });
+    } finally {
+      await tsLoader.close();
+    }
+    for (const id of [...this.#pipelines.keys()]) {
+      if (!seen.has(id)) {
+        this.#pipelines.delete(id);
+        change.removed.push(id);
+      }
+    }
+    this.#errors = nextErrors;
+    this.#idsByFile = nextIds;
+    return change;
+  }
+
+  async #loadFiles(files: string[], tsLoader: TsPipelineLoader, state: LoadState): Promise<void> {
+    const { change, seen, nextErrors, nextIds, sources } = state;
     for (const file of files) {
       try {
-        const loaded = await loadPipelineFile(file, this.#check);
+        const loaded = await loadPipelineFile(file, this.#check, tsLoader);
         const other = seen.get(loaded.spec.id);
         if (other) {
           const first = sources.get(other);
@@ -88,15 +124,6 @@ export class PipelineRegistry {
         }
       }
     }
-    for (const id of [...this.#pipelines.keys()]) {
-      if (!seen.has(id)) {
-        this.#pipelines.delete(id);
-        change.removed.push(id);
-      }
-    }
-    this.#errors = nextErrors;
-    this.#idsByFile = nextIds;
-    return change;
   }
 
   /** Reloads when a pipeline file changes; `onChange` gets each reload's outcome. */

@@ -138,7 +138,7 @@ export class Platform {
       const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes instanceof KubernetesExecutor ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];
       const secrets = new SecretService(store, loadSecretKey(config.home), () => clock.now());
       const metrics = new PlatformMetrics();
-      const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)) });
+      const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)), loadTimeoutMs: config.pipelineLoadTimeoutMs });
       const scheduler = new Scheduler({
         store,
         clock,

@@ -64,7 +64,7 @@ export function registerPipelineCommands(program: Command): void {
     .action(async (files: string[], _opts: unknown, command: Command) => {
       const config = await configFrom(command);
       const { PipelineRegistry } = await import("../../pipelines/index.js");
-      const registry = new PipelineRegistry({ paths: files.length > 0 ? files : config.pipelines });
+      const registry = new PipelineRegistry({ paths: files.length > 0 ? files : config.pipelines, loadTimeoutMs: config.pipelineLoadTimeoutMs });
       await registry.load();
       const errors = registry.errors();
       const valid = registry.list();
