@@ -10,7 +10,7 @@ import type { Session } from "../store/session-repository.js";
 import type { ApiToken } from "../store/token-repository.js";
 import type { User } from "../store/user-repository.js";
 import { AuthConflictError, AuthenticationError, AuthInputError, AuthNotFoundError } from "./errors.js";
-import { LoginLimiter } from "./login-limiter.js";
+import { LoginLimiter, type LoginLimits } from "./login-limiter.js";
 import { checkTeamName, checkUsername } from "./names.js";
 import { decoyPasswordHash, generatePassword, hashPassword, passwordProblem, verifyPassword } from "./password.js";
 import { Principal, type CredentialKind } from "./principal.js";
@@ -23,7 +23,9 @@ export interface AuthServiceOptions {
   sessionTtlMs?: number;
   /** A session ends after this long without a request (default 24 hours). */
   sessionIdleMs?: number;
+  /** The sign-in limiter; or give `loginLimits` to build one on this service's clock. */
   limiter?: LoginLimiter;
+  loginLimits?: LoginLimits;
 }
 
 /** A new API token; `token` is the secret, shown once and never stored. */
@@ -82,7 +84,7 @@ export class AuthService {
     this.#clock = options.clock ?? systemClock;
     this.#sessionTtlMs = options.sessionTtlMs ?? 7 * 24 * 3600_000;
     this.#sessionIdleMs = options.sessionIdleMs ?? 24 * 3600_000;
-    this.#limiter = options.limiter ?? new LoginLimiter({ now: () => this.#clock.now() });
+    this.#limiter = options.limiter ?? new LoginLimiter({ ...options.loginLimits, now: () => this.#clock.now() });
     this.events.setMaxListeners(0);
   }
 
@@ -147,15 +149,24 @@ export class AuthService {
   /** Checks a username and password; throws AuthenticationError (same message for every failure) or TooManyAttemptsError. */
   async #checkPassword(usernameText: string, password: string, address: string): Promise<User> {
     const username = usernameText.trim().toLowerCase();
-    this.#limiter.check(username, address);
-    const user = await this.#store.users.get(username);
-    const hash = user?.passwordHash ?? (await decoyPasswordHash());
-    const matches = await verifyPassword(password, hash);
+    // The attempt is counted before the slow hash, so parallel guesses cannot all get in under the limit.
+    const attempt = this.#limiter.begin(username, address);
+    let user: User | undefined;
+    let matches = false;
+    try {
+      user = await this.#store.users.get(username);
+      const hash = user?.passwordHash ?? (await decoyPasswordHash());
+      matches = await verifyPassword(password, hash);
+    } catch (error) {
+      // Not a wrong password (the database or hashing failed): the slot is given back.
+      attempt.succeeded();
+      throw error;
+    }
     if (!user || user.passwordHash === null || user.disabled === 1 || !matches) {
-      this.#limiter.failed(username, address);
+      attempt.failed();
       throw new AuthenticationError("wrong username or password");
     }
-    this.#limiter.succeeded(username, address);
+    attempt.succeeded();
     return user;
   }
 

@@ -1,7 +1,7 @@
 /** Users, teams and roles, API tokens, browser sessions and password hashing. */
 export { AuthService, FIRST_ADMIN, LOCAL_CLI_USER, type AuthServiceOptions, type CreatedSession, type CreatedToken, type NewUserInput, type UserPatch } from "./auth-service.js";
 export { AuthConflictError, AuthError, AuthenticationError, AuthInputError, AuthNotFoundError, ForbiddenError, TooManyAttemptsError } from "./errors.js";
-export { LoginLimiter, type LoginLimiterOptions } from "./login-limiter.js";
+export { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginAttempt, type LoginLimiterOptions, type LoginLimits } from "./login-limiter.js";
 export { checkTeamName, checkUsername, TEAM_PATTERN, USERNAME_PATTERN } from "./names.js";
 export { generatePassword, hashPassword, passwordProblem, verifyPassword } from "./password.js";
 export { Principal, type CredentialKind } from "./principal.js";

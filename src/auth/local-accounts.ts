@@ -8,6 +8,7 @@ import type { Clock } from "../clock/index.js";
 import type { Store } from "../store/index.js";
 import { AuthService } from "./auth-service.js";
 import { removeLocalCliToken, writeLocalCliToken } from "./local-cli-token.js";
+import type { LoginLimits } from "./login-limiter.js";
 
 export interface LocalAccounts {
   auth: AuthService;
@@ -17,8 +18,8 @@ export interface LocalAccounts {
   stop(): Promise<void>;
 }
 
-export async function startLocalAccounts(platform: { store: Store; clock: Clock }, home: string): Promise<LocalAccounts> {
-  const auth = new AuthService(platform.store, { clock: platform.clock });
+export async function startLocalAccounts(platform: { store: Store; clock: Clock }, home: string, options: { loginLimits?: LoginLimits } = {}): Promise<LocalAccounts> {
+  const auth = new AuthService(platform.store, { clock: platform.clock, ...(options.loginLimits ? { loginLimits: options.loginLimits } : {}) });
   const firstAdmin = await auth.ensureFirstAdmin();
   const cliToken = await auth.issueLocalCliToken(hostname());
   if (cliToken) writeLocalCliToken(home, cliToken.token);

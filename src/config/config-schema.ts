@@ -1,4 +1,5 @@
 /** The capstan.yaml schema: where state lives, which database, executors, pools, server and clusters. */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDuration } from "../pipelines/durations.js";
 import { parseCpu, parseMemory } from "../pipelines/quantities.js";
@@ -33,7 +34,18 @@ export const configSchema = z.strictObject({
   /** How long importing one TypeScript pipeline file may take before it is reported and stopped. */
   pipeline_load_timeout: duration.optional(),
   pools: z.record(z.string(), z.strictObject({ slots: z.number().int().min(0, { error: "slots must be a whole number ≥ 0" }), description: z.string().optional() })).optional(),
-  server: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
+  server: z
+    .strictObject({
+      host: z.string().optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      /** Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses, CIDR ranges, or loopback / linklocal / uniquelocal. */
+      trusted_proxies: z.array(z.string().refine((v) => trustedProxyProblem(v) === undefined, { error: (issue) => trustedProxyProblem(String(issue.input)) ?? "" })).optional(),
+      /** Failed sign-ins allowed within the window, per account (from any address) and per client address (for any account). */
+      login_limits: z
+        .strictObject({ per_account: z.number().int().min(1).optional(), per_address: z.number().int().min(1).optional(), window: duration.optional() })
+        .optional(),
+    })
+    .optional(),
   scheduler: z.strictObject({ sweep_interval: duration.optional() }).optional(),
   notebooks: z.strictObject({ warm_kernels: z.number().int().min(0).max(32).optional(), kernelspecs: z.array(z.string()).optional() }).optional(),
   /** Kubernetes clusters by name, checked by the Kubernetes executor. */
@@ -41,3 +53,13 @@ export const configSchema = z.strictObject({
 });
 
 export type ConfigFile = z.output<typeof configSchema>;
+
+/** What is wrong with one entry of server.trusted_proxies (undefined: nothing). */
+export function trustedProxyProblem(entry: string): string | undefined {
+  if (["loopback", "linklocal", "uniquelocal"].includes(entry)) return undefined;
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  const max = family === 4 ? 32 : 128;
+  if (family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))) return undefined;
+  return `${JSON.stringify(entry)} is not a proxy address: expected an IP address (10.0.0.5), a CIDR range (10.0.0.0/8, fd00::/8), or loopback, linklocal or uniquelocal`;
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { parseDuration } from "../pipelines/durations.js";
 import { parseCpu, parseMemory } from "../pipelines/quantities.js";
-import { configSchema, type ConfigFile } from "./config-schema.js";
+import { configSchema, trustedProxyProblem, type ConfigFile } from "./config-schema.js";
 
 /** The settings Capstan runs with. */
 export interface CapstanConfig {
@@ -23,7 +23,13 @@ export interface CapstanConfig {
   /** Time limit of importing one TypeScript pipeline file (pipeline_load_timeout). */
   pipelineLoadTimeoutMs: number;
   pools: Record<string, { slots: number; description?: string }>;
-  server: { host: string; port: number };
+  server: {
+    host: string;
+    port: number;
+    /** Proxies whose X-Forwarded-* headers are believed (server.trusted_proxies or CAPSTAN_TRUST_PROXY); empty: none. */
+    trustedProxies: string[];
+    loginLimits: { perAccount: number; perAddress: number; windowMs: number };
+  };
   sweepIntervalMs: number;
   notebooks: { warmKernels: number; kernelspecs: string[] };
   clusters: Record<string, unknown>;
@@ -89,6 +95,22 @@ function defaultPython(cwd: string): string {
   return "python3";
 }
 
+/**
+ * CAPSTAN_TRUST_PROXY: a comma-separated list like server.trusted_proxies (it replaces the file's);
+ * `1` means a proxy on this machine (loopback), `0` or empty means none.
+ */
+function trustProxyFromEnv(text: string): string[] {
+  const value = text.trim();
+  if (value === "" || value === "0") return [];
+  if (value === "1") return ["loopback"];
+  const entries = value.split(",").map((e) => e.trim()).filter((e) => e !== "");
+  for (const entry of entries) {
+    const problem = trustedProxyProblem(entry);
+    if (problem) throw new ConfigError(`CAPSTAN_TRUST_PROXY: ${problem} (or 1 for a proxy on this machine, 0 for none)`);
+  }
+  return entries;
+}
+
 /** Resolves the configuration for a command run in `cwd`. */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CapstanConfig {
   const explicit = overrides.config ?? env.CAPSTAN_CONFIG;
@@ -127,7 +149,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     killGraceMs: fromFile.kill_grace !== undefined ? (parseDuration(fromFile.kill_grace) ?? 10_000) : 10_000,
     pipelineLoadTimeoutMs: fromFile.pipeline_load_timeout !== undefined ? (parseDuration(fromFile.pipeline_load_timeout) ?? 10_000) : 10_000,
     pools: Object.fromEntries(Object.entries(fromFile.pools ?? {}).map(([name, p]) => [name, { slots: p.slots, ...(p.description ? { description: p.description } : {}) }])),
-    server: { host: overrides.host ?? env.CAPSTAN_HOST ?? fromFile.server?.host ?? "127.0.0.1", port },
+    server: {
+      host: overrides.host ?? env.CAPSTAN_HOST ?? fromFile.server?.host ?? "127.0.0.1",
+      port,
+      trustedProxies: env.CAPSTAN_TRUST_PROXY !== undefined ? trustProxyFromEnv(env.CAPSTAN_TRUST_PROXY) : (fromFile.server?.trusted_proxies ?? []),
+      loginLimits: {
+        perAccount: fromFile.server?.login_limits?.per_account ?? 10,
+        perAddress: fromFile.server?.login_limits?.per_address ?? 50,
+        windowMs: fromFile.server?.login_limits?.window !== undefined ? (parseDuration(fromFile.server.login_limits.window) ?? 15 * 60_000) : 15 * 60_000,
+      },
+    },
     sweepIntervalMs: fromFile.scheduler?.sweep_interval !== undefined ? (parseDuration(fromFile.scheduler.sweep_interval) ?? 0) : /^postgres/.test(databaseUrl) ? 2000 : 0,
     notebooks: { warmKernels: fromFile.notebooks?.warm_kernels ?? 1, kernelspecs: fromFile.notebooks?.kernelspecs ?? ["python3"] },
     clusters: fromFile.clusters ?? {},

@@ -71,7 +71,7 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     bodyLimit: 1024 * 1024,
     // Longer than any id the schemas accept, so an over-long id gets the schema's message.
     routerOptions: { maxParamLength: 320 },
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: typeof options.trustProxy === "boolean" ? options.trustProxy : options.trustProxy && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });
   // Only JSON bodies: a cross-site HTML form can send text/plain or form encodings, never application/json.

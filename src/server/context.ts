@@ -13,8 +13,13 @@ export interface ServerContext {
 export interface ServerOptions {
   /** Folder of the built web UI (web/dist); null serves the API only. Default: the installation's web/dist when it exists. */
   webRoot?: string | null;
-  /** Trust X-Forwarded-* from a proxy in front (for HTTPS detection and client addresses). */
-  trustProxy?: boolean;
+  /**
+   * Whose X-Forwarded-For and X-Forwarded-Proto to believe (client addresses for sign-in limits, HTTPS
+   * detection): the proxies' addresses or CIDR ranges (or loopback, linklocal, uniquelocal); the client
+   * address is the nearest one not in the list. true believes any peer (only for a server that nothing
+   * but the proxy can reach); false or empty believes none.
+   */
+  trustProxy?: boolean | readonly string[];
 }
 
 /** The services route modules share. */

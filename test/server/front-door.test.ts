@@ -8,8 +8,12 @@ import { request as httpRequest } from "node:http";
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { routesOf } from "../../src/server/index.js";
+import { AuthService, type LoginLimits } from "../../src/auth/index.js";
+import { FakeClock } from "../../src/clock/index.js";
+import { ConfigError, loadConfig } from "../../src/config/index.js";
+import { buildServer, routesOf } from "../../src/server/index.js";
 import { openServer, type ServerHarness, type ServerHarnessOptions } from "./support/server-harness.js";
 
 const PIPELINES = {
@@ -28,10 +32,27 @@ tasks:
 };
 
 let h: ServerHarness | undefined;
+let extra: FastifyInstance | undefined;
 afterEach(async () => {
+  await extra?.close();
+  extra = undefined;
   await h?.close();
   h = undefined;
 });
+
+/** A second server on the harness' platform with its own accounts service: login limits, clock and trusted proxies of the test's choosing. */
+async function frontDoor(s: ServerHarness, options: { limits?: LoginLimits; clock?: FakeClock; trustProxy?: readonly string[] }): Promise<{ url: string; auth: AuthService }> {
+  const auth = new AuthService(s.platform.store, { ...(options.clock ? { clock: options.clock } : {}), ...(options.limits ? { loginLimits: options.limits } : {}) });
+  extra = await buildServer({ platform: s.platform, auth }, { webRoot: null, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
+  await extra.listen({ port: 0, host: "127.0.0.1" });
+  const address = extra.server.address();
+  return { url: typeof address === "object" && address ? `http://127.0.0.1:${address.port}` : "", auth };
+}
+
+async function signIn(url: string, username: string, password: string, headers: Record<string, string> = {}): Promise<number> {
+  const answer = await raw(url, "POST", "/api/auth/login", headers, JSON.stringify({ username, password }));
+  return answer.status;
+}
 
 async function open(options: ServerHarnessOptions = {}): Promise<ServerHarness> {
   h = await openServer({ pipelines: PIPELINES, ...options });
@@ -178,5 +199,77 @@ describe("front door: authentication is decided on the route that runs", () => {
     // The same cookie from the app's own origin still works.
     expect((await s.call("POST", "/api/pipelines/alpha/runs", { body: {}, headers: { cookie, "x-csrf-token": csrf, origin: s.url } })).status).toBe(201);
     expect(s.serverErrors).toEqual([]);
+  });
+});
+
+describe("front door: sign-in limits hold under parallel guesses", () => {
+  it("refuses the right password after 60 parallel wrong ones, until the window has passed", async () => {
+    const s = await open();
+    const clock = new FakeClock(Date.now());
+    const door = await frontDoor(s, { clock });
+    const bob = await s.user("bob", {});
+    const guesses = await Promise.all(Array.from({ length: 60 }, (_, i) => signIn(door.url, "bob", `wrong-guess-${i}`)));
+    // Only the default 10 attempts per account reach the password check; the rest are refused before it.
+    expect(guesses.filter((status) => status === 401)).toHaveLength(10);
+    expect(guesses.filter((status) => status === 429)).toHaveLength(50);
+    expect(await signIn(door.url, "bob", bob.password)).toBe(429);
+    // From another address too: the limit is the account's.
+    expect((await raw(door.url, "POST", "/api/auth/token", {}, JSON.stringify({ username: "bob", password: bob.password, name: "x" }))).status).toBe(429);
+    clock.advance(15 * 60_000 - 1000);
+    expect(await signIn(door.url, "bob", bob.password)).toBe(429);
+    clock.advance(1000);
+    expect(await signIn(door.url, "bob", bob.password)).toBe(200);
+  });
+
+  it("does not let a client reset the limit by rotating X-Forwarded-For when its proxy is not trusted", async () => {
+    const s = await open();
+    const door = await frontDoor(s, { limits: { perAccount: 100, perAddress: 4 } });
+    for (const name of ["u1", "u2", "u3", "u4", "u5"]) await s.user(name, {});
+    for (let i = 0; i < 4; i++) expect(await signIn(door.url, `u${i + 1}`, "wrong", { "x-forwarded-for": `198.51.100.${i}` })).toBe(401);
+    // The peer (127.0.0.1) is the address, whatever it claims to forward for.
+    expect(await signIn(door.url, "u5", "pw-u5-0123456789", { "x-forwarded-for": "198.51.100.200" })).toBe(429);
+    expect(await signIn(door.url, "u5", "pw-u5-0123456789")).toBe(429);
+  });
+
+  it("uses the forwarded address from a trusted proxy, and the proxy's own address from anyone else", async () => {
+    const s = await open();
+    const door = await frontDoor(s, { limits: { perAccount: 100, perAddress: 3 }, trustProxy: ["127.0.0.0/8"] });
+    for (const name of ["u1", "u2", "u3", "u4"]) await s.user(name, {});
+    for (let i = 0; i < 3; i++) expect(await signIn(door.url, `u${i + 1}`, "wrong", { "x-forwarded-for": "203.0.113.7" })).toBe(401);
+    expect(await signIn(door.url, "u4", "pw-u4-0123456789", { "x-forwarded-for": "203.0.113.7" })).toBe(429);
+    // A client behind the proxy cannot pick its address: the proxy appends the real one, and that is used.
+    expect(await signIn(door.url, "u4", "pw-u4-0123456789", { "x-forwarded-for": "198.51.100.1, 203.0.113.7" })).toBe(429);
+    // Another client of the same proxy is not limited by the first.
+    expect(await signIn(door.url, "u4", "pw-u4-0123456789", { "x-forwarded-for": "203.0.113.8" })).toBe(200);
+  });
+});
+
+describe("front door: settings", () => {
+  function configIn(yaml: string, env: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "capstan-config-"));
+    writeFileSync(join(dir, "capstan.yaml"), yaml);
+    return loadConfig({}, env, dir);
+  }
+
+  it("reads trusted proxies and login limits from capstan.yaml, and trusts no proxy by default", () => {
+    expect(configIn("home: h\n").server).toMatchObject({ trustedProxies: [], loginLimits: { perAccount: 10, perAddress: 50, windowMs: 900_000 } });
+    const config = configIn("server:\n  trusted_proxies: [10.0.0.0/8, 'fd00::/8', 192.168.1.5, loopback]\n  login_limits: { per_account: 5, per_address: 20, window: 30m }\n");
+    expect(config.server.trustedProxies).toEqual(["10.0.0.0/8", "fd00::/8", "192.168.1.5", "loopback"]);
+    expect(config.server.loginLimits).toEqual({ perAccount: 5, perAddress: 20, windowMs: 1_800_000 });
+  });
+
+  it("names a bad proxy entry with its place in the file and what would be accepted", () => {
+    expect(() => configIn("server:\n  trusted_proxies: [10.0.0.0/33]\n")).toThrow(/capstan\.yaml:2:\d+: server\.trusted_proxies\.0: "10\.0\.0\.0\/33" is not a proxy address: expected an IP address/);
+    expect(() => configIn("server:\n  trusted_proxies: [proxy.example]\n")).toThrow(ConfigError);
+    expect(() => configIn("server:\n  login_limits: { per_account: 0 }\n")).toThrow(/server\.login_limits\.per_account/);
+  });
+
+  it("takes CAPSTAN_TRUST_PROXY as a list over the file's, with 1 meaning a proxy on this machine", () => {
+    const yaml = "server: { trusted_proxies: [10.1.2.3] }\n";
+    expect(configIn(yaml).server.trustedProxies).toEqual(["10.1.2.3"]);
+    expect(configIn(yaml, { CAPSTAN_TRUST_PROXY: "1" }).server.trustedProxies).toEqual(["loopback"]);
+    expect(configIn(yaml, { CAPSTAN_TRUST_PROXY: "0" }).server.trustedProxies).toEqual([]);
+    expect(configIn(yaml, { CAPSTAN_TRUST_PROXY: "10.0.0.0/8, 172.16.0.1" }).server.trustedProxies).toEqual(["10.0.0.0/8", "172.16.0.1"]);
+    expect(() => configIn(yaml, { CAPSTAN_TRUST_PROXY: "true" })).toThrow(/CAPSTAN_TRUST_PROXY: "true" is not a proxy address/);
   });
 });

@@ -32,8 +32,8 @@ export function registerUpCommand(program: Command): void {
       try {
         platform = await Platform.open({ config, logger, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
         const { startLocalAccounts } = await import("../../auth/index.js");
-        accounts = await startLocalAccounts(platform, config.home);
-        const server = await buildServer({ platform, auth: accounts.auth }, { trustProxy: process.env.CAPSTAN_TRUST_PROXY === "1" });
+        accounts = await startLocalAccounts(platform, config.home, { loginLimits: config.server.loginLimits });
+        const server = await buildServer({ platform, auth: accounts.auth }, { trustProxy: config.server.trustedProxies });
         const address = await server.listen({ port: config.server.port, host: config.server.host });
         const url = address.replace("[::1]", "localhost").replace("127.0.0.1", "localhost");
         // Scheduling starts once the server listens, so a busy port fails before anything runs.
