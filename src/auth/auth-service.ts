@@ -196,14 +196,25 @@ export class AuthService {
     this.events.emit("changed", principal.username);
   }
 
-  /** Changes one's own password; every other session of the user ends. */
+  /**
+   * Changes one's own password. Every API token of the user is revoked (the one making the change
+   * too) and every session ends but the one making the change: whoever had the old password may have
+   * made tokens or sessions with it.
+   */
   async changePassword(principal: Principal, current: string, next: string, address: string): Promise<void> {
     await this.#checkPassword(principal.username, current, address);
     const problem = passwordProblem(next);
     if (problem) throw new AuthInputError("new_password", `new password: ${problem}`);
-    await this.#store.users.update(principal.username, { passwordHash: await hashPassword(next), updatedAt: this.#clock.now() });
-    await this.#store.sessions.deleteForUser(principal.username, principal.via === "session" ? principal.credentialId : undefined);
+    const now = this.#clock.now();
+    await this.#store.users.update(principal.username, { passwordHash: await hashPassword(next), updatedAt: now });
+    await this.#endCredentials(principal.username, now, principal.via === "session" ? principal.credentialId : undefined);
     this.events.emit("changed", principal.username);
+  }
+
+  /** Revokes every API token of a user and ends its sessions (but `keepSession`). */
+  async #endCredentials(username: string, now: number, keepSession?: string): Promise<void> {
+    await this.#store.tokens.revokeForUser(username, now);
+    await this.#store.sessions.deleteForUser(username, keepSession);
   }
 
   // ------------------------------------------------------------ tokens
@@ -272,7 +283,10 @@ export class AuthService {
     return { user: await this.getUser(username), ...(generated ? { password: generated } : {}) };
   }
 
-  /** Changes a user; refuses to take away the last active admin. Disabling ends the user's sessions. */
+  /**
+   * Changes a user; refuses to take away the last active admin. Disabling ends the user's sessions;
+   * a new password (an admin's reset, `capstan users reset-password`) also revokes all its API tokens.
+   */
   async updateUser(username: string, patch: UserPatch): Promise<User> {
     const user = await this.getUser(username);
     if ((patch.admin === false || patch.disabled === true) && user.isAdmin === 1 && user.disabled === 0) await this.#keepAnAdmin(username);
@@ -290,7 +304,8 @@ export class AuthService {
       ...(passwordHash !== undefined ? { passwordHash } : {}),
       updatedAt: this.#clock.now(),
     });
-    if (patch.disabled === true || passwordHash !== undefined) await this.#store.sessions.deleteForUser(username);
+    if (passwordHash !== undefined) await this.#endCredentials(username, this.#clock.now());
+    else if (patch.disabled === true) await this.#store.sessions.deleteForUser(username);
     this.events.emit("changed", username);
     return this.getUser(username);
   }

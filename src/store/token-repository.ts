@@ -44,6 +44,12 @@ export class TokenRepository {
     return Number(result.numUpdatedRows);
   }
 
+  /** Revokes every live token of a user; returns how many. */
+  async revokeForUser(username: string, now: number): Promise<number> {
+    const result = await this.db.updateTable("apiTokens").set({ revokedAt: now }).where("username", "=", username).where("revokedAt", "is", null).executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async touch(id: string, now: number): Promise<void> {
     await this.db.updateTable("apiTokens").set({ lastUsedAt: now }).where("id", "=", id).execute();
   }

@@ -14,6 +14,7 @@ import { AuthService, type LoginLimits } from "../../src/auth/index.js";
 import { FakeClock } from "../../src/clock/index.js";
 import { ConfigError, loadConfig } from "../../src/config/index.js";
 import { buildServer, routesOf } from "../../src/server/index.js";
+import { runCli } from "../support/cli-process.js";
 import { openServer, type ServerHarness, type ServerHarnessOptions } from "./support/server-harness.js";
 
 const PIPELINES = {
@@ -271,5 +272,61 @@ describe("front door: settings", () => {
     expect(configIn(yaml, { CAPSTAN_TRUST_PROXY: "0" }).server.trustedProxies).toEqual([]);
     expect(configIn(yaml, { CAPSTAN_TRUST_PROXY: "10.0.0.0/8, 172.16.0.1" }).server.trustedProxies).toEqual(["10.0.0.0/8", "172.16.0.1"]);
     expect(() => configIn(yaml, { CAPSTAN_TRUST_PROXY: "true" })).toThrow(/CAPSTAN_TRUST_PROXY: "true" is not a proxy address/);
+  });
+});
+
+describe("front door: a new password revokes the account's API tokens", () => {
+  it("revokes every token and other session at one's own change, keeping the session that made it", async () => {
+    const s = await open();
+    const bob = await s.user("bob", { "team-a": "viewer" });
+    const script = await s.call<{ token: string }>("POST", "/api/tokens", { token: bob.token, body: { name: "nightly script" } });
+    const other = await s.login("bob", bob.password);
+    const current = await s.login("bob", bob.password);
+    expect((await s.call("GET", "/api/auth/me", { token: script.body.token })).status).toBe(200);
+    const changed = await s.call("POST", "/api/auth/password", { headers: { cookie: current.cookie, "x-csrf-token": current.csrf }, body: { current_password: bob.password, new_password: "a-new-password-42" } });
+    expect(changed.status).toBe(204);
+    expect((await s.call("GET", "/api/auth/me", { token: bob.token })).status).toBe(401);
+    expect((await s.call("GET", "/api/auth/me", { token: script.body.token })).status).toBe(401);
+    expect((await s.call("GET", "/api/auth/me", { headers: { cookie: other.cookie } })).status).toBe(401);
+    expect((await s.call("GET", "/api/auth/me", { headers: { cookie: current.cookie } })).status).toBe(200);
+    const tokens = await s.call<{ tokens: { name: string; state: string }[] }>("GET", "/api/tokens", { headers: { cookie: current.cookie } });
+    expect(tokens.body.tokens.map((t) => t.state)).toEqual(["revoked", "revoked"]);
+    // A token made with the new password works.
+    const fresh = await s.call<{ token: string }>("POST", "/api/auth/token", { body: { username: "bob", password: "a-new-password-42", name: "again" } });
+    expect((await s.call("GET", "/api/auth/me", { token: fresh.body.token })).status).toBe(200);
+  });
+
+  it("revokes them, the token making the change included, when the change is made with a token", async () => {
+    const s = await open();
+    const bob = await s.user("bob", {});
+    expect((await s.call("POST", "/api/auth/password", { token: bob.token, body: { current_password: bob.password, new_password: "a-new-password-42" } })).status).toBe(204);
+    expect((await s.call("GET", "/api/auth/me", { token: bob.token })).status).toBe(401);
+  });
+
+  it("revokes them when an admin sets a new password, and leaves other users' tokens alone", async () => {
+    const s = await open();
+    const bob = await s.user("bob", {});
+    const carol = await s.user("carol", {});
+    const session = await s.login("bob", bob.password);
+    expect((await s.call("PATCH", "/api/users/bob", { token: s.admin.token, body: { password: "reset-by-admin-42" } })).status).toBe(200);
+    expect((await s.call("GET", "/api/auth/me", { token: bob.token })).status).toBe(401);
+    expect((await s.call("GET", "/api/auth/me", { headers: { cookie: session.cookie } })).status).toBe(401);
+    expect((await s.call("GET", "/api/auth/me", { token: carol.token })).status).toBe(200);
+    expect((await s.call("GET", "/api/auth/me", { token: s.admin.token })).status).toBe(200);
+    // Other changes keep the tokens.
+    const again = await s.call<{ token: string }>("POST", "/api/auth/token", { body: { username: "bob", password: "reset-by-admin-42", name: "x" } });
+    expect((await s.call("PATCH", "/api/users/bob", { token: s.admin.token, body: { display_name: "Bob" } })).status).toBe(200);
+    expect((await s.call("GET", "/api/auth/me", { token: again.body.token })).status).toBe(200);
+  });
+
+  it("revokes them when capstan users reset-password gives a new password", { timeout: 120_000 }, async () => {
+    const s = await open();
+    const bob = await s.user("bob", {});
+    expect((await s.call("GET", "/api/auth/me", { token: bob.token })).status).toBe(200);
+    const reset = await runCli(["--home", s.home, "--json", "users", "reset-password", "bob"], { cwd: s.dir });
+    expect(reset.code, reset.stderr).toBe(0);
+    const { password } = JSON.parse(reset.stdout) as { password: string };
+    expect((await s.call("GET", "/api/auth/me", { token: bob.token })).status).toBe(401);
+    expect((await s.call("POST", "/api/auth/token", { body: { username: "bob", password, name: "after reset" } })).status).toBe(201);
   });
 });
