@@ -3,7 +3,7 @@
  * restarted. The run must end in success with every task in the ledger exactly once, and no try
  * launched twice — on SQLite and on PostgreSQL.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Store } from "../../src/store/index.js";
@@ -64,6 +64,7 @@ describe.each(backends)("kill -9 of the scheduler during a 300-task run on $name
     mkdirSync(pipelines);
     const ledger = join(dir, "ledger.txt");
     writeFileSync(ledger, "");
+    chmodSync(ledger, 0o666); // tasks append to it, as nobody when the tests run as root
     const seed = Number(process.env.CAPSTAN_CRASH_SEED ?? Date.now() % 100_000);
     writeFileSync(join(pipelines, "crash.yaml"), crashPipeline(ledger, seed));
     const env: Record<string, string> = { ...(await backendEnv()), CAPSTAN_HOME: join(dir, "home") };

@@ -2,7 +2,7 @@
  * Two schedulers sharing one PostgreSQL database work the same run: every task runs exactly once
  * and no try is launched twice, whichever scheduler launched it.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -24,6 +24,7 @@ describe("two schedulers on PostgreSQL", () => {
     const ledger = join(dir, "ledger");
     (await import("node:fs")).mkdirSync(pipelines);
     writeFileSync(ledger, "");
+    chmodSync(ledger, 0o666); // tasks append to it, as nobody when the tests run as root
     const lines = ["id: shared", "max_active_tasks: 8", "tasks:"];
     for (let i = 0; i < 60; i++) {
       const deps = i >= 10 ? `, depends_on: [t${i - 10}]` : "";

@@ -36,17 +36,22 @@ export interface HarnessOptions {
   start?: boolean;
 }
 
+/**
+ * A temporary folder that tasks may write in, like /tmp: as root, tasks run as nobody. A home made
+ * in it is still private (0700).
+ */
 export function tempDir(prefix = "capstan-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o1777);
+  return dir;
 }
 
 export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
-  // Tasks run as an unprivileged user when the tests run as root: they need the pipelines folder.
-  chmodSync(dir, 0o755);
   const home = join(dir, "home");
   const pipelinesDir = join(dir, "pipelines");
   mkdirSync(pipelinesDir, { recursive: true });
+  chmodSync(pipelinesDir, 0o1777); // the tasks' working folder, which some tests' tasks write in
   const writePipeline = (name: string, text: string) => {
     const file = join(pipelinesDir, name);
     writeFileSync(file, text);

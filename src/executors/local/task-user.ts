@@ -30,7 +30,7 @@ export interface TaskBoundaryOptions {
   isolation?: "auto" | "off" | undefined;
   /** Receives the one warning about a missing or ignored boundary. */
   warn?: (message: string) => void;
-  /** The platform's user and group (default: this process's). */
+  /** The platform's user and group (default: this process's; when root gives others, the check runs as them). */
   uid?: number;
   gid?: number;
 }
@@ -113,7 +113,7 @@ export class TaskBoundary {
     }
     if (options.runAs !== undefined) warn(`local executor: local.run_as is ignored: it applies only when Capstan runs as root, and this process runs as uid ${uid}`);
     const boundary = new TaskBoundary("namespace", home, { uid, gid, name: null }, `tasks run as this user (uid ${uid}) in a user and mount namespace without the platform's home`, warn);
-    const failure = boundary.probe();
+    const failure = boundary.probe(process.getuid?.() === 0 && uid !== 0 ? ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--"] : []);
     if (failure) {
       const none = TaskBoundary.none(home, `user namespaces are not available: ${failure}`);
       warn(`local executor: ${none.description}; see docs/security.md`);
@@ -159,9 +159,9 @@ export class TaskBoundary {
     }
   }
 
-  /** Runs `true` through the prefix; returns why it failed, or undefined. */
-  private probe(): string | undefined {
-    const [command = "unshare", ...args] = this.prefix({ attemptDir: this.home, artifactsDir: this.home, cwd: "/" });
+  /** Runs `true` through the prefix (after `asUser`); returns why it failed, or undefined. */
+  private probe(asUser: string[] = []): string | undefined {
+    const [command = "unshare", ...args] = [...asUser, ...this.prefix({ attemptDir: this.home, artifactsDir: this.home, cwd: "/" })];
     const result = spawnSync(command, [...args, "true"], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PWD: "/" }, encoding: "utf8", timeout: 10_000 });
     if (result.error) return result.error.message;
     if (result.status !== 0) return (result.stderr || `exit code ${String(result.status)}`).trim().split("\n")[0];
