@@ -1,10 +1,12 @@
 /**
  * Team secrets: named sets of key/value pairs, encrypted at rest (AES-256-GCM), handed to tasks as
- * environment variables (`secrets:` in a task) and never returned by listings. `redact` masks their
- * values in text shown to people (task logs).
+ * environment variables (`secrets:` in a task) and never returned by listings. `mask` and `redact`
+ * hide their values in what people are shown (task logs, notebooks, outputs, failure reasons, the
+ * platform's own log): see secret-mask.ts.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { Store } from "../store/index.js";
+import { SecretMask } from "./secret-mask.js";
 
 /** A reference from a task to one key of a secret. */
 export interface SecretRef {
@@ -27,13 +29,17 @@ export interface SecretSummary {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const KEY = /^[A-Za-z0-9_.-]{1,128}$/;
-/** Values shorter than this are not masked: masking "1" or "ok" everywhere would ruin logs. */
-const MIN_REDACTED_LENGTH = 4;
+/** How old the values behind redactNow may get before they are read again. */
 const CACHE_MS = 5000;
 
 export class SecretService {
-  #values: string[] | undefined;
-  #loadedAt = 0;
+  #values: Set<string> | undefined;
+  #fingerprint = "";
+  #mask: SecretMask | undefined;
+  #checking: Promise<SecretMask> | undefined;
+  /** Values this process handed to tasks: masked even before the listing is read again. */
+  readonly #resolved = new Set<string>();
+  #loadedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: Store,
@@ -72,12 +78,12 @@ export class SecretService {
     if (keys.length === 0) throw new SecretError(`secret ${name} needs at least one KEY=VALUE`);
     for (const key of keys) if (!KEY.test(key)) throw new SecretError(`secret ${name}: key ${JSON.stringify(key)} may contain letters, digits, '_', '-', '.'`);
     await this.store.secrets.upsert(team, name, this.#encrypt(data), keys, this.now());
-    this.#values = undefined;
+    await this.#reload();
   }
 
   async delete(team: string, name: string): Promise<boolean> {
     const deleted = await this.store.secrets.delete(team, name);
-    this.#values = undefined;
+    await this.#reload();
     return deleted;
   }
 
@@ -99,26 +105,63 @@ export class SecretService {
       const value = data[ref.key];
       if (value === undefined) throw new SecretError(`${variable}: secret ${ref.secret} of team ${team} has no key ${JSON.stringify(ref.key)}; its keys: ${Object.keys(data).join(", ")}`);
       env[variable] = value;
+      if (!this.#resolved.has(value)) {
+        this.#resolved.add(value);
+        this.#mask = undefined;
+      }
     }
     return env;
   }
 
-  /** Masks every secret value in `text` with ***. */
+  /**
+   * The mask of every team's secret values as stored now (and of every value handed to a task by
+   * this process): masking more than the reader's team is safe, showing a value is not. The
+   * listing is checked on each call and decrypted again only when it changed.
+   */
+  async mask(): Promise<SecretMask> {
+    this.#checking ??= this.#refresh().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  /** Reads the listing again after a change (a check already under way may predate it). */
+  async #reload(): Promise<void> {
+    await this.#checking?.catch(() => undefined);
+    await this.mask();
+  }
+
+  async #refresh(): Promise<SecretMask> {
+    const stored = await this.store.secrets.list();
+    const fingerprint = JSON.stringify(stored.map((s) => [s.team, s.name, s.updatedAt, s.ciphertext.length]));
+    if (fingerprint !== this.#fingerprint || !this.#values) {
+      const values = new Set<string>();
+      for (const secret of stored) for (const value of Object.values(this.#decrypt(secret.team, secret.name, secret.ciphertext))) values.add(value);
+      this.#values = values;
+      this.#fingerprint = fingerprint;
+      this.#mask = undefined;
+    }
+    this.#loadedAt = this.now();
+    return this.#currentMask();
+  }
+
+  #currentMask(): SecretMask {
+    this.#mask ??= SecretMask.of([...(this.#values ?? []), ...this.#resolved]);
+    return this.#mask;
+  }
+
+  /** Masks every secret value in `text` (in each of its forms, see maskedForms) with ***. */
   async redact(text: string): Promise<string> {
     if (text === "") return text;
-    if (!this.#values || this.now() - this.#loadedAt > CACHE_MS) {
-      const values = new Set<string>();
-      for (const stored of await this.store.secrets.list()) {
-        for (const value of Object.values(this.#decrypt(stored.team, stored.name, stored.ciphertext))) {
-          if (value.length >= MIN_REDACTED_LENGTH) values.add(value);
-        }
-      }
-      // Longest first, so a value that contains another is masked whole.
-      this.#values = [...values].sort((a, b) => b.length - a.length);
-      this.#loadedAt = this.now();
-    }
-    let out = text;
-    for (const value of this.#values) if (out.includes(value)) out = out.split(value).join("***");
-    return out;
+    return (await this.mask()).maskText(text);
+  }
+
+  /**
+   * Masks `text` at once with the values known now (for the platform's own log, which cannot wait);
+   * when they were last read more than a few seconds ago they are read again for the next lines.
+   */
+  redactNow(text: string): string {
+    if (this.now() - this.#loadedAt > CACHE_MS) void this.mask().catch(() => undefined);
+    return this.#currentMask().maskText(text);
   }
 }

@@ -7,7 +7,6 @@ import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
 import { authenticated, authErrors, taskParams } from "../schemas.js";
 import { openEventStream } from "../sse.js";
-import { splitAtLineEnd } from "../views/log-text.js";
 
 const ACTIVE = new Set(["launching", "running"]);
 /** How often a follower checks the attempt row when no state change arrives (a safety net for other schedulers). */
@@ -32,7 +31,7 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
     {
       schema: {
         tags: ["logs"],
-        summary: "Up to 1 MiB of a try's log from a byte offset (negative: from the end); `next` is the offset to ask for next. Secret values are masked",
+        summary: "Up to 1 MiB of a try's log from a byte offset (negative: from the end); `next` is the offset to ask for next. Any byte of a secret value shows as `***`, whatever the offset",
         security: authenticated,
         params: taskParams,
         querystring: {
@@ -51,13 +50,11 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const tryNumber = request.query.try ?? ti.tryNumber;
       const attempt = await attemptOf(ti, tryNumber);
       if (!attempt?.logPath) return { try: tryNumber, text: "", next: 0, size: 0, done: tryNumber > 0 && tryNumber < ti.tryNumber };
-      const chunk = await readLogChunk(attempt.logPath, request.query.offset ?? 0);
-      const atEnd = chunk.next >= chunk.size;
-      // Cut at a line end unless this is the end of the file, so a secret is never split between two reads.
-      const { send } = splitAtLineEnd(chunk.text, atEnd);
-      const next = chunk.next - Buffer.byteLength(chunk.text) + Buffer.byteLength(send);
-      const done = !ACTIVE.has(attempt.state) && next >= chunk.size;
-      return { try: tryNumber, text: await ctx.redact(send), next, size: chunk.size, done };
+      // While the attempt runs, a tail that may be the start of a secret waits for the next read.
+      const live = ACTIVE.has(attempt.state);
+      const chunk = await readLogChunk(attempt.logPath, request.query.offset ?? 0, { mask: await platform.secrets.mask(), live });
+      const done = !live && chunk.next >= chunk.size;
+      return { try: tryNumber, text: chunk.text, next: chunk.next, size: chunk.size, done };
     },
   );
 
@@ -107,28 +104,16 @@ export function logRoutes(app: FastifyInstance, ctx: RouteContext): void {
         }
         return ended;
       };
-      let held = "";
-      let offset = request.query.offset ?? 0;
-      // Masking is asynchronous; chaining keeps the chunks in order.
-      let sent: Promise<void> = Promise.resolve();
-      const sendText = (text: string, next: number) => {
-        sent = sent.then(async () => stream.send("log", { text: await ctx.redact(text), next }));
-      };
       try {
+        // Text comes masked on the bytes of the file (see readLogChunk), a secret's unfinished start held back until it is complete.
         const final = await followLog(logPath, {
-          offset,
+          offset: request.query.offset ?? 0,
           isDone,
+          mask: () => platform.secrets.mask(),
           signal: stream.signal,
           checkMs: 1_000,
-          onData: (text) => {
-            offset += Buffer.byteLength(text);
-            const { send, hold } = splitAtLineEnd(held + text, false);
-            held = hold;
-            if (send) sendText(send, offset - Buffer.byteLength(hold));
-          },
+          onData: (text, next) => stream.send("log", { text, next }),
         });
-        if (held) sendText(held, final);
-        await sent;
         stream.send("end", { try: tryNumber, next: final });
       } finally {
         unsubscribe();

@@ -6,6 +6,8 @@
  */
 import { AnsiUp } from "ansi_up";
 import MarkdownIt from "markdown-it";
+import { SecretMask } from "../../secrets/index.js";
+import { maskNotebookValue } from "./notebook-file.js";
 
 /** The policy the rendered page is served with: a sandbox without scripts or same-origin, nothing loaded from anywhere. */
 export const NOTEBOOK_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
@@ -99,10 +101,14 @@ img{max-width:100%}
 table{border-collapse:collapse}td,th{border:1px solid #dde2ea;padding:3px 8px}
 `;
 
-/** The notebook as a standalone page; throws when the text is not a notebook. */
-export function renderNotebookHtml(text: string, title: string): string {
-  const notebook = JSON.parse(text) as { cells?: unknown; nbformat?: unknown };
+/**
+ * The notebook as a standalone page; throws when the text is not a notebook. With a mask, secret
+ * values are masked in the notebook's strings before rendering (see maskNotebookValue) and in the
+ * page after it (their HTML-escaped forms, and what rendering put together).
+ */
+export function renderNotebookHtml(text: string, title: string, mask: SecretMask = SecretMask.none): string {
+  const notebook = maskNotebookValue(JSON.parse(text), mask) as { cells?: unknown; nbformat?: unknown };
   if (typeof notebook !== "object" || notebook === null || !Array.isArray(notebook.cells)) throw new Error("not a notebook: it has no cells list");
   const cells = (notebook.cells as Cell[]).filter((c) => typeof c === "object" && c !== null).map(renderCell).join("\n");
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${cells}</body></html>`;
+  return mask.maskText(`<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${cells}</body></html>`);
 }
