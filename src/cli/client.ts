@@ -327,10 +327,10 @@ export class InProcessClient implements CapstanClient {
     if (number === 0) return { try: 0, text: "", next: 0, done: isFinishedRun((await store.runs.get(runId))?.state ?? "failed") };
     const attempt = await store.attempts.get({ runId, taskId, tryNumber: number });
     if (!attempt) throw new ClientError(`task ${taskId} of run ${runId} has no try ${number} (it has ${ti.tryNumber})`);
-    const chunk = await readLogChunk(attempt.logPath ?? "", offset);
     const done = attempt.state !== "launching" && attempt.state !== "running";
-    const text = chunk.text === "" ? "" : await (await this.#secrets()).redact(chunk.text);
-    return { try: number, text, next: chunk.next, done: done && chunk.next >= chunk.size };
+    // Masked on the bytes around the range, a secret's unfinished start held back while the attempt runs (as the API does).
+    const chunk = await readLogChunk(attempt.logPath ?? "", offset, { mask: await (await this.#secrets()).mask(), live: !done });
+    return { try: number, text: chunk.text, next: chunk.next, done: done && chunk.next >= chunk.size };
   }
 
   async listPools() {

@@ -14,7 +14,7 @@ import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kuber
 import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
-import { loadSecretKey, SecretService } from "../secrets/index.js";
+import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import { ensurePrivateHome } from "./private-home.js";
 import { isFinishedRun, isFinishedTask, Store } from "../store/index.js";
 
@@ -22,6 +22,8 @@ export interface OpenPlatformOptions {
   config: CapstanConfig;
   clock?: Clock;
   logger?: Logger;
+  /** The streamWrite hook of `logger`, attached here to the secrets service so the log shows no secret value. */
+  logMasking?: LogMasking;
   /** Executors to use beside (or instead of) the local one, by name. */
   executors?: Map<string, Executor>;
   /** Extra environment for notebook tasks (set by `capstan up` for its warm kernel pool). */
@@ -101,7 +103,9 @@ export class Platform {
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
   static async open(options: OpenPlatformOptions): Promise<Platform> {
     const { config } = options;
-    const logger = options.logger ?? pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "info" }, pino.destination(2));
+    const ownMasking = new LogMasking();
+    const logMasking = options.logger ? options.logMasking : ownMasking;
+    const logger = options.logger ?? pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "info", hooks: { streamWrite: ownMasking.streamWrite } }, pino.destination(2));
     const clock = options.clock ?? systemClock;
     ensurePrivateHome(config.home, config.databaseUrl);
     const store = await Store.open({ url: config.databaseUrl });
@@ -137,6 +141,9 @@ export class Platform {
       const kubernetes = executors.get("kubernetes");
       const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes instanceof KubernetesExecutor ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];
       const secrets = new SecretService(store, loadSecretKey(config.home), () => clock.now());
+      logMasking?.attach(secrets);
+      // The log masks with the values known when a line is written: read them before anything runs.
+      await secrets.mask().catch((error: unknown) => logger.warn({ err: error }, "could not read the secrets to mask"));
       const metrics = new PlatformMetrics();
       const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)), loadTimeoutMs: config.pipelineLoadTimeoutMs });
       const scheduler = new Scheduler({

@@ -7,6 +7,7 @@ import type { KernelPool } from "../../notebooks/index.js";
 import type { Platform } from "../../platform/index.js";
 import { ClientError } from "../errors.js";
 import { configFrom } from "../context.js";
+import { LogMasking } from "../../secrets/index.js";
 
 export function registerUpCommand(program: Command): void {
   program
@@ -20,8 +21,10 @@ export function registerUpCommand(program: Command): void {
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new ClientError(`--port ${opts.port}: expected a port number 0–65535`);
       const [{ default: pino }, { acquireSchedulerLock, Platform, taskBaseEnv }, { buildServer }] = await Promise.all([import("pino"), import("../../platform/index.js"), import("../../server/index.js")]);
       const config = await configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+      // Each line passes through the secrets' masking (attached when the platform opens).
+      const logMasking = new LogMasking();
       const logger = pino(
-        { level: process.env.CAPSTAN_LOG_LEVEL ?? "info" },
+        { level: process.env.CAPSTAN_LOG_LEVEL ?? "info", hooks: { streamWrite: logMasking.streamWrite } },
         process.stderr.isTTY ? pino.transport({ target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } }) : pino.destination(2),
       );
       const lock = /^postgres/.test(config.databaseUrl) ? undefined : acquireSchedulerLock(config.home, "up");
@@ -30,7 +33,7 @@ export function registerUpCommand(program: Command): void {
       let kernelPool: KernelPoolHandle | undefined;
       const poolDir = join(config.home, "kernel-pool");
       try {
-        platform = await Platform.open({ config, logger, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
+        platform = await Platform.open({ config, logger, logMasking, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
         const { startLocalAccounts } = await import("../../auth/index.js");
         accounts = await startLocalAccounts(platform, config.home, { loginLimits: config.server.loginLimits });
         const server = await buildServer({ platform, auth: accounts.auth }, { trustProxy: config.server.trustedProxies });

@@ -9,7 +9,7 @@ import { HttpError, notFound } from "../errors.js";
 import { authenticated, authErrors, errorSchema, taskParams } from "../schemas.js";
 import { redactTaskFields, redactValues } from "../views/redact-values.js";
 import { NOTEBOOK_CSP, renderNotebookHtml } from "../views/notebook-html.js";
-import { attemptNotebookPath } from "../views/notebook-file.js";
+import { attemptNotebookPath, maskNotebookText } from "../views/notebook-file.js";
 
 type TaskRequest = FastifyRequest<{ Params: { run: string; task: string }; Querystring: { try?: number } }>;
 
@@ -130,7 +130,7 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
         .header("content-disposition", `attachment; filename="${name}"`)
         .header("content-security-policy", NOTEBOOK_CSP)
         .header("x-content-type-options", "nosniff");
-      return reply.send(await ctx.redact(await readFile(path, "utf8")));
+      return reply.send(maskNotebookText(await readFile(path, "utf8"), await platform.secrets.mask()));
     },
   );
 
@@ -150,7 +150,7 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const path = await notebookOf(request);
       let html: string;
       try {
-        html = renderNotebookHtml(await ctx.redact(await readFile(path, "utf8")), `${request.params.task} · ${request.params.run}`);
+        html = renderNotebookHtml(await readFile(path, "utf8"), `${request.params.task} · ${request.params.run}`, await platform.secrets.mask());
       } catch (error) {
         throw new HttpError(422, "invalid_notebook", `the output notebook of ${request.params.task} cannot be read: ${(error as Error).message}`);
       }
