@@ -52,29 +52,63 @@ export class Dag {
     return seen;
   }
 
-  /** A cycle as a list of task ids (first repeated at the end), or undefined when there is none. */
+  /**
+   * Whether `ancestor` is reachable upstream of `task`: a direct upstream answers at once, else a
+   * search upwards that stops where it finds it.
+   */
+  isAncestor(ancestor: string, task: string): boolean {
+    const direct = this.upstream(task);
+    if (direct.includes(ancestor)) return true;
+    const seen = new Set<string>();
+    const stack = [...direct];
+    while (stack.length > 0) {
+      const t = stack.pop() as string;
+      if (t === ancestor) return true;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      for (const up of this.upstream(t)) if (!seen.has(up)) stack.push(up);
+    }
+    return false;
+  }
+
+  /**
+   * A cycle as a list of task ids (first repeated at the end), or undefined when there is none.
+   * Iterative, so a chain of any length cannot overflow the stack.
+   */
   findCycle(): string[] | undefined {
     const state = new Map<string, "visiting" | "done">();
+    /** The tasks on the current path, with the next downstream index to visit of each. */
     const path: string[] = [];
-    const visit = (t: string): string[] | undefined => {
-      state.set(t, "visiting");
-      path.push(t);
-      for (const d of this.downstream(t)) {
-        const s = state.get(d);
-        if (s === "visiting") return [...path.slice(path.indexOf(d)), d];
-        if (s === undefined) {
-          const found = visit(d);
-          if (found) return found;
+    const nextChild: number[] = [];
+    const position = new Map<string, number>();
+    for (const start of this.tasks) {
+      if (state.has(start)) continue;
+      state.set(start, "visiting");
+      position.set(start, 0);
+      path.push(start);
+      nextChild.push(0);
+      while (path.length > 0) {
+        const top = path.length - 1;
+        const t = path[top] as string;
+        const children = this.downstream(t);
+        const i = nextChild[top] as number;
+        if (i < children.length) {
+          nextChild[top] = i + 1;
+          const d = children[i] as string;
+          const s = state.get(d);
+          if (s === "visiting") return [...path.slice(position.get(d) ?? 0), d];
+          if (s === undefined) {
+            state.set(d, "visiting");
+            position.set(d, path.length);
+            path.push(d);
+            nextChild.push(0);
+          }
+          continue;
         }
-      }
-      path.pop();
-      state.set(t, "done");
-      return undefined;
-    };
-    for (const t of this.tasks) {
-      if (!state.has(t)) {
-        const found = visit(t);
-        if (found) return found;
+        path.pop();
+        nextChild.pop();
+        position.delete(t);
+        state.set(t, "done");
       }
     }
     return undefined;
@@ -83,15 +117,13 @@ export class Dag {
   /** Tasks ordered so that every task comes after its upstreams (Kahn's algorithm, stable). */
   topologicalOrder(): string[] {
     const indegree = new Map(this.tasks.map((t) => [t, this.upstream(t).length]));
-    const ready = this.tasks.filter((t) => indegree.get(t) === 0);
-    const order: string[] = [];
-    while (ready.length > 0) {
-      const t = ready.shift() as string;
-      order.push(t);
-      for (const d of this.downstream(t)) {
+    const order = this.tasks.filter((t) => indegree.get(t) === 0);
+    // `order` is also the queue: tasks are appended as they become ready and read from `head`.
+    for (let head = 0; head < order.length; head++) {
+      for (const d of this.downstream(order[head] as string)) {
         const n = (indegree.get(d) ?? 0) - 1;
         indegree.set(d, n);
-        if (n === 0) ready.push(d);
+        if (n === 0) order.push(d);
       }
     }
     return order;

@@ -65,10 +65,12 @@ export function normalizePipeline(raw: RawPipeline, issues: IssueList): Pipeline
   const dag = new Dag(Object.fromEntries(Object.entries(tasks).map(([id, t]) => [id, t.dependsOn])));
   const cycle = Object.values(tasks).every((t) => t.dependsOn.every((d) => d in tasks)) ? dag.findCycle() : undefined;
   if (cycle) {
-    issues.add(["tasks", cycle[0] ?? "", "depends_on"], `dependency cycle: ${cycle.join(" → ")}`);
+    const shown = cycle.length > 21 ? [...cycle.slice(0, 10), `… ${cycle.length - 21} more …`, ...cycle.slice(-11)] : cycle;
+    issues.add(["tasks", cycle[0] ?? "", "depends_on"], `dependency cycle: ${shown.join(" → ")}`);
   } else {
+    const paramNames = Object.keys(params);
     for (const task of Object.values(tasks)) {
-      checkTaskTemplates(task, raw.tasks[task.id] ?? {}, raw, Object.keys(params), dag.ancestors(task.id), issues);
+      checkTaskTemplates(task, raw.tasks[task.id] ?? {}, raw, paramNames, dag, issues);
     }
   }
 
@@ -100,6 +102,16 @@ function parseDate(value: string | Date, zone: string, path: FieldPath, issues: 
   return parsed.toMillis();
 }
 
+/** The task ids of a pipeline for a message: all of a small pipeline, the first 20 of a large one. */
+function listTaskIds(tasks: Record<string, unknown>): string {
+  const ids: string[] = [];
+  let count = 0;
+  for (const id in tasks) {
+    if (count++ < 20) ids.push(id);
+  }
+  return count > 20 ? `${ids.join(", ")} and ${count - 20} more` : ids.join(", ");
+}
+
 function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath, issues: IssueList): TaskSpec {
   const kinds = TASK_KINDS.filter((k) => t[k] !== undefined);
   if (kinds.length === 0) {
@@ -115,7 +127,7 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
   dependsOn.forEach((up, i) => {
     const where = typeof t.depends_on === "string" ? [...path, "depends_on"] : [...path, "depends_on", i];
     if (!(up in raw.tasks)) {
-      issues.add(where, `unknown upstream task ${JSON.stringify(up)}; tasks in this pipeline: ${Object.keys(raw.tasks).join(", ")}`);
+      issues.add(where, `unknown upstream task ${JSON.stringify(up)}; tasks in this pipeline: ${listTaskIds(raw.tasks)}`);
     } else if (up === id) {
       issues.add(where, "a task cannot depend on itself");
     }
@@ -200,8 +212,9 @@ function normalizeSecretRefs(raw: NonNullable<RawTask["secrets"]>, path: FieldPa
   return refs;
 }
 
-function checkTaskTemplates(task: TaskSpec, written: RawTask, raw: RawPipeline, params: string[], upstream: Set<string>, issues: IssueList): void {
-  const scope = { params, upstreamTasks: upstream };
+function checkTaskTemplates(task: TaskSpec, written: RawTask, raw: RawPipeline, params: string[], dag: Dag, issues: IssueList): void {
+  // Upstreams are searched only for the task outputs a template reads, not listed for every task.
+  const scope = { params, isUpstream: (id: string) => dag.isAncestor(id, task.id), upstreamTasks: () => [...dag.ancestors(task.id)] };
   const fields: Record<string, unknown> = {
     command: task.command,
     python: task.python,

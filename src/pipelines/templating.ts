@@ -54,8 +54,19 @@ function parse(text: string): Segment[] {
 /** What a template may refer to in one task: declared params and the task's upstream tasks. */
 export interface TemplateScope {
   params: readonly string[];
-  /** Tasks whose outputs this task may read: its direct and indirect upstreams. */
-  upstreamTasks: ReadonlySet<string>;
+  /** Whether this task may read the outputs of `task`: a direct or indirect upstream. */
+  isUpstream(task: string): boolean;
+  /** The upstream tasks, for messages (computed only when one is needed). */
+  upstreamTasks(): readonly string[];
+}
+
+/** How many task names a message lists before it says how many more there are. */
+const LISTED_TASKS = 20;
+
+function listTasks(tasks: readonly string[]): string {
+  if (tasks.length === 0) return "none";
+  const shown = tasks.slice(0, LISTED_TASKS).join(", ");
+  return tasks.length > LISTED_TASKS ? `${shown} and ${tasks.length - LISTED_TASKS} more` : shown;
 }
 
 /** Checks every `{{ … }}` in `text` against the scope; returns a message for the first problem. */
@@ -79,9 +90,8 @@ export function checkTemplate(text: string, scope: TemplateScope): string | unde
       if (second === undefined || third !== "outputs" || fourth === undefined) {
         return `${segment.source}: task outputs are read as {{ tasks.TASK_ID.outputs.KEY }}`;
       }
-      if (!scope.upstreamTasks.has(second)) {
-        const ups = [...scope.upstreamTasks];
-        return `${segment.source}: ${JSON.stringify(second)} is not upstream of this task, so its outputs are not ready when it runs; upstream tasks: ${ups.length > 0 ? ups.join(", ") : "none"}`;
+      if (!scope.isUpstream(second)) {
+        return `${segment.source}: ${JSON.stringify(second)} is not upstream of this task, so its outputs are not ready when it runs; upstream tasks: ${listTasks(scope.upstreamTasks())}`;
       }
       continue;
     }
