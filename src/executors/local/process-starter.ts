@@ -2,6 +2,12 @@
  * How the local executor starts processes. Forking the scheduler (a large Node process) costs
  * milliseconds that grow with its memory, so by default a small Python launcher starts tasks with
  * posix_spawn and reports their exits; where Python cannot run, Node's own spawn is used.
+ *
+ * The launcher cannot be stopped by one request: it answers a bad one with an error and goes on.
+ * If it dies anyway (killed, crashed), the requests it had not answered fail with a
+ * `LauncherExitedError` (the executor then looks for the attempt by its token, since the process
+ * may have started before the launcher died), the processes it was watching are handed to
+ * `onOrphaned`, and a new launcher is started.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
@@ -16,9 +22,41 @@ export interface StartRequest {
   log: string;
 }
 
+/** Which starter runs: the Python launcher, or Node's spawn. */
+export type StarterKind = "python-launcher" | "node-spawn";
+
+/** The launcher exited before answering: the process may or may not have started. */
+export class LauncherExitedError extends Error {
+  constructor() {
+    super("the process launcher exited before answering");
+    this.name = "LauncherExitedError";
+  }
+}
+
+/** Where a start request holds a NUL byte (which no argv or environment can hold), or undefined. */
+export function nulByteIn(request: Pick<StartRequest, "argv" | "env">): string | undefined {
+  const index = request.argv.findIndex((arg) => arg.includes("\0"));
+  if (index >= 0) return `argument ${index} of the command`;
+  for (const [name, value] of Object.entries(request.env)) {
+    if (name.includes("\0")) return `the name of environment variable ${JSON.stringify(name.replaceAll("\0", "\\0"))}`;
+    if (value.includes("\0")) return `environment variable ${name}`;
+  }
+  return undefined;
+}
+
+function refuseNul(request: StartRequest): void {
+  const where = nulByteIn(request);
+  if (where !== undefined) throw new Error(`${where} contains a NUL byte, which a process cannot be given`);
+  if (request.log.includes("\0")) throw new Error("the log path contains a NUL byte");
+}
+
 export type ExitListener = (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
 
 export interface ProcessStarter {
+  /** Which starter this is (for logs and tests). */
+  readonly kind: StarterKind;
+  /** Whether orphaned descendants of tasks are re-parented to (and reaped by) the starter. */
+  readonly subreaper: boolean;
   /** Starts the process in a session of its own; resolves with its pid. */
   start(request: StartRequest): Promise<number>;
   onExit(listener: ExitListener): void;
@@ -31,10 +69,13 @@ const SIGNALS: Record<number, NodeJS.Signals> = { 1: "SIGHUP", 2: "SIGINT", 6: "
 
 /** Node's spawn: always available; its cost grows with the scheduler's memory. */
 export class DirectStarter implements ProcessStarter {
+  readonly kind = "node-spawn";
+  readonly subreaper = false;
   #exit: ExitListener = () => undefined;
 
   start(request: StartRequest): Promise<number> {
-    const log = openSync(request.log, "a");
+    refuseNul(request);
+    const log = openSync(request.log, "a", 0o600);
     let child: ChildProcess;
     try {
       child = spawn(request.argv[0] ?? "/bin/sh", request.argv.slice(1), { env: request.env, detached: true, stdio: ["ignore", log, log] });
@@ -64,6 +105,7 @@ export class DirectStarter implements ProcessStarter {
 
 interface LauncherMessage {
   ready?: number;
+  subreaper?: boolean;
   id?: number;
   pid?: number;
   error?: string;
@@ -74,7 +116,13 @@ interface LauncherMessage {
 
 /** The Python launcher (python/capstan_runtime/launcher.py), spoken to over pipes. */
 export class PythonStarter implements ProcessStarter {
+  readonly kind = "python-launcher";
+  #subreaper = false;
   #child: ChildProcess | undefined;
+  /** The launcher being started, while it is. */
+  #booting: Promise<void> | undefined;
+  /** How many launchers have been started (1 + restarts). */
+  #boots = 0;
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (pid: number) => void; reject: (error: Error) => void }>();
   readonly #running = new Set<number>();
@@ -93,7 +141,7 @@ export class PythonStarter implements ProcessStarter {
   static async create(python: string, logger: Logger): Promise<PythonStarter | undefined> {
     const starter = new PythonStarter(python, logger);
     try {
-      await starter.#boot();
+      await starter.#ensureRunning();
       return starter;
     } catch (error) {
       logger.warn({ err: error, python }, "the process launcher could not start; tasks are started by Node's spawn");
@@ -102,14 +150,41 @@ export class PythonStarter implements ProcessStarter {
     }
   }
 
+  /** Whether orphaned task processes are re-parented to the launcher (it is a child subreaper). */
+  get subreaper(): boolean {
+    return this.#subreaper;
+  }
+
+  /** How many launchers were started so far (more than one after a restart). */
+  get boots(): number {
+    return this.#boots;
+  }
+
+  /** The launcher's pid while it runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  #ensureRunning(): Promise<void> {
+    if (this.#child && !this.#booting) return Promise.resolve();
+    this.#booting ??= this.#boot().finally(() => {
+      this.#booting = undefined;
+    });
+    return this.#booting;
+  }
+
   #boot(): Promise<void> {
     const script = fileURLToPath(new URL("../../../python/capstan_runtime/launcher.py", import.meta.url));
     const child = spawn(this.python, ["-I", script], { stdio: ["pipe", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
     this.#child = child;
+    this.#boots += 1;
+    // A write to a launcher that just died fails with EPIPE: the request fails, the process stays up.
+    child.stdin?.on("error", (error) => this.logger.debug({ err: error }, "writing to the process launcher failed"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("the launcher did not start within 20 s")), 20_000);
       child.once("error", (error) => {
         clearTimeout(timer);
+        if (this.#child === child) this.#child = undefined;
         reject(error);
       });
       const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -123,6 +198,7 @@ export class PythonStarter implements ProcessStarter {
         }
         if (message.ready !== undefined) {
           clearTimeout(timer);
+          this.#subreaper = message.subreaper === true;
           resolve();
           return;
         }
@@ -131,7 +207,7 @@ export class PythonStarter implements ProcessStarter {
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`the launcher exited (${code ?? signal ?? "?"})`));
-        this.#onLauncherExit(code, signal);
+        this.#onLauncherExit(child, code, signal);
       });
       child.unref();
       (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
@@ -140,6 +216,10 @@ export class PythonStarter implements ProcessStarter {
   }
 
   #handle(message: LauncherMessage): void {
+    if (message.id === undefined && message.error !== undefined) {
+      this.logger.warn({ error: message.error }, "the process launcher refused a line");
+      return;
+    }
     if (message.id !== undefined) {
       const pending = this.#pending.get(message.id);
       this.#pending.delete(message.id);
@@ -172,24 +252,36 @@ export class PythonStarter implements ProcessStarter {
     }
   }
 
-  #onLauncherExit(code: number | null, signal: NodeJS.Signals | null): void {
-    this.#child = undefined;
-    for (const pending of this.#pending.values()) pending.reject(new Error("the process launcher exited"));
+  #onLauncherExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child === child) this.#child = undefined;
+    for (const pending of this.#pending.values()) pending.reject(new LauncherExitedError());
     this.#pending.clear();
+    this.#early.clear();
     if (this.#closed) return;
-    this.logger.warn({ code, signal, running: this.#running.size }, "the process launcher exited; its running tasks are watched through their status files");
+    this.logger.warn({ code, signal, running: this.#running.size }, "the process launcher exited; its running tasks are watched through their status files, and a new launcher is started");
     const orphans = [...this.#running];
     this.#running.clear();
     if (orphans.length > 0) this.#orphaned(orphans);
+    // Start the next one now rather than on the next launch; a failure here is retried by that launch.
+    if (!this.#booting) {
+      this.#ensureRunning().catch((error: unknown) => this.logger.error({ err: error }, "the process launcher could not be restarted; the next launch tries again"));
+    }
   }
 
   async start(request: StartRequest): Promise<number> {
-    if (!this.#child && !this.#closed) await this.#boot();
+    refuseNul(request);
+    if (this.#closed) throw new Error("the process launcher is closed");
+    await this.#ensureRunning();
     const child = this.#child;
-    if (!child?.stdin) throw new Error("the process launcher is not running");
+    if (!child?.stdin?.writable) throw new LauncherExitedError();
     const id = this.#nextId++;
     const pid = new Promise<number>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    child.stdin.write(`${JSON.stringify({ id, ...request })}\n`);
+    child.stdin.write(`${JSON.stringify({ id, ...request })}\n`, (error) => {
+      if (!error) return;
+      const pending = this.#pending.get(id);
+      this.#pending.delete(id);
+      pending?.reject(new LauncherExitedError());
+    });
     return pid;
   }
 
