@@ -20,6 +20,8 @@ export const configSchema = z.strictObject({
       cpu: z.union([z.number(), z.string()]).refine((v) => parseCpu(v) !== undefined, { error: 'expected a CPU quantity such as 4 or "3500m"' }).optional(),
       memory: z.union([z.number(), z.string()]).refine((v) => parseMemory(v) !== undefined, { error: 'expected a memory quantity such as "16Gi"' }).optional(),
       gpus: z.array(z.number().int().min(0)).optional(),
+      /** Largest log of one attempt; the rest is dropped after a marker line (0: no cap). */
+      max_log_bytes: z.union([z.number().int().min(0), z.string()]).refine((v) => parseMemory(v) !== undefined, { error: 'expected a size in bytes such as 1073741824 or "1Gi", or 0 for no cap' }).optional(),
       /** The user local tasks run as when Capstan runs as root: a user name or uid:gid (default nobody). */
       run_as: z
         .string()

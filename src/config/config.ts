@@ -18,7 +18,7 @@ export interface CapstanConfig {
   databaseUrl: string;
   python: string;
   defaultExecutor: "local" | "kubernetes";
-  local: { parallelism?: number; cpu?: number; memory?: number; gpus?: number[]; runAs?: string; isolation?: "auto" | "off" };
+  local: { parallelism?: number; cpu?: number; memory?: number; gpus?: number[]; maxLogBytes?: number; runAs?: string; isolation?: "auto" | "off" };
   killGraceMs: number;
   /** Time limit of importing one TypeScript pipeline file (pipeline_load_timeout). */
   pipelineLoadTimeoutMs: number;
@@ -143,6 +143,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ...(local.cpu !== undefined ? { cpu: parseCpu(local.cpu) ?? 0 } : {}),
       ...(local.memory !== undefined ? { memory: parseMemory(local.memory) ?? 0 } : {}),
       ...(local.gpus !== undefined ? { gpus: local.gpus } : {}),
+      ...(local.max_log_bytes !== undefined ? { maxLogBytes: parseMemory(local.max_log_bytes) ?? 0 } : {}),
       ...(local.run_as !== undefined ? { runAs: local.run_as } : {}),
       ...(local.isolation !== undefined ? { isolation: local.isolation } : {}),
     },

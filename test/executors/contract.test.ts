@@ -3,12 +3,15 @@
  * against the local executor (real processes) and the Kubernetes executor (real API server; pods
  * moved through their phases by kwok, as the test chooses with labels and annotations). Success
  * with outputs and logs, failure with its exit code, timeout, cancel, retry, and adoption after a
- * restart of the scheduler without starting anything twice.
+ * restart of the scheduler without starting anything twice. The local executor runs the cases once
+ * with the Python launcher and once with Node's spawn (asserting which one started the tasks), and
+ * once more with its launcher killed mid-run.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CapstanConfig } from "../../src/config/index.js";
+import { LocalExecutor, type PythonStarter, type StarterKind } from "../../src/executors/local/index.js";
 import { isProcessAlive } from "../../src/executors/local/process-info.js";
 import type { Platform } from "../../src/platform/index.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
@@ -48,6 +51,8 @@ interface Attempt {
 interface Target {
   name: "local" | "kubernetes";
   configure(config: CapstanConfig): void;
+  /** Checks made once the platform is open (e.g. which process starter runs). */
+  opened?(platform: Platform): void;
   /** The task's fields (a YAML flow mapping body) for a behaviour. */
   task(h: Harness, behaviour: Behaviour, extra?: { keepPod?: boolean }): string;
   /** Runs after the run is created and before scheduling starts (e.g. chooses pod logs). */
@@ -62,9 +67,35 @@ interface Target {
 
 const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
 
-const local: Target = {
+/**
+ * The folder where local tasks mark their starts and find their release: open to the task's user
+ * (tasks started by root run as an unprivileged user, which cannot write the test's own folder).
+ */
+function exchange(h: Harness): string {
+  const dir = join(h.dir, "exchange");
+  if (!existsSync(dir)) {
+    chmodSync(h.dir, 0o711);
+    mkdirSync(dir, { mode: 0o777 });
+    chmodSync(dir, 0o777);
+  }
+  return dir;
+}
+
+/** The local executor of a platform. */
+function localExecutor(platform: Platform): LocalExecutor {
+  const executor = platform.executors.get("local");
+  if (!(executor instanceof LocalExecutor)) throw new Error("the platform has no local executor");
+  return executor;
+}
+
+/** The local executor with its tasks started by the given starter (CAPSTAN_LAUNCHER=node picks Node's spawn). */
+const localTarget = (starter: StarterKind): Target => ({
   name: "local",
-  configure: () => undefined,
+  configure: () => {
+    if (starter === "node-spawn") process.env.CAPSTAN_LAUNCHER = "node";
+    else delete process.env.CAPSTAN_LAUNCHER;
+  },
+  opened: (platform) => expect(localExecutor(platform).starter.kind).toBe(starter),
   task(h, behaviour) {
     switch (behaviour.kind) {
       case "succeed":
@@ -72,15 +103,15 @@ const local: Target = {
       case "fail":
         return `command: ${JSON.stringify(`echo ${shellQuote(behaviour.log)} >&2; exit ${behaviour.exitCode}`)}`;
       case "wait": {
-        const started = join(h.dir, "started-$CAPSTAN_TASK_ID");
-        const release = join(h.dir, "release-$CAPSTAN_TASK_ID-$CAPSTAN_TRY");
+        const started = join(exchange(h), "started-$CAPSTAN_TASK_ID");
+        const release = join(exchange(h), "release-$CAPSTAN_TASK_ID-$CAPSTAN_TRY");
         return `command: ${JSON.stringify(`echo "$CAPSTAN_TRY" >> "${started}"; while [ ! -f "${release}" ]; do sleep 0.1; done; exit "$(cat "${release}")"`)}`;
       }
     }
   },
   prepare: () => Promise.resolve(),
   release(a, exitCode) {
-    writeFileSync(join(a.h.dir, `release-${a.taskId}-${a.tryNumber}`), String(exitCode));
+    writeFileSync(join(exchange(a.h), `release-${a.taskId}-${a.tryNumber}`), String(exitCode));
     return Promise.resolve();
   },
   async stopped(a) {
@@ -88,10 +119,10 @@ const local: Target = {
     return attempt !== undefined && attempt.pid !== null && !isProcessAlive(attempt.pid, attempt.pidStart);
   },
   starts(a) {
-    const file = join(a.h.dir, `started-${a.taskId}`);
+    const file = join(exchange(a.h), `started-${a.taskId}`);
     return Promise.resolve(existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").length : 0);
   },
-};
+});
 
 function kubernetesTarget(env: KubeTestenv): Target {
   const core = coreApi(env, "cpu");
@@ -138,6 +169,7 @@ afterEach(async () => {
   second = undefined;
   await harness?.close();
   harness = undefined;
+  delete process.env.CAPSTAN_LAUNCHER;
 });
 
 let pipelineCount = 0;
@@ -146,6 +178,7 @@ let pipelineCount = 0;
 async function runPipeline(target: Target, tasks: (h: Harness) => Record<string, string>, behaviours: Record<string, Behaviour> = {}, first?: (a: Attempt) => Promise<void>) {
   const h = await openHarness({ start: false, configure: (config) => target.configure(config) });
   harness = h;
+  target.opened?.(h.platform);
   pipelineCount += 1;
   const pipelineId = `contract-${target.name}-${pipelineCount}`;
   const body = Object.entries(tasks(h)).map(([id, fields]) => `  ${id}: { ${fields} }`).join("\n");
@@ -161,7 +194,8 @@ async function runPipeline(target: Target, tasks: (h: Harness) => Record<string,
 }
 
 const targets: { name: string; target: () => Promise<Target> }[] = [
-  { name: "local", target: () => Promise.resolve(local) },
+  { name: "local (Python launcher)", target: () => Promise.resolve(localTarget("python-launcher")) },
+  { name: "local (Node spawn)", target: () => Promise.resolve(localTarget("node-spawn")) },
   { name: "kubernetes", target: async () => kubernetesTarget(await kubeTestenv()) },
 ];
 
@@ -241,6 +275,7 @@ describe.each(targets)("executor contract: $name", ({ target: makeTarget }) => {
     harness = undefined;
     second = await reopenPlatform(h, (config) => target.configure(config));
     const platform = second;
+    target.opened?.(platform);
     await target.release(at("a"), 0);
     const done = await eventually("run finished", async () => {
       const r = await platform.store.runs.get(run.id);
@@ -253,3 +288,29 @@ describe.each(targets)("executor contract: $name", ({ target: makeTarget }) => {
   });
 });
 
+describe("executor contract: local, the launcher killed mid-run", () => {
+  it("keeps running attempts tracked to their end, restarts the launcher, and launches new attempts", { timeout: CASE_TIMEOUT_MS }, async () => {
+    const target = localTarget("python-launcher");
+    const { h, run, at, pipelineId } = await runPipeline(target, (h) => ({ a: target.task(h, { kind: "wait" }), b: target.task(h, { kind: "wait" }) }));
+    await h.waitForTask(run.id, "a", ["running"], 120_000);
+    await h.waitForTask(run.id, "b", ["running"], 120_000);
+    const starter = localExecutor(h.platform).starter as PythonStarter;
+    const killed = starter.pid;
+    expect(killed).toBeDefined();
+    process.kill(killed ?? 0, "SIGKILL");
+    await eventually("a new launcher", () => starter.pid !== undefined && starter.pid !== killed);
+    await target.release(at("a"), 0);
+    await target.release(at("b"), 4);
+    expect((await h.waitForRun(run.id, 120_000)).state).toBe("failed");
+    expect(await h.taskStates(run.id)).toEqual({ a: "success", b: "failed" });
+    const attempts = await h.platform.store.attempts.listByTask({ runId: run.id, taskId: "b" });
+    expect(attempts.map((a) => [a.tryNumber, a.state, a.exitCode])).toEqual([[1, "failed", 4]]);
+    // A new run launches through the new launcher.
+    const next = await h.platform.scheduler.trigger(pipelineId);
+    await h.waitForTask(next.id, "a", ["running"], 120_000);
+    await target.release({ h, pipelineId, runId: next.id, taskId: "a", tryNumber: 1 }, 0);
+    await target.release({ h, pipelineId, runId: next.id, taskId: "b", tryNumber: 1 }, 0);
+    expect((await h.waitForRun(next.id, 120_000)).state).toBe("success");
+    expect(starter.boots).toBe(2);
+  });
+});

@@ -2,12 +2,14 @@
 import { availableParallelism, totalmem } from "node:os";
 import { discoverGpus } from "./gpus.js";
 import type { Logger } from "pino";
+import { describeContainment, detectContainment } from "./containment.js";
 import { LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
 import { DirectStarter, PythonStarter } from "./process-starter.js";
 
-export { LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
+export { DEFAULT_MAX_LOG_BYTES, LocalExecutor, type LocalExecutorOptions } from "./local-executor.js";
+export { detectContainment, type Containment } from "./containment.js";
 export { discoverGpus, type LocalGpu } from "./gpus.js";
-export { DirectStarter, PythonStarter, type ProcessStarter } from "./process-starter.js";
+export { DirectStarter, PythonStarter, type ProcessStarter, type StarterKind } from "./process-starter.js";
 export type { Capacity } from "./resource-slots.js";
 
 export interface LocalCapacityOptions {
@@ -16,6 +18,8 @@ export interface LocalCapacityOptions {
   memory?: number;
   /** GPU indices to use; discovered with nvidia-smi when absent. */
   gpus?: number[];
+  /** Largest log of one attempt in bytes (`local.max_log_bytes`); 0 for no cap. */
+  maxLogBytes?: number;
 }
 
 /**
@@ -28,6 +32,8 @@ export async function createLocalExecutor(
 ): Promise<LocalExecutor> {
   const { launcherPython, logger, ...rest } = options;
   const starter = (launcherPython ? await PythonStarter.create(launcherPython, logger) : undefined) ?? new DirectStarter();
+  const containment = rest.containment ?? detectContainment();
+  logger.info({ starter: starter.kind, containment: containment.kind }, describeContainment(containment, starter.subreaper));
   let gpus = capacity.gpus;
   let gpuNote = gpus === undefined ? "" : `${gpus.length} GPU(s) configured`;
   if (gpus === undefined) {
@@ -37,6 +43,8 @@ export async function createLocalExecutor(
   }
   return new LocalExecutor({
     ...rest,
+    ...(capacity.maxLogBytes !== undefined ? { maxLogBytes: capacity.maxLogBytes } : {}),
+    containment,
     starter,
     capacity: {
       parallelism: capacity.parallelism ?? 32,

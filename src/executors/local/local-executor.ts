@@ -5,7 +5,7 @@
  * + token) and collects the ones that finished meanwhile.
  */
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, watch, writeFileSync, type FSWatcher } from "node:fs";
-import type { ProcessStarter } from "./process-starter.js";
+import { LauncherExitedError, nulByteIn, type ProcessStarter } from "./process-starter.js";
 import { readFile } from "node:fs/promises";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import {
@@ -22,6 +22,7 @@ import {
 } from "../executor.js";
 import { oneLine } from "../one-line.js";
 import { taskCommand } from "../task-command.js";
+import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } from "./containment.js";
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
@@ -30,9 +31,28 @@ import type { TaskBoundary } from "./task-user.js";
  * Enters the working folder and runs the command, then writes its exit status. The pid file is
  * written first so a restarted scheduler can find the group. The status is written in place (no
  * rename, which would cost a process): a reader that finds it empty treats the attempt as still
- * ending, and reads it again once the wrapper is gone.
+ * ending, and reads it again once the wrapper is gone. Arguments: attempt folder, working folder,
+ * cgroup folder (or ""), then the command. The wrapper joins the cgroup (`echo 0` moves the writer).
  */
-const WRAPPER = 'd=$1; cd "$2" || exit 126; shift 2; echo $$ > "$d/pid"; "$@"; rc=$?; echo $rc > "$d/status"; exit $rc';
+const WRAPPER = 'd=$1; cd "$2" || exit 126; cg=$3; shift 3; echo $$ > "$d/pid"; [ -z "$cg" ] || echo 0 > "$cg/cgroup.procs"; "$@"; rc=$?; echo $rc > "$d/status"; exit $rc';
+
+/**
+ * The wrapper with a log cap: arguments as WRAPPER, then the cap in bytes. The command's output goes
+ * through a pipe to a writer that is part of the attempt (sh + head + wc: no scheduler, no Python),
+ * which keeps the first bytes, then a marker, and reads and drops the rest so the task never dies of
+ * SIGPIPE. Only the command's side joins the cgroup; the wrapper and the writer stay out of it (and
+ * the writer carries no attempt token) so that killing the attempt's leftovers when the command
+ * ends lets the writer finish the log. With `cgroup.kill`, the command's side kills its own leftovers
+ * itself right after writing the status, as they may hold the pipe open. The wrapper exits with the
+ * command's own status.
+ */
+const CAPPED_WRAPPER = [
+  // The wrapper's own stderr is closed once in the folder: it would report the command's side
+  // ending by cgroup.kill ("Killed") into the log.
+  'd=$1; cd "$2" || exit 126; exec 2>/dev/null; cg=$3; max=$4; shift 4; echo $$ > "$d/pid"',
+  '{ [ -z "$cg" ] || echo 0 > "$cg/cgroup.procs"; "$@"; echo $? > "$d/status"; [ -z "$cg" ] || ! [ -f "$cg/cgroup.kill" ] || echo 1 > "$cg/cgroup.kill"; } 2>&1 | CAPSTAN_ATTEMPT_TOKEN= /bin/sh -c \'head -c "$1"; n=$(wc -c); [ "$n" -eq 0 ] || printf "\\n[capstan: log cut at %s bytes; the task went on running]\\n" "$1"\' capstan-log "$max"',
+  'rc=; read rc < "$d/status"; exit "${rc:-125}"',
+].join("\n");
 
 /** Largest outputs object accepted from a local task. */
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -55,7 +75,14 @@ export interface LocalExecutorOptions {
   adoptedCheckMs?: number;
   /** Keeps tasks out of the platform's home (task-user.ts); none: tasks run as this process's user. */
   boundary?: TaskBoundary;
+  /** Largest log of one attempt in bytes; 0 for no cap (default 1 GiB). */
+  maxLogBytes?: number;
+  /** How every process of an attempt is found at its end (default: by its token). */
+  containment?: Containment;
 }
+
+/** Default cap of one attempt's log. */
+export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024 * 1024;
 
 interface Tracked {
   ref: AttemptRef;
@@ -71,6 +98,12 @@ interface Tracked {
   /** Outputs known at launch (the output notebook). */
   presetOutputs: Record<string, string>;
   ended: boolean;
+  /** The attempt's cgroup folder, when it has one. */
+  cgroup: string | null;
+  /** Whether the log goes through the capped writer (which is in the leader's group). */
+  capped: boolean;
+  /** Whether the starter will report the leader's exit (false once adopted or orphaned). */
+  reported: boolean;
 }
 
 export class LocalExecutor implements Executor {
@@ -87,15 +120,29 @@ export class LocalExecutor implements Executor {
     this.#slots = new ResourceSlots(options.capacity);
     options.starter.onExit((pid, code, signal) => {
       const tracked = this.#byPid.get(pid);
-      if (tracked) void this.#finish(tracked, code, signal);
+      if (tracked?.ended) this.#byPid.delete(pid);
+      else if (tracked) void this.#finish(tracked, code, signal);
       else this.#unclaimedExits.set(pid, { code, signal });
     });
     options.starter.onOrphaned((pids) => {
       for (const pid of pids) {
         const tracked = this.#byPid.get(pid);
-        if (tracked && !tracked.ended) this.#watchAdopted(tracked);
+        if (!tracked) continue;
+        tracked.reported = false;
+        if (tracked.ended) this.#byPid.delete(pid);
+        else if (!tracked.poll) this.#watchAdopted(tracked);
       }
     });
+  }
+
+  /** How every process of an attempt is found at its end. */
+  get containment(): Containment {
+    return this.#options.containment ?? { kind: "token", why: "no cgroup was set up" };
+  }
+
+  /** The starter in use: `python-launcher` or `node-spawn`. */
+  get starter(): ProcessStarter {
+    return this.#options.starter;
   }
 
   get capacity(): Capacity {
@@ -122,6 +169,10 @@ export class LocalExecutor implements Executor {
     const cwd = launch.task.cwd && launch.task.kind !== "notebook" ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
     const env: Record<string, string> = { ...this.#options.baseEnv, ...launch.env, CAPSTAN_ATTEMPT_TOKEN: launch.token, PYTHONUNBUFFERED: "1" };
     if (launch.task.kind === "notebook") Object.assign(env, this.#options.notebookEnv);
+    const nul = nulByteIn({ argv: command.argv, env });
+    if (nul !== undefined) {
+      throw new LaunchError(`${nul} contains a NUL byte (\\0), which a process's arguments and environment cannot hold; remove it from the value that sets it (a param, env or secret)`, { retryable: false });
+    }
     // Launching is on the scheduler's hot path: these are small, fast syscalls, done synchronously
     // rather than as thread-pool round trips.
     checkRunnable(command.argv, launch, cwd, env.PATH ?? "");
@@ -133,18 +184,44 @@ export class LocalExecutor implements Executor {
     writeFileSync(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
     const boundary = this.#options.boundary?.prefix({ attemptDir: launch.attemptDir, artifactsDir: launch.artifactsDir, cwd }) ?? [];
 
+    const containment = this.containment;
+    let cgroup: string | null = null;
+    if (containment.kind === "cgroup") {
+      try {
+        cgroup = createAttemptCgroup(containment, launch.token, launch.resources.memory);
+      } catch (error) {
+        this.#slots.release(reservation);
+        throw new LaunchError(`could not make the attempt's cgroup under ${containment.parent}: ${(error as Error).message}`, { retryable: true, cause: error });
+      }
+      writeFileSync(join(launch.attemptDir, "cgroup"), cgroup);
+    }
+    const maxLog = this.#options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+    const capped = maxLog > 0;
+    const wrapper = capped ? ["/bin/sh", "-c", CAPPED_WRAPPER, "capstan-task", launch.attemptDir, cwd, cgroup ?? "", String(maxLog)] : ["/bin/sh", "-c", WRAPPER, "capstan-task", launch.attemptDir, cwd, cgroup ?? ""];
+
     let pid: number;
+    let reported = true;
     try {
       this.#options.boundary?.prepare(launch);
-      pid = await this.#options.starter.start({ argv: ["/bin/sh", "-c", WRAPPER, "capstan-task", launch.attemptDir, cwd, ...boundary, ...command.argv], env, log: launch.logPath });
+      pid = await this.#options.starter.start({ argv: [...wrapper, ...boundary, ...command.argv], env, log: launch.logPath });
     } catch (error) {
-      this.#slots.release(reservation);
-      throw new LaunchError(`could not start the process: ${(error as Error).message}`, { retryable: true, cause: error });
+      // A launcher that died may have started the process before it could answer.
+      const found = error instanceof LauncherExitedError ? await findProcessByToken(launch.token) : null;
+      if (!found) {
+        this.#slots.release(reservation);
+        if (cgroup) void signalCgroup(cgroup, "SIGKILL");
+        throw new LaunchError(`could not start the process: ${(error as Error).message}`, { retryable: true, cause: error });
+      }
+      pid = found.pid;
+      reported = false;
     }
     const pidStart = processStartTime(pid);
-    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false };
+    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false, cgroup, capped, reported };
     this.#tracked.set(key, tracked);
     this.#byPid.set(pid, tracked);
+    // Without cgroup.kill the command's leftovers may hold the log pipe open and keep the wrapper
+    // alive: its status file is the end then.
+    if (!reported || (capped && !(containment.kind === "cgroup" && containment.killFile))) this.#watchAdopted(tracked);
     // A very short task can be reported ended before the pid reached this point.
     const early = this.#unclaimedExits.get(pid);
     if (early) {
@@ -195,7 +272,8 @@ export class LocalExecutor implements Executor {
         }
       }
       if (pid !== null && isProcessAlive(pid, pidStart)) {
-        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false };
+        const cgroup = await readCgroupFile(dir);
+        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false };
         this.#tracked.set(key, tracked);
         this.#byPid.set(pid, tracked);
         this.#watchAdopted(tracked);
@@ -223,22 +301,44 @@ export class LocalExecutor implements Executor {
   }
 
   #signal(tracked: Tracked, signal: NodeJS.Signals): void {
-    if (tracked.ended || !isProcessAlive(tracked.pid, tracked.pidStart)) return;
-    try {
-      process.kill(-tracked.pid, signal);
-    } catch {
-      // the group is already gone
+    if (tracked.ended) return;
+    if (isProcessAlive(tracked.pid, tracked.pidStart)) {
+      try {
+        process.kill(-tracked.pid, signal);
+      } catch {
+        // the group is already gone
+      }
     }
+    // Processes that left the group (setsid, double fork) get the signal too.
+    void this.#signalLeftovers(tracked, signal);
   }
 
-  /** Adopted processes are not our children: their end shows as the status file, or as the pid vanishing. */
+  /**
+   * Signals every process of the attempt outside its leader's group as well as in it, but neither
+   * the leader nor the log writer: the attempt's cgroup, or else the processes carrying its token.
+   */
+  async #signalLeftovers(tracked: Tracked, signal: NodeJS.Signals): Promise<void> {
+    if (tracked.cgroup) {
+      const done = signalCgroup(tracked.cgroup, signal);
+      // SIGKILL is sent at once; removing the emptied cgroup need not hold anything up.
+      if (signal !== "SIGKILL") await done;
+      return;
+    }
+    await signalByToken(tracked.ref.token, signal, new Set([tracked.pid]));
+  }
+
+  /**
+   * Adopted processes are not our children: their end shows as the status file, or as the pid
+   * vanishing. Also used for attempts whose leader may outlive the command (see CAPPED_WRAPPER).
+   */
   #watchAdopted(tracked: Tracked): void {
     const check = async (): Promise<void> => {
       if (tracked.ended) return;
       const status = await readStatus(tracked.attemptDir);
       if (status !== null) {
         await this.#finish(tracked, status, null);
-      } else if (!isProcessAlive(tracked.pid, tracked.pidStart)) {
+      } else if (!tracked.reported && !isProcessAlive(tracked.pid, tracked.pidStart)) {
+        // (A leader whose exit the starter reports ends through that report, with its signal.)
         const late = await readStatus(tracked.attemptDir);
         await this.#finish(tracked, late, late === null ? "SIGKILL" : null, late === null);
       }
@@ -261,14 +361,20 @@ export class LocalExecutor implements Executor {
     tracked.watcher?.close();
     if (tracked.poll) clearInterval(tracked.poll);
     if (tracked.killTimer) clearTimeout(tracked.killTimer);
-    // Whatever the group leader did, leave no stray children of the attempt behind.
-    try {
-      process.kill(-tracked.pid, "SIGKILL");
-    } catch {
-      // already gone
+    // Whatever the group leader did, leave no stray process of the attempt behind: its group (unless
+    // the leader still runs: it waits for the log writer, which is in its group), its cgroup or the
+    // processes carrying its token, setsid children and daemons included.
+    if (!tracked.capped || !isProcessAlive(tracked.pid, tracked.pidStart)) {
+      try {
+        process.kill(-tracked.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
+    await this.#signalLeftovers(tracked, "SIGKILL");
     this.#tracked.delete(attemptKey(tracked.ref));
-    this.#byPid.delete(tracked.pid);
+    // Keep the leader's pid while its exit is still to be reported, so that report is not taken for another's.
+    if (!tracked.reported) this.#byPid.delete(tracked.pid);
     this.#slots.release(tracked.reservation);
     this.#options.boundary?.release(tracked.attemptDir);
     const status = code ?? (await readStatus(tracked.attemptDir));
@@ -287,6 +393,15 @@ async function readStatus(dir: string): Promise<number | null> {
   try {
     const text = (await readFile(join(dir, "status"), "utf8")).trim();
     return /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readCgroupFile(dir: string): Promise<string | null> {
+  try {
+    const text = (await readFile(join(dir, "cgroup"), "utf8")).trim();
+    return text === "" ? null : text;
   } catch {
     return null;
   }
