@@ -330,3 +330,39 @@ describe("front door: a new password revokes the account's API tokens", () => {
     expect((await s.call("POST", "/api/auth/token", { body: { username: "bob", password, name: "after reset" } })).status).toBe(201);
   });
 });
+
+describe("front door: load errors of pipeline files are shown within the file's team", () => {
+  it("shows a broken file's error to the team of its last good version, else the team it names, else only admins", async () => {
+    const s = await open({
+      pipelines: {
+        ...PIPELINES,
+        // Never loaded; readable, naming team-b.
+        "b-broken.yaml": "id: b_broken\nteam: team-b\ntasks:\n  t: { command: 42 }\n",
+        // Never loaded, TypeScript, naming team-b.
+        "c-broken.ts": 'throw new Error("c is broken at import");\nexport default { id: "c_broken", team: "team-b", tasks: {} };\n',
+        // Never loaded and unreadable as YAML: no team can be told.
+        "nobody.yaml": "id: nobody\nteam: [unclosed\n",
+      },
+    });
+    // alpha (team-a) loaded once; now its file breaks, while its file names another team.
+    s.writePipeline("alpha.yaml", "id: alpha\nteam: team-b\ntasks:\n  hello: { command: 42 }\n");
+    await s.platform.reloadPipelines();
+    const eddie = await s.user("eddie", { "team-a": "editor" });
+    const bella = await s.user("bella", { "team-b": "editor" });
+    const vera = await s.user("vera", { "team-b": "viewer" });
+    const files = async (token: string) => {
+      const answer = await s.call<{ errors: { file: string; pipeline: string | null }[] }>("GET", "/api/pipelines", { token });
+      expect(answer.status).toBe(200);
+      return answer.body.errors.map((e) => e.file.split("/").pop()).sort();
+    };
+    expect(await files(eddie.token)).toEqual(["alpha.yaml"]);
+    expect(await files(bella.token)).toEqual(["b-broken.yaml", "c-broken.ts"]);
+    expect(await files(vera.token)).toEqual(["b-broken.yaml", "c-broken.ts"]);
+    expect(await files(s.admin.token)).toEqual(["alpha.yaml", "b-broken.yaml", "c-broken.ts", "nobody.yaml"]);
+    // Nothing of another team's files leaks through the answer's text either.
+    const asEddie = await s.call("GET", "/api/pipelines", { token: eddie.token });
+    expect(asEddie.text).not.toMatch(/b-broken|c-broken|nobody\.yaml|c is broken/);
+    const alphaError = (await s.call<{ errors: { file: string; pipeline: string | null }[] }>("GET", "/api/pipelines", { token: eddie.token })).body.errors[0];
+    expect(alphaError?.pipeline).toBe("alpha");
+  });
+});

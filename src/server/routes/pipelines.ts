@@ -1,10 +1,10 @@
 /** Pipelines: list with recent runs and broken files, one pipeline with its spec, versions, the runs × tasks grid, pause. */
 import type { FastifyInstance } from "fastify";
-import { roleAtLeast, type Principal } from "../../auth/index.js";
 import { pipelineSummary } from "../../platform/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
+import { LoadErrorTeams } from "../load-error-team.js";
 import { authenticated, authErrors, pipelineParams, plainJsonSerializer } from "../schemas.js";
 import { buildGrid } from "../views/grid.js";
 
@@ -23,15 +23,9 @@ const summarySchema = {
   },
 } as const;
 
-/** Whether a principal sees the error of a pipeline file whose owner is `team` (undefined: a file that never loaded). */
-function seesLoadError(principal: Principal, team: string | undefined): boolean {
-  if (team !== undefined) return principal.canRead(team);
-  // A file that never loaded names no team we can trust yet: show it to the people who write pipelines.
-  return principal.isAdmin || [...principal.roles.values()].some((role) => roleAtLeast(role, "editor"));
-}
-
 export function pipelineRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { platform, access } = ctx;
+  const loadErrorTeams = new LoadErrorTeams();
 
   app.get(
     "/api/pipelines",
@@ -64,15 +58,15 @@ export function pipelineRoutes(app: FastifyInstance, ctx: RouteContext): void {
         platform.store.pipelines.listLoadErrors(),
       ]);
       const byId = new Map(rows.map((r) => [r.id, r]));
-      const byFile = new Map(rows.map((r) => [r.file, r]));
       const pipelines = visible.map((loaded) => pipelineSummary(loaded, byId.get(loaded.spec.id)?.paused === 1, latest.get(loaded.spec.id) ?? []));
-      const errors = loadErrors
-        .map((e) => {
-          const owner = byFile.get(e.file);
-          return { file: e.file, message: e.message, issues: e.issues, pipeline: owner?.id ?? e.pipelineId ?? null, team: owner ? (access.loadedTeamOf(owner.id) ?? owner.team) : undefined };
-        })
-        .filter((e) => seesLoadError(principal, e.team))
-        .map(({ team: _team, ...rest }) => rest);
+      // A file's error shows its paths and text: only to those who may see the file's team (see load-error-team.ts).
+      const errors = [];
+      for (const e of loadErrors) {
+        const team = await loadErrorTeams.teamOf(e.file, rows);
+        if (team === undefined ? !principal.isAdmin : !principal.canRead(team)) continue;
+        const owner = rows.filter((r) => r.file === e.file).sort((a, b) => b.updatedAt - a.updatedAt)[0];
+        errors.push({ file: e.file, message: e.message, issues: e.issues, pipeline: owner?.id ?? e.pipelineId ?? null });
+      }
       return { pipelines, errors };
     },
   );
