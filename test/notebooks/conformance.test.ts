@@ -1,16 +1,20 @@
 /**
  * Conformance with papermill: every corpus notebook runs under the real papermill and under
- * `capstan notebook run` with the same arguments; the output notebooks must be equal byte for
- * byte once volatile values are masked, and the exit codes must be the same.
+ * `capstan notebook run` with the same arguments — once starting its kernel cold, once claiming it
+ * from a warm kernel pool as `capstan up` runs by default; the output notebooks must be equal byte
+ * for byte once volatile values are masked, the masked times must have the shapes papermill and
+ * nbclient write (durations ≥ 0 and equal to end − start), and the exit codes must be the same.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { conformanceCases } from "./conformance-cases.js";
-import { firstDifference, maskVolatile } from "./support/mask.js";
+import { KernelPool } from "../../src/notebooks/index.js";
+import { PoolLayout } from "../../src/notebooks/pool/pool-layout.js";
+import { conformanceCases, type ConformanceCase } from "./conformance-cases.js";
+import { firstDifference, maskVolatile, timeProblems } from "./support/mask.js";
 import { assertPythonReady, capstanBin, corpusDir, papermill, python } from "./support/paths.js";
-import { runProcess } from "./support/run-process.js";
+import { runProcess, type ProcessResult } from "./support/run-process.js";
 
 let workDir: string;
 
@@ -35,31 +39,101 @@ async function readOutput(dir: string): Promise<string | undefined> {
   return readFile(join(dir, "output.ipynb"), "utf8").catch(() => undefined);
 }
 
+interface Reference {
+  dir: string;
+  result: ProcessResult;
+  output: string | undefined;
+}
+
+/** papermill's run of a case, once per case for both comparisons. */
+const references = new Map<string, Promise<Reference>>();
+function papermillRun(testCase: ConformanceCase, env: NodeJS.ProcessEnv): Promise<Reference> {
+  const name = testCase.name ?? testCase.notebook;
+  let reference = references.get(name);
+  if (!reference) {
+    reference = (async () => {
+      const dir = join(workDir, name, "papermill");
+      await prepare(dir, testCase.notebook, testCase.files ?? []);
+      const result = await runProcess(papermill, ["input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: dir, env });
+      return { dir, result, output: await readOutput(dir) };
+    })();
+    references.set(name, reference);
+  }
+  return reference;
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CAPSTAN_PYTHON: python };
+  delete env["CAPSTAN_KERNEL_POOL_DIR"];
+  return env;
+}
+
+/** Runs a case under papermill and under capstan (in `folder`, with `env`) and compares them. */
+async function compare(testCase: ConformanceCase, folder: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const name = testCase.name ?? testCase.notebook;
+  const capstanDir = join(workDir, name, folder);
+  await prepare(capstanDir, testCase.notebook, testCase.files ?? []);
+  const reference = await papermillRun(testCase, baseEnv());
+  const ours = await runProcess(process.execPath, [capstanBin, "notebook", "run", "input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: capstanDir, env });
+  const expected = reference.output;
+  const actual = await readOutput(capstanDir);
+  expect(expected, `papermill wrote no output: ${reference.result.stderr}`).toBeDefined();
+  expect(actual, `capstan wrote no output: ${ours.stderr}`).toBeDefined();
+  // The oracle first holds for papermill itself, then for capstan.
+  expect(timeProblems(expected ?? ""), "papermill's times").toEqual([]);
+  expect(timeProblems(actual ?? ""), "capstan's times").toEqual([]);
+  const maskedExpected = maskVolatile(expected ?? "", { allIds: testCase.allIdsRandom ?? false });
+  const maskedActual = maskVolatile(actual ?? "", { allIds: testCase.allIdsRandom ?? false });
+  expect(maskedActual === maskedExpected, firstDifference(maskedExpected, maskedActual)).toBe(true);
+  for (const file of testCase.sideFiles ?? []) {
+    const sideReference = await readFile(join(reference.dir, file), "utf8").catch(() => undefined);
+    expect(sideReference, `papermill wrote no ${file}`).toBeDefined();
+    expect(await readFile(join(capstanDir, file), "utf8").catch(() => undefined), file).toBe(sideReference);
+  }
+  expect(ours.code, `exit codes differ; capstan stderr:\n${ours.stderr}\npapermill stderr:\n${reference.result.stderr.slice(-2000)}`).toBe(reference.result.code);
+}
+
 describe("capstan notebook run matches papermill", () => {
   for (const testCase of conformanceCases) {
-    const name = testCase.name ?? testCase.notebook;
-    it(`${name}: ${testCase.covers}`, async () => {
-      const papermillDir = join(workDir, name, "papermill");
-      const capstanDir = join(workDir, name, "capstan");
-      await prepare(papermillDir, testCase.notebook, testCase.files ?? []);
-      await prepare(capstanDir, testCase.notebook, testCase.files ?? []);
-      const env: NodeJS.ProcessEnv = { ...process.env, CAPSTAN_PYTHON: python };
-      delete env["CAPSTAN_KERNEL_POOL_DIR"];
-      const reference = await runProcess(papermill, ["input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: papermillDir, env });
-      const ours = await runProcess(process.execPath, [capstanBin, "notebook", "run", "input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: capstanDir, env });
-      const expected = await readOutput(papermillDir);
-      const actual = await readOutput(capstanDir);
-      expect(expected, `papermill wrote no output: ${reference.stderr}`).toBeDefined();
-      expect(actual, `capstan wrote no output: ${ours.stderr}`).toBeDefined();
-      const maskedExpected = maskVolatile(expected ?? "", { allIds: testCase.allIdsRandom ?? false });
-      const maskedActual = maskVolatile(actual ?? "", { allIds: testCase.allIdsRandom ?? false });
-      expect(maskedActual === maskedExpected, firstDifference(maskedExpected, maskedActual)).toBe(true);
-      for (const file of testCase.sideFiles ?? []) {
-        const reference = await readFile(join(papermillDir, file), "utf8").catch(() => undefined);
-        expect(reference, `papermill wrote no ${file}`).toBeDefined();
-        expect(await readFile(join(capstanDir, file), "utf8").catch(() => undefined), file).toBe(reference);
-      }
-      expect(ours.code, `exit codes differ; capstan stderr:\n${ours.stderr}\npapermill stderr:\n${reference.stderr.slice(-2000)}`).toBe(reference.code);
+    it(`${testCase.name ?? testCase.notebook}: ${testCase.covers}`, () => compare(testCase, "capstan", baseEnv()), 240_000);
+  }
+});
+
+describe("capstan notebook run with a kernel from the warm pool matches papermill", () => {
+  let pool: KernelPool;
+  let poolDir: string;
+
+  beforeAll(async () => {
+    poolDir = join(workDir, "kernel-pool");
+    // As `capstan up` starts it by default: one warm python3 kernel, started from the fork server.
+    pool = new KernelPool({ dir: poolDir, size: 1, kernelspecs: ["python3"], python, env: baseEnv() });
+    await pool.start();
+  });
+
+  afterAll(async () => {
+    await pool.stop();
+  });
+
+  /** The tickets of ready kernels, once the pool holds one again (a claim empties it until refilled). */
+  const readyTickets = async (): Promise<string[]> => {
+    const dir = new PoolLayout(poolDir).readyDir("python3");
+    const deadline = Date.now() + 120_000;
+    let entries = await readdir(dir);
+    while (entries.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      entries = await readdir(dir);
+    }
+    return entries;
+  };
+
+  for (const testCase of conformanceCases) {
+    it(`${testCase.name ?? testCase.notebook}: ${testCase.covers}`, async () => {
+      const before = await readyTickets();
+      expect(before, "ready kernels in the pool").toHaveLength(1);
+      await compare(testCase, "capstan-warm", { ...baseEnv(), CAPSTAN_KERNEL_POOL_DIR: poolDir });
+      // Every case but --prepare-only (which starts no kernel) ran on the pool's ready kernel.
+      const left = (await readdir(new PoolLayout(poolDir).readyDir("python3"))).filter((entry) => before.includes(entry));
+      expect(left, "the ready kernel's ticket after the run").toHaveLength(testCase.args.includes("--prepare-only") ? 1 : 0);
     }, 240_000);
   }
 });
