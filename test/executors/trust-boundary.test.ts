@@ -10,16 +10,24 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeLocalCliToken } from "../../src/auth/index.js";
 import { acquireSchedulerLock } from "../../src/platform/index.js";
-import { openHarness, type Harness } from "../support/platform-harness.js";
+import { startUp, type UpProcess } from "../support/cli-process.js";
+import { openHarness, tempDir, type Harness } from "../support/platform-harness.js";
 
 const root = process.getuid?.() === 0;
 /** The uid tasks run as: nobody under root, else this user (in a namespace). */
 const taskUid = root ? 65534 : (process.getuid?.() ?? -1);
 
 let harness: Harness | undefined;
+let up: UpProcess | undefined;
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  if (up && up.child.exitCode === null) {
+    const exited = new Promise((resolve) => up?.child.once("exit", resolve));
+    up.child.kill("SIGTERM");
+    await exited;
+  }
+  up = undefined;
 });
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -147,5 +155,26 @@ describe("the trust boundary of local tasks", () => {
     } finally {
       lock.release();
     }
+  });
+
+  it("names the mode at start, and capstan up keeps no warm kernels that would run outside the boundary", async () => {
+    const dir = tempDir();
+    const home = join(dir, "home");
+    mkdirSync(join(dir, "pipelines"));
+    up = await startUp(["--home", home, "--pipelines", join(dir, "pipelines")], { cwd: dir, env: { CAPSTAN_LOG_LEVEL: "info" } });
+    const running = up;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`capstan up did not say whether warm kernels run\n${running.stderr()}`)), 30_000);
+      const check = () => {
+        if (!running.stderr().includes("warm kernels are off") && !running.stderr().includes("capstan is up")) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      running.child.stderr?.on("data", check);
+      check();
+    });
+    expect(running.stderr()).toContain(root ? "local executor: tasks run as nobody (uid 65534) in a mount namespace without the platform's home" : "local executor: tasks run as this user");
+    expect(running.stderr()).toContain("warm kernels are off while tasks run apart from the platform's home; notebook tasks start their kernels cold");
+    expect(existsSync(join(home, "kernel-pool"))).toBe(false);
   });
 });
