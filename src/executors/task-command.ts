@@ -4,6 +4,7 @@
  * through `capstan notebook run`.
  */
 import { isAbsolute, join, posix } from "node:path";
+import { parametersJson } from "../notebooks/parameters/parameters-json.js";
 import type { TaskSpec } from "../pipelines/index.js";
 
 export interface TaskCommandOptions {
@@ -43,7 +44,7 @@ export function taskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCo
       const parametersFile = joinPath(options.attemptDir, "parameters.json");
       const argv = [...options.capstan, "notebook", "run", resolvePath(task.notebook ?? ""), outputNotebook, "-f", parametersFile, "--cwd", task.cwd ? resolvePath(task.cwd) : options.baseDir, "--log-output"];
       if (task.kernel) argv.push("-k", task.kernel);
-      return { argv, files: { "parameters.json": JSON.stringify(task.parameters) }, outputs: { notebook: outputNotebook } };
+      return { argv, files: { "parameters.json": parametersJson(task.parameters) }, outputs: { notebook: outputNotebook } };
     }
   }
 }

@@ -112,6 +112,8 @@ export interface TemplateContext {
   params: Record<string, unknown>;
   /** Outputs of finished upstream tasks, by task id. */
   outputs: Record<string, Record<string, unknown> | undefined>;
+  /** Params declared `type: number`: notebooks receive them as floats even when whole (1.0). */
+  floatParams?: ReadonlySet<string>;
 }
 
 function lookup(name: string[], context: TemplateContext, source: string): unknown {

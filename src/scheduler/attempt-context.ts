@@ -4,6 +4,7 @@
  */
 import { DateTime } from "luxon";
 import { renderShellCommand, renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
+import { PyFloat } from "../notebooks/values/py-float.js";
 import type { Run } from "../store/index.js";
 
 export interface AttemptContextInput {
@@ -45,7 +46,27 @@ export function templateContext(input: AttemptContextInput): TemplateContext {
     },
     params: run.params,
     outputs: input.upstreamOutputs,
+    floatParams: new Set(Object.entries(spec.params).filter(([, p]) => p.type === "number").map(([name]) => name)),
   };
+}
+
+const ONE_PARAM = /^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
+
+/**
+ * Renders notebook parameters. A value that is exactly `{{ params.NAME }}` of a param declared
+ * `number` becomes a PyFloat, so `1.0` reaches the notebook as `1.0` (papermill's float), not `1`.
+ */
+function renderParameters(value: unknown, context: TemplateContext): unknown {
+  if (typeof value === "string") {
+    const rendered = renderValue(value, context);
+    const name = ONE_PARAM.exec(value)?.[1];
+    return name !== undefined && context.floatParams?.has(name) && typeof rendered === "number" ? new PyFloat(rendered) : rendered;
+  }
+  if (Array.isArray(value)) return value.map((item) => renderParameters(item, context));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderParameters(v, context)]));
+  }
+  return value;
 }
 
 /**
@@ -74,7 +95,7 @@ export function renderTask(task: TaskSpec, context: TemplateContext): TaskSpec {
     rendered.command = task.command.map((part, i) => field(`command[${i}]`, part, (v) => renderTemplate(v, context)));
   }
   rendered.args = task.args.map((part, i) => field(`args[${i}]`, part, (v) => renderTemplate(v, context)));
-  rendered.parameters = field("parameters", task.parameters, (v) => renderValue(v, context) as Record<string, unknown>);
+  rendered.parameters = field("parameters", task.parameters, (v) => renderParameters(v, context) as Record<string, unknown>);
   rendered.env = { ...Object.fromEntries(Object.entries(task.env).map(([k, v]) => [k, field(`env.${k}`, v, (x) => renderTemplate(x, context))])), ...shellEnv };
   for (const name of ["python", "notebook", "kernel", "cwd", "image", "namespace"] as const) {
     const value = text(name, task[name]);
