@@ -118,6 +118,8 @@ export class Platform {
       if (!executors.has("local")) {
         taskBoundary = TaskBoundary.resolve({ home: config.home, runAs: config.local.runAs, isolation: config.local.isolation, warn: (message) => logger.warn(message) });
         logger.info({ mode: taskBoundary.mode }, `local executor: ${taskBoundary.description}`);
+        const unusable = taskBoundary.checkProgram(config.python, ["-c", ""]);
+        if (unusable) logger.warn(`local executor: python tasks and notebooks will fail: ${unusable}`);
         // Warm kernels run outside a task's boundary: a task claiming one would escape it.
         const notebookEnv = { ...options.notebookEnv };
         if (taskBoundary.active) delete notebookEnv.CAPSTAN_KERNEL_POOL_DIR;

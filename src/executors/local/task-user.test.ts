@@ -93,6 +93,20 @@ describe("run_as", () => {
     );
   });
 
+  it("says at start when the task user cannot run a program tasks need", () => {
+    const dir = mkdtempSync(join(tmpdir(), "capstan-task-user-"));
+    chmodSync(dir, 0o755);
+    const program = join(dir, "python");
+    writeFileSync(program, "#!/bin/sh\nexit 0\n", { mode: 0o700 });
+    chmodSync(program, 0o700);
+    const boundary = TaskBoundary.resolve({ home: dir });
+    const problem = boundary.checkProgram(program, ["-c", ""]);
+    if (root) expect(problem).toMatch(new RegExp(`^${program} cannot be run by nobody, the user tasks run as \\(.*\\); make it and its files readable by that user \\(a Python under /root needs chmod o\\+x /root\\) or set local.run_as$`));
+    else expect(problem).toBeUndefined();
+    chmodSync(program, 0o755);
+    expect(boundary.checkProgram(program, ["-c", ""])).toBeUndefined();
+  });
+
   it("leaves tasks as the platform's user, with one warning, when isolation is off", () => {
     const warnings: string[] = [];
     const boundary = TaskBoundary.resolve({ home: tmpdir(), isolation: "off", warn: (m) => warnings.push(m) });

@@ -159,6 +159,19 @@ export class TaskBoundary {
     }
   }
 
+  /**
+   * Under root: why the task user cannot start `program` (a Python whose files it cannot read, such
+   * as one under /root), or undefined when it can.
+   */
+  checkProgram(program: string, args: readonly string[] = []): string | undefined {
+    if (this.mode !== "user" || !this.user) return undefined;
+    const user = this.user;
+    const result = spawnSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", program, ...args], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, encoding: "utf8", timeout: 20_000 });
+    if (!result.error && result.status === 0) return undefined;
+    const why = result.error?.message ?? ((result.stderr || `exit code ${String(result.status)}`).trim().split("\n").pop() ?? "");
+    return `${program} cannot be run by ${user.name ?? `${user.uid}:${user.gid}`}, the user tasks run as (${why}); make it and its files readable by that user (a Python under /root needs chmod o+x /root) or set local.run_as`;
+  }
+
   /** Runs `true` through the prefix (after `asUser`); returns why it failed, or undefined. */
   private probe(asUser: string[] = []): string | undefined {
     const [command = "unshare", ...args] = [...asUser, ...this.prefix({ attemptDir: this.home, artifactsDir: this.home, cwd: "/" })];
