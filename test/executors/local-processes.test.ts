@@ -194,6 +194,26 @@ describe.each(starters)("local executor without cgroups: leftovers found by toke
   });
 });
 
+describe("local executor restarted while an attempt ends", () => {
+  it("kills what an attempt that ended while no scheduler ran left behind, when the next one adopts it", { timeout: TIMEOUT }, async () => {
+    const containment: Containment = { kind: "token", why: "the test asks for it" };
+    const first = await makeExecutor({ starter: "python-launcher", containment });
+    const release = join(first.dir, "release");
+    const attempt = await first.launch(`setsid sleep 1000 & while [ ! -f "${release}" ]; do sleep 0.05; done; exit 0`);
+    await eventually("the setsid child started", async () => (await pidsWithToken(attempt.token)).length >= 3 || undefined);
+    await first.executor.close();
+    writeFileSync(release, "");
+    await eventually("the status written", () => existsSync(join(attempt.request.attemptDir, "status")));
+    // The child outlives its attempt while no scheduler runs.
+    expect((await pidsWithToken(attempt.token)).length).toBeGreaterThan(0);
+    const second = await makeExecutor({ starter: "python-launcher", containment });
+    const { request } = attempt;
+    const adopted = await second.executor.adopt([{ ...request, externalId: `local:${request.token}`, pid: attempt.info.pid ?? null, pidStart: attempt.info.pidStart ?? null, logPath: request.logPath, killReason: null }]);
+    expect([...adopted.values()]).toMatchObject([{ status: "ended", end: { outcome: "success" } }]);
+    await eventually("no process of the attempt left", async () => (await pidsWithToken(attempt.token)).length === 0);
+  });
+});
+
 describe("the Python launcher", () => {
   it("answers a bad request with an error for that request alone and goes on serving", { timeout: TIMEOUT }, async () => {
     const dir = tempDir("capstan-launcher-");

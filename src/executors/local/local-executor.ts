@@ -255,6 +255,7 @@ export class LocalExecutor implements Executor {
       const outputPath = join(dir, "output.json");
       const presetOutputs: Record<string, string> = existsSync(join(dir, "parameters.json")) ? { notebook: join(dir, "output.ipynb") } : {};
       if (status !== null) {
+        await killEndedLeftovers(attempt.token, dir);
         this.#options.boundary?.release(dir);
         results.set(key, { status: "ended", end: collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined) });
         continue;
@@ -282,6 +283,7 @@ export class LocalExecutor implements Executor {
       }
       // Gone without a status: check once more in case it finished between the two reads.
       const late = await readStatus(dir);
+      await killEndedLeftovers(attempt.token, dir);
       this.#options.boundary?.release(dir);
       results.set(key, late !== null ? { status: "ended", end: collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
     }
@@ -396,6 +398,13 @@ async function readStatus(dir: string): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+/** An attempt that ended while no scheduler watched it may have left processes (and its cgroup) behind. */
+async function killEndedLeftovers(token: string, dir: string): Promise<void> {
+  const cgroup = await readCgroupFile(dir);
+  if (cgroup) void signalCgroup(cgroup, "SIGKILL");
+  else await signalByToken(token, "SIGKILL", new Set());
 }
 
 async function readCgroupFile(dir: string): Promise<string | null> {
