@@ -2,10 +2,12 @@
  * Fuzzes every operation of the OpenAPI document with schemathesis (from the test venv) against a
  * real server authenticated with an admin token, and counts the server's 5xx answers: zero.
  * Live streams (which never end) and sign-out (which would revoke the fuzzer's own token) are left
- * out; security.test.ts and api.test.ts cover them.
+ * out; security.test.ts and api.test.ts cover them. Schemathesis' own reports are read back: its
+ * JUnit report must name every other operation of the document without a failure, and its HAR
+ * record must hold requests to each of them and no 5xx answer.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { REPO_ROOT } from "../support/build.js";
@@ -13,6 +15,50 @@ import { tempDir } from "../support/platform-harness.js";
 import { openServer, type ServerHarness } from "./support/server-harness.js";
 
 const SCHEMATHESIS = join(REPO_ROOT, ".venv", "bin", "schemathesis");
+/** Paths left out of fuzzing: live streams and sign-out. */
+const EXCLUDED_PATHS = "(/logs/stream|/api/events|/api/auth/logout)$";
+const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+interface Operation {
+  method: string;
+  path: string;
+  pattern: RegExp;
+  /** Path parameters: a literal path wins over a template that also matches it. */
+  params: number;
+}
+
+/** The operations of an OpenAPI document, as schemathesis labels them ("GET /api/runs/{run}"). */
+function operations(doc: { paths?: Record<string, Record<string, unknown>> }): Operation[] {
+  return Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((m) => METHODS.includes(m))
+      .map((m) => ({
+        method: m.toUpperCase(),
+        path,
+        pattern: new RegExp(`^${path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")).join("[^/]+")}$`),
+        params: (path.match(/\{/g) ?? []).length,
+      })),
+  );
+}
+
+const xmlText = (text: string) => text.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+/** Test cases of a JUnit report by name, with what they hold besides success (failure, error, skipped). */
+function junitCases(xml: string): Map<string, string[]> {
+  const cases = new Map<string, string[]>();
+  for (const match of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    const name = /\bname="([^"]*)"/.exec(match[1] ?? "")?.[1];
+    if (name === undefined) continue;
+    const outcomes = [...(match[3] ?? "").matchAll(/<(failure|error|skipped)\b[^>]*?(?:message="([^"]*)")?/g)].map((m) => `${m[1]}${m[2] ? `: ${xmlText(m[2])}` : ""}`);
+    cases.set(xmlText(name), [...(cases.get(xmlText(name)) ?? []), ...outcomes]);
+  }
+  return cases;
+}
+
+interface HarEntry {
+  request: { method: string; url: string };
+  response: { status: number };
+}
 
 let h: ServerHarness | undefined;
 afterEach(async () => {
@@ -65,6 +111,9 @@ tasks:
   // Some runs, tasks and logs exist before fuzzing, so generated ids sometimes hit real things.
   const seeded = await s.call<{ id: string }>("POST", "/api/pipelines/typed/runs", { token: s.admin.token, body: {} });
   await s.waitForRun(seeded.body.id);
+  // The document as fuzzing starts (the fuzzer may revoke the admin's token on the way).
+  const doc = await s.call<{ paths?: Record<string, Record<string, unknown>> }>("GET", "/api/openapi.json", { token: s.admin.token });
+  expect(doc.status, doc.text).toBe(200);
   const reports = tempDir("capstan-fuzz-");
   // Known ids are offered half of the time, so generated requests also reach real runs, tasks and pipelines.
   const config = join(reports, "schemathesis.toml");
@@ -109,13 +158,15 @@ tasks:
       "--request-timeout",
       "20",
       "--exclude-path-regex",
-      "(/logs/stream|/api/events|/api/auth/logout)$",
+      EXCLUDED_PATHS,
       "--suppress-health-check",
       "all",
       "--report",
-      "ndjson",
-      "--report-dir",
-      reports,
+      "junit,har",
+      "--report-junit-path",
+      join(reports, "junit.xml"),
+      "--report-har-path",
+      join(reports, "requests.har"),
       "--no-color",
     ],
     reports,
@@ -128,13 +179,23 @@ tasks:
   const tail = result.output.slice(-6000);
   expect(s.serverErrors, tail).toEqual([]);
   expect(result.code, tail).toBe(0);
-  // The run covered the document: every operation but the excluded ones was exercised.
-  const events = readFileSync(join(reports, readdirNdjson(reports)), "utf8");
-  expect(events.length).toBeGreaterThan(0);
-}, 200_000);
+  // The run covered the document: every operation but the excluded ones was exercised, and passed.
+  const excluded = new RegExp(EXCLUDED_PATHS);
+  const wanted = operations(doc.body).filter((op) => !excluded.test(op.path));
+  expect(wanted.length, "operations in the OpenAPI document").toBeGreaterThan(20);
+  const cases = junitCases(readFileSync(join(reports, "junit.xml"), "utf8"));
+  const labels = wanted.map((op) => `${op.method} ${op.path}`);
+  expect(labels.filter((label) => !cases.has(label)), "operations missing from the JUnit report").toEqual([]);
+  expect(labels.filter((label) => (cases.get(label) ?? []).length > 0).map((label) => `${label}: ${(cases.get(label) ?? []).join("; ")}`), "operations that did not pass").toEqual([]);
 
-function readdirNdjson(dir: string): string {
-  const name = readdirSync(dir).find((f) => f.endsWith(".ndjson"));
-  if (!name) throw new Error(`no ndjson report in ${dir}`);
-  return name;
-}
+  // Each request schemathesis made, attributed to the most literal operation its path matches.
+  const entries = (JSON.parse(readFileSync(join(reports, "requests.har"), "utf8")) as { log: { entries: HarEntry[] } }).log.entries;
+  const requests = new Map<string, number>(labels.map((label) => [label, 0]));
+  for (const entry of entries) {
+    const path = new URL(entry.request.url).pathname;
+    const op = wanted.filter((o) => o.method === entry.request.method && o.pattern.test(path)).sort((a, b) => a.params - b.params)[0];
+    if (op) requests.set(`${op.method} ${op.path}`, (requests.get(`${op.method} ${op.path}`) ?? 0) + 1);
+  }
+  expect([...requests].filter(([, n]) => n === 0).map(([label]) => label), "operations never requested").toEqual([]);
+  expect(entries.filter((e) => e.response.status >= 500).map((e) => `${e.request.method} ${e.request.url} → ${e.response.status}`), "5xx answers in the HAR record").toEqual([]);
+}, 200_000);
