@@ -26,6 +26,7 @@ import { taskRoutes } from "./routes/tasks.js";
 import { teamRoutes } from "./routes/teams.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import { registerNulGuard } from "./nul-guard.js";
 import { isApiRequest } from "./request-path.js";
 import { notBuiltPage, registerWebUi } from "./static-web.js";
 
@@ -101,6 +102,7 @@ export async function buildServer(context: ServerContext, options: ServerOptions
   });
   app.setErrorHandler(errorHandler);
   registerAuthHook(app, ctx);
+  registerNulGuard(app);
   app.addHook("onSend", async (request, reply) => {
     if (isApiRequest(request)) {
       if (!reply.hasHeader("cache-control")) void reply.header("cache-control", "no-store");

@@ -15,6 +15,7 @@ import { FakeClock } from "../../src/clock/index.js";
 import { ConfigError, loadConfig } from "../../src/config/index.js";
 import { buildServer, routesOf } from "../../src/server/index.js";
 import { runCli } from "../support/cli-process.js";
+import { createTestDatabase } from "../support/postgres.js";
 import { openServer, type ServerHarness, type ServerHarnessOptions } from "./support/server-harness.js";
 
 const PIPELINES = {
@@ -364,5 +365,48 @@ describe("front door: load errors of pipeline files are shown within the file's 
     expect(asEddie.text).not.toMatch(/b-broken|c-broken|nobody\.yaml|c is broken/);
     const alphaError = (await s.call<{ errors: { file: string; pipeline: string | null }[] }>("GET", "/api/pipelines", { token: eddie.token })).body.errors[0];
     expect(alphaError?.pipeline).toBe("alpha");
+  });
+});
+
+describe("front door: NUL bytes are refused at the door", () => {
+  interface ErrorBody {
+    error: { code: string; message: string; details?: { param?: string; field?: string; in?: string } };
+  }
+
+  it("answers a NUL in params, secrets, names, ids and queries with a 400 naming the field, on PostgreSQL, and launches nothing", async () => {
+    const s = await open({
+      databaseUrl: await createTestDatabase(),
+      pipelines: {
+        ...PIPELINES,
+        "nightly.yaml": "id: nightly\nteam: team-a\nschedule: '@daily'\nstart_date: 2026-01-01\nparams:\n  msg: { type: string, default: hi }\ntasks:\n  t: { command: 'echo {{ params.msg }}', secrets: { TOKEN: api/token } }\n",
+      },
+    });
+    const t = s.admin.token;
+    const bad = async (method: string, path: string, body?: unknown): Promise<ErrorBody["error"]> => {
+      const answer = await s.call<ErrorBody>(method, path, { token: t, ...(body !== undefined ? { body } : {}) });
+      expect(answer.status, `${method} ${path}: ${answer.text}`).toBe(400);
+      return answer.body.error;
+    };
+    expect(await bad("POST", "/api/pipelines/alpha/runs", { params: { msg: "nul\u0000byte" } })).toMatchObject({ code: "invalid_param", details: { param: "msg" } });
+    expect(await bad("POST", "/api/pipelines/nightly/backfill", { from: "2026-01-01T00:00:00Z", to: "2026-01-03T00:00:00Z", params: { msg: "x\u0000" } })).toMatchObject({ code: "invalid_param", details: { param: "msg" } });
+    const secret = await bad("PUT", "/api/secrets/team-a/api", { data: { token: "abc\u0000def" } });
+    expect(secret).toMatchObject({ code: "invalid_request", details: { field: "data.token", in: "body" } });
+    expect(secret.message).toMatch(/^body field "data\.token": the text contains a NUL byte \(U\+0000\)/);
+    expect((await bad("POST", "/api/tokens", { name: "script\u0000" })).details).toEqual({ field: "name", in: "body" });
+    await s.user("bob", {});
+    expect((await bad("PATCH", "/api/users/bob", { display_name: "B\u0000b" })).details).toEqual({ field: "display_name", in: "body" });
+    expect((await bad("POST", "/api/teams", { name: "team-c", description: "x\u0000" })).details).toEqual({ field: "description", in: "body" });
+    expect((await bad("GET", "/api/runs/abc%00def")).details).toEqual({ field: "run", in: "path" });
+    expect((await bad("GET", "/api/runs?pipeline=al%00pha")).details).toEqual({ field: "pipeline", in: "query" });
+    expect((await bad("GET", "/api/pipelines/al%00pha")).details).toEqual({ field: "id", in: "path" });
+    // Nothing was stored or queued, and the server answers on.
+    expect((await s.call<{ secrets: unknown[] }>("GET", "/api/secrets", { token: t })).body.secrets).toEqual([]);
+    // (the nightly schedule runs on its own; nothing was triggered or backfilled)
+    const runs = await s.call<{ runs: { trigger: string }[] }>("GET", "/api/runs?limit=100", { token: t });
+    expect(runs.body.runs.filter((r) => r.trigger !== "scheduled")).toEqual([]);
+    expect(s.serverErrors).toEqual([]);
+    const good = await s.call<{ id: string }>("POST", "/api/pipelines/alpha/runs", { token: t, body: { params: { msg: "fine" } } });
+    expect(good.status).toBe(201);
+    expect((await s.waitForRun(good.body.id)).state).toBe("success");
   });
 });
