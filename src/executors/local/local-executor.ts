@@ -175,6 +175,7 @@ export class LocalExecutor implements Executor {
     }
     // Launching is on the scheduler's hot path: these are small, fast syscalls, done synchronously
     // rather than as thread-pool round trips.
+    this.#options.boundary?.check();
     checkRunnable(command.argv, launch, cwd, env.PATH ?? "");
     for (const [name, content] of Object.entries(command.files)) writeFileSync(join(launch.attemptDir, name), content);
 

@@ -107,6 +107,19 @@ describe("run_as", () => {
     expect(boundary.checkProgram(program, ["-c", ""])).toBeUndefined();
   });
 
+  it("refuses local tasks under root when their namespace cannot be set up, instead of running them as root", () => {
+    const warnings: string[] = [];
+    const boundary = TaskBoundary.resolve({ home: join(tmpdir(), "capstan-no-such-home", "home"), warn: (m) => warnings.push(m) });
+    if (root) {
+      expect(boundary.mode).toBe("refused");
+      expect(() => boundary.check()).toThrow(/^local tasks cannot run: Capstan runs as root and their mount namespace could not be set up \(.+\); allow it \(CAP_SYS_ADMIN, unshare not blocked by seccomp\) or set local.isolation: off to run them as root with the platform's rights$/);
+      expect(warnings).toEqual([`local executor: ${boundary.description}`]);
+    } else {
+      expect(boundary.mode).toBe("none");
+      expect(warnings[0]).toMatch(/^local executor: tasks run as the platform's user and can read its home \(user namespaces are not available: /);
+    }
+  });
+
   it("leaves tasks as the platform's user, with one warning, when isolation is off", () => {
     const warnings: string[] = [];
     const boundary = TaskBoundary.resolve({ home: tmpdir(), isolation: "off", warn: (m) => warnings.push(m) });

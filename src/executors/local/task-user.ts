@@ -17,9 +17,13 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, lchownSync, lstatSync, readdirSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { LaunchError } from "../executor.js";
 
-/** How tasks are kept from the platform's files. */
-export type TaskBoundaryMode = "user" | "namespace" | "none";
+/**
+ * How tasks are kept from the platform's files; `refused`: Capstan runs as root and the boundary
+ * could not be set up, so local tasks fail at launch rather than run as root.
+ */
+export type TaskBoundaryMode = "user" | "namespace" | "none" | "refused";
 
 export interface TaskBoundaryOptions {
   /** The platform's home, hidden from tasks. */
@@ -105,9 +109,9 @@ export class TaskBoundary {
       const boundary = new TaskBoundary("user", home, user, `tasks run as ${user.name ?? `${user.uid}:${user.gid}`} (uid ${user.uid}) in a mount namespace without the platform's home`, warn);
       const failure = boundary.probe();
       if (failure) {
-        const none = TaskBoundary.none(home, `the mount namespace could not be set up: ${failure}`);
-        warn(`local executor: ${none.description}`);
-        return none;
+        const refused = new TaskBoundary("refused", home, null, `local tasks cannot run: Capstan runs as root and their mount namespace could not be set up (${failure}); allow it (CAP_SYS_ADMIN, unshare not blocked by seccomp) or set local.isolation: off to run them as root with the platform's rights`, warn);
+        warn(`local executor: ${refused.description}`);
+        return refused;
       }
       return boundary;
     }
@@ -125,6 +129,11 @@ export class TaskBoundary {
   /** Whether tasks are kept out of the home. */
   get active(): boolean {
     return this.mode !== "none";
+  }
+
+  /** Before anything is reserved for an attempt: refuses it when tasks may not run at all. */
+  check(): void {
+    if (this.mode === "refused") throw new LaunchError(this.description, { retryable: false });
   }
 
   /** The argv placed before a task's command. */
