@@ -3,9 +3,11 @@
  * `pipelines show` and `logs -f`, each checked by what it prints and by the state it leaves — in this
  * process when no scheduler runs against the home, and through a running `capstan up`.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CAPSTAN_BIN } from "../support/build.js";
 import { runCli, startUp, type CliResult, type UpProcess } from "../support/cli-process.js";
 import { tempDir } from "../support/platform-harness.js";
 
@@ -302,7 +304,8 @@ describe("through a running capstan up", () => {
   beforeAll(async () => {
     p = project((dir) => ({
       "slow.yaml": `id: slow\ntasks:\n  a: { command: 'echo $$ > ${dir}/slow.pid; echo started; sleep 60; echo finished > ${dir}/finished.txt' }\n  b: { command: "true", depends_on: [a] }\n`,
-      "steps.yaml": `id: steps\ntasks:\n  a: { command: 'echo "try $CAPSTAN_TRY one"; sleep 1; echo "try $CAPSTAN_TRY two"; sleep 1; printf "try $CAPSTAN_TRY three"; test "$CAPSTAN_TRY" = 2', retries: 1, retry_delay: 0s }\n`,
+      // The first try waits after its first line until the test opens the gate.
+      "steps.yaml": `id: steps\ntasks:\n  a: { command: 'echo "try $CAPSTAN_TRY one"; if [ "$CAPSTAN_TRY" = 1 ]; then while [ ! -f ${dir}/gate ]; do sleep 0.05; done; fi; echo "try $CAPSTAN_TRY two"; sleep 1; printf "try $CAPSTAN_TRY three"; test "$CAPSTAN_TRY" = 2', retries: 1, retry_delay: 0s }\n`,
     }));
     up = await startUp(["--pipelines", join(p.dir, "pipelines")], { cwd: p.dir, env: p.env });
   }, 120_000);
@@ -313,10 +316,28 @@ describe("through a running capstan up", () => {
 
   it("logs -f prints each try's lines as they come and returns when the last try ends", { timeout: 120_000 }, async () => {
     const run = await p.json<RunJson>(["run", "steps"]);
-    const follow = await p.cli(["logs", "-f", run.id, "a"]);
-    expect(follow.code, follow.stderr).toBe(0);
-    expect(follow.stdout).toBe("try 1 one\ntry 1 two\ntry 1 threetry 2 one\ntry 2 two\ntry 2 three");
-    expect(follow.stderr).toContain("--- try 2 ---");
+    const child = spawn(process.execPath, [CAPSTAN_BIN, "logs", "-f", run.id, "a"], { cwd: p.dir, env: { ...process.env, ...p.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    // The first line arrives while the try still runs (it waits for the gate): -f prints as the log grows.
+    const firstLine = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 60_000);
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes("try 1 one\n")) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+    });
+    expect(firstLine, `logs -f printed ${JSON.stringify(stdout)}; ${stderr}`).toBe(true);
+    expect(stdout).toBe("try 1 one\n");
+    writeFileSync(join(p.dir, "gate"), "");
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toBe("try 1 one\ntry 1 two\ntry 1 threetry 2 one\ntry 2 two\ntry 2 three");
+    expect(stderr).toContain("--- try 2 ---");
     // The command returned because the attempt ended: the run is over by then.
     expect((await p.json<RunJson>(["runs", "show", run.id])).tasks.a).toEqual(expect.objectContaining({ state: "success", tries: 2 }));
     const first = await p.cli(["logs", "--try", "1", run.id, "a"]);
