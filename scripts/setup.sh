@@ -48,6 +48,17 @@ npm run --silent build
 
 step "preparing the Python environment (.venv)"
 if [ $with_test = 1 ]; then scripts/setup-python.sh --test; else scripts/setup-python.sh; fi
+# Under root, local tasks run as nobody (docs/security.md), so nobody must be able to start the venv's
+# interpreter: a Python installed under /root (pyenv) needs the folders above it enterable (o+x only).
+venv_python="${CAPSTAN_VENV:-$root/.venv}/bin/python"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && ! setpriv --reuid=65534 --regid=65534 --clear-groups -- /bin/sh -c 'exec "$0" -c ""' "$venv_python" 2>/dev/null; then
+  dir="$(dirname "$(readlink -f "$venv_python")")"
+  while [ "$dir" != / ]; do
+    [ "$(stat -c %A "$dir" | cut -c10)" = x ] || chmod o+x "$dir"
+    dir="$(dirname "$dir")"
+  done
+  step "made the folders above $(readlink -f "$venv_python") enterable by other users, for tasks that run as nobody"
+fi
 
 if [ $with_test = 1 ]; then
   step "building (or reusing) the Kubernetes test control plane"

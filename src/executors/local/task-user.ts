@@ -175,7 +175,8 @@ export class TaskBoundary {
   checkProgram(program: string, args: readonly string[] = []): string | undefined {
     if (this.mode !== "user" || !this.user) return undefined;
     const user = this.user;
-    const result = spawnSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", program, ...args], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, encoding: "utf8", timeout: 20_000 });
+    // Through a shell, as a task starts it: setpriv's own exec can succeed where a child's fails.
+    const result = spawnSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", "/bin/sh", "-c", 'exec "$0" "$@"', program, ...args], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, encoding: "utf8", timeout: 20_000 });
     if (!result.error && result.status === 0) return undefined;
     const why = result.error?.message ?? ((result.stderr || `exit code ${String(result.status)}`).trim().split("\n").pop() ?? "");
     return `${program} cannot be run by ${user.name ?? `${user.uid}:${user.gid}`}, the user tasks run as (${why}); make it and its files readable by that user (a Python under /root needs chmod o+x /root) or set local.run_as`;
