@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { getEventListeners } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SecretMask } from "../secrets/index.js";
-import { readLogChunk } from "./log-reader.js";
+import { followLog, readLogChunk } from "./log-reader.js";
 
 /**
  * The secret uses only characters that nothing else in the log uses (upper case, digits, symbols,
@@ -116,5 +117,33 @@ describe("readLogChunk with a mask", () => {
     expect(await readLogChunk(path, 0, { maxBytes: 2 })).toEqual({ text: "a", next: 1, size: 5 });
     expect(await readLogChunk(path, -2)).toEqual({ text: "b\n", next: 5, size: 5 });
     expect(await readLogChunk(join(tmpdir(), "capstan-no-such-log"), 3)).toEqual({ text: "", next: 3, size: 0 });
+  });
+});
+
+describe("followLog with a mask", () => {
+  it("sends what is written, a secret only once it is whole (as ***), until the attempt ends, with one abort listener", async () => {
+    const bytes = Buffer.from(LOG);
+    const path = logFile("");
+    const controller = new AbortController();
+    const sent: string[] = [];
+    let written = 0;
+    let done = false;
+    let listeners = 0;
+    // Each end-of-attempt check writes the next few bytes (the attempt "runs" between checks); checkMs 0 wakes at once.
+    const isDone = () => {
+      listeners = Math.max(listeners, getEventListeners(controller.signal, "abort").length);
+      if (done) return Promise.resolve(true);
+      const from = written;
+      written = Math.min(bytes.length, written + 3);
+      appendFileSync(path, bytes.subarray(from, written));
+      done = written === bytes.length;
+      return Promise.resolve(false);
+    };
+    const next = await followLog(path, { isDone, mask: () => Promise.resolve(mask), onData: (text) => sent.push(text), signal: controller.signal, checkMs: 0 });
+    expect(next).toBe(bytes.length);
+    for (const text of sent) expect(shown(text), JSON.stringify(text)).toEqual([]);
+    expect(sent.join("").replace(/(\*\*\*)+/g, "***")).toBe(mask.maskText(LOG));
+    expect(listeners).toBe(1);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 });

@@ -116,6 +116,9 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
       if (!moved || chunk.next >= chunk.size) return;
     }
   };
+  // One listener for the whole follow (one per wait would pile up on a long-running attempt).
+  const onAbort = () => wake?.();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     while (!options.signal?.aborted) {
       attachWatcher();
@@ -130,11 +133,11 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
           clearTimeout(timer);
           resolve();
         };
-        options.signal?.addEventListener("abort", () => wake?.(), { once: true });
       });
       wake = undefined;
     }
   } finally {
+    options.signal?.removeEventListener("abort", onAbort);
     watcher?.close();
   }
   return offset;
