@@ -88,6 +88,11 @@ export class AuthService {
     this.events.setMaxListeners(0);
   }
 
+  /** The time on this service's clock (token expiries are counted from it). */
+  now(): number {
+    return this.#clock.now();
+  }
+
   // ------------------------------------------------------------ credentials
 
   /** The principal of an API token, or undefined when it is unknown, revoked, expired or its user disabled. */

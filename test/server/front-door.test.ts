@@ -276,6 +276,22 @@ describe("front door: settings", () => {
   });
 });
 
+describe("front door: token expiry counts on the accounts' clock", () => {
+  it("sets expires_in_days from the clock that judges expiry, for made and exchanged tokens", async () => {
+    const clock = new FakeClock("2030-06-01T00:00:00Z");
+    const s = await open({ authClock: clock });
+    const bob = await s.user("bob", {});
+    const made = await s.call<{ token: string; expires_at: string }>("POST", "/api/tokens", { token: s.admin.token, body: { name: "day", expires_in_days: 1 } });
+    const exchanged = await s.call<{ token: string; expires_at: string }>("POST", "/api/auth/token", { body: { username: "bob", password: bob.password, name: "day", expires_in_days: 1 } });
+    for (const created of [made, exchanged]) {
+      expect(created.body.expires_at).toBe("2030-06-02T00:00:00.000Z");
+      expect((await s.call("GET", "/api/auth/me", { token: created.body.token })).status).toBe(200);
+    }
+    clock.advance(24 * 3600_000);
+    for (const created of [made, exchanged]) expect((await s.call("GET", "/api/auth/me", { token: created.body.token })).status).toBe(401);
+  });
+});
+
 describe("front door: a new password revokes the account's API tokens", () => {
   it("revokes every token and other session at one's own change, keeping the session that made it", async () => {
     const s = await open();

@@ -79,7 +79,7 @@ export function authRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { username, password, name, expires_in_days } = request.body;
-      const created = await ctx.auth.exchangePassword(username, password, request.ip, name, tokenExpiry(expires_in_days));
+      const created = await ctx.auth.exchangePassword(username, password, request.ip, name, tokenExpiry(expires_in_days, ctx.auth.now()));
       void reply.status(201);
       return { id: created.id, name: created.name, username: created.username, token: created.token, created_at: new Date(created.createdAt).toISOString(), expires_at: created.expiresAt === null ? null : new Date(created.expiresAt).toISOString() };
     },

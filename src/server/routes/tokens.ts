@@ -6,7 +6,7 @@ import type { RouteContext } from "../context.js";
 import { authenticated, authErrors, errorSchema, noContent, usernameSchema } from "../schemas.js";
 
 /** The expiry of a token that lives `days` days from now; null when no lifetime is given. */
-export function tokenExpiry(days: number | undefined, now = Date.now()): number | null {
+export function tokenExpiry(days: number | undefined, now: number): number | null {
   return days === undefined ? null : now + days * 24 * 3600_000;
 }
 
@@ -88,7 +88,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
         principal.requireAdmin("create tokens for other users");
         await ctx.auth.getUser(username);
       }
-      const created = await ctx.auth.createToken(username, request.body.name, tokenExpiry(request.body.expires_in_days));
+      const created = await ctx.auth.createToken(username, request.body.name, tokenExpiry(request.body.expires_in_days, ctx.auth.now()));
       void reply.status(201);
       return {
         ...tokenView({ ...created, tokenHash: "", lastUsedAt: null, revokedAt: null }),
