@@ -5,14 +5,14 @@
  * end, with cgroups and with the token search; the log is capped and the task runs on.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { LaunchError, type AttemptEnd, type AttemptLaunch } from "../../src/executors/executor.js";
 import { createLocalExecutor, PythonStarter, type Containment, type LocalExecutor } from "../../src/executors/local/index.js";
-import { pidsWithToken } from "../../src/executors/local/containment.js";
+import { detectContainment, pidsWithToken } from "../../src/executors/local/containment.js";
 import type { TaskSpec } from "../../src/pipelines/index.js";
 import { tempDir } from "../support/platform-harness.js";
 
@@ -271,5 +271,34 @@ describe("the Python launcher", () => {
     expect(launcher.pid).not.toBe(firstPid);
     expect(launcher.boots).toBeGreaterThan(1);
     expect(existsSync(after.request.logPath)).toBe(true);
+  });
+});
+
+describe("attempts' cgroups", () => {
+  it("are removed at the attempt's end, and empty ones a stopped scheduler left are removed at the next start", { timeout: TIMEOUT }, async () => {
+    const containment = detectContainment();
+    // Where no cgroup can be made, the start log says why; the token search covers the rest.
+    if (containment.kind !== "cgroup") {
+      expect(containment.why).not.toBe("");
+      return;
+    }
+    const { launch } = await makeExecutor({ starter: "python-launcher", containment });
+    const attempt = await launch("setsid sleep 1000 & echo started");
+    const cgroup = readFileSync(join(attempt.request.attemptDir, "cgroup"), "utf8");
+    expect(cgroup).toBe(join(containment.parent, `a-${attempt.token}`));
+    expect(await attempt.ended).toMatchObject({ outcome: "success" });
+    await eventually("the attempt's cgroup removed", () => !existsSync(cgroup));
+    const stale = join(containment.parent, `a-stale-${process.pid}`);
+    const fresh = join(containment.parent, `a-fresh-${process.pid}`);
+    mkdirSync(stale);
+    mkdirSync(fresh);
+    onTestFinished(() => {
+      for (const dir of [stale, fresh]) if (existsSync(dir)) rmdirSync(dir);
+    });
+    const old = new Date(Date.now() - 5 * 60_000);
+    utimesSync(stale, old, old);
+    detectContainment();
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
   });
 });

@@ -12,7 +12,7 @@
  *   launcher is a child subreaper, so orphans are re-parented to it and reaped. A process that
  *   clears its environment escapes this search.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { readdir, readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -81,7 +81,33 @@ export function detectContainment(cgroupRoot?: string): Containment {
   } catch {
     memory = false;
   }
+  removeStaleCgroups(parent);
   return { kind: "cgroup", parent, memory, killFile: existsSync(join(parent, "cgroup.kill")) };
+}
+
+/**
+ * Removes attempts' cgroups left empty by a scheduler that stopped before removing them. Only those
+ * older than a minute: a younger one may belong to a launch of another scheduler on this machine
+ * whose task has not joined it yet.
+ */
+function removeStaleCgroups(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent).filter((name) => name.startsWith("a-"));
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const name of entries) {
+    const dir = join(parent, name);
+    try {
+      if (now - statSync(dir).mtimeMs < 60_000) continue;
+      if (!/^populated 0$/m.test(readFileSync(join(dir, "cgroup.events"), "utf8"))) continue;
+      rmdirSync(dir);
+    } catch {
+      // in use, or removed by someone else
+    }
+  }
 }
 
 /** One line saying which mechanism runs, for the log at start. */
