@@ -114,14 +114,15 @@ describe("capstan notebook run with a kernel from the warm pool matches papermil
     await pool.stop();
   });
 
-  /** The tickets of ready kernels, once the pool holds one again (a claim empties it until refilled). */
+  /** Ready kernels' tickets (not the temporary files they are written through). */
+  const tickets = async (): Promise<string[]> => (await readdir(new PoolLayout(poolDir).readyDir("python3"))).filter((entry) => entry.endsWith(".json"));
+  /** The ready tickets, once the pool holds one again (a claim empties it until refilled). */
   const readyTickets = async (): Promise<string[]> => {
-    const dir = new PoolLayout(poolDir).readyDir("python3");
     const deadline = Date.now() + 120_000;
-    let entries = await readdir(dir);
+    let entries = await tickets();
     while (entries.length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      entries = await readdir(dir);
+      entries = await tickets();
     }
     return entries;
   };
@@ -132,7 +133,7 @@ describe("capstan notebook run with a kernel from the warm pool matches papermil
       expect(before, "ready kernels in the pool").toHaveLength(1);
       await compare(testCase, "capstan-warm", { ...baseEnv(), CAPSTAN_KERNEL_POOL_DIR: poolDir });
       // Every case but --prepare-only (which starts no kernel) ran on the pool's ready kernel.
-      const left = (await readdir(new PoolLayout(poolDir).readyDir("python3"))).filter((entry) => before.includes(entry));
+      const left = (await tickets()).filter((entry) => before.includes(entry));
       expect(left, "the ready kernel's ticket after the run").toHaveLength(testCase.args.includes("--prepare-only") ? 1 : 0);
     }, 240_000);
   }
