@@ -26,6 +26,7 @@ import {
 } from "../platform/index.js";
 import type { StateChange } from "../scheduler/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
+import { redactRunViews, redactTaskFields, redactValues } from "../server/views/redact-values.js";
 import { isFinishedRun, Store, type RunState } from "../store/index.js";
 
 export interface PipelineDetail extends PipelineSummaryView {
@@ -289,20 +290,23 @@ export class InProcessClient implements CapstanClient {
     const query = { ...(filter.pipeline ? { pipelineId: filter.pipeline } : {}), ...(filter.state ? { states: [filter.state] } : {}) };
     const runs = await store.runs.list({ ...query, limit: filter.limit ?? 100, offset: filter.offset ?? 0 });
     const tasks = await store.tasks.listByRuns(runs.map((r) => r.id));
-    return { total: await store.runs.count(query), runs: runs.map((r) => runView(r, tasks.filter((t) => t.runId === r.id))) };
+    return { total: await store.runs.count(query), runs: await redactRunViews(runs.map((r) => runView(r, tasks.filter((t) => t.runId === r.id))), this.#redact) };
   }
 
   async getRun(id: string) {
     const view = await loadRunView(await this.#readStore(), id);
     if (!view) throw new ClientError(`no run ${JSON.stringify(id)} in ${this.config.home}`);
-    return view;
+    const [masked] = await redactRunViews([view], this.#redact);
+    return masked ?? view;
   }
 
   async getTask(runId: string, taskId: string): Promise<TaskDetail> {
     const store = await this.#readStore();
     const ti = await store.tasks.get({ runId, taskId });
     if (!ti) throw new ClientError(`no task ${JSON.stringify(taskId)} in run ${JSON.stringify(runId)}`);
-    return { run: runId, task: taskId, ...taskView(ti), attempts: (await store.attempts.listByTask(ti)).map(attemptView) };
+    // Failure reasons and outputs are what a task wrote: masked as the API masks them.
+    const [view] = await redactTaskFields([taskView(ti)], this.#redact);
+    return { run: runId, task: taskId, ...(view ?? taskView(ti)), attempts: await redactValues((await store.attempts.listByTask(ti)).map(attemptView), this.#redact) };
   }
 
   async cancel(runId: string) {
@@ -342,6 +346,8 @@ export class InProcessClient implements CapstanClient {
   async setPool(name: string, slots: number, description?: string) {
     await (await this.#readStore()).pools.upsert(name, slots, description ?? null, Date.now());
   }
+
+  readonly #redact = async (text: string): Promise<string> => (await this.#secrets()).redact(text);
 
   async #secrets(): Promise<SecretService> {
     return new SecretService(await this.#readStore(), loadSecretKey(this.config.home));

@@ -215,7 +215,7 @@ tasks:
   });
 });
 
-describe("capstan up's own log", () => {
+describe("capstan up's own log, and the CLI without a server", () => {
   it("masks a failure reason that holds a secret", async () => {
     const dir = tempDir();
     const home = join(dir, "home");
@@ -234,6 +234,13 @@ tasks:
     const args = ["--home", home, "--pipelines", pipelines];
     const set = await runCli([...args, "secrets", "set", "api", `token=${SECRET}`, "--team", "default"], { cwd: dir, env });
     expect(set.code, set.stderr).toBe(0);
+    // Without a server, the CLI runs it in process and shows the run as the API would: masked.
+    const local = await runCli([...args, "--json", "run", "fails", "--wait"], { cwd: dir, env });
+    const shownRun = await runCli([...args, "--json", "runs", "show", (JSON.parse(local.stdout) as { id: string }).id], { cwd: dir, env });
+    for (const out of [local.stdout, shownRun.stdout]) {
+      expect(out).toContain("exit code 3: failed with ***");
+      for (const piece of [LINE1, JSON.stringify(LINE1).slice(1, -1), "YPQ>KZQ"]) expect(out).not.toContain(piece);
+    }
     up = await startUp(args, { cwd: dir, env });
     await runCli([...args, "run", "fails", "--wait"], { cwd: dir, env });
     const running = up;
