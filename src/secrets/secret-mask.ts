@@ -151,12 +151,15 @@ export class SecretMask {
   unfinishedFrom(buffer: Buffer): number {
     let earliest = buffer.length;
     for (const pattern of this.#bytes) {
-      const first = pattern[0];
+      const first = pattern[0] ?? 0;
       const lowest = Math.max(0, buffer.length - pattern.length + 1);
-      for (let at = buffer.length - 1; at >= lowest && at < earliest; at--) {
-        at = buffer.lastIndexOf(first ?? 0, at);
-        if (at < lowest) break;
-        if (at < earliest && buffer.compare(pattern, 0, buffer.length - at, at) === 0) earliest = at;
+      // Only the last pattern.length - 1 bytes can start an unfinished occurrence.
+      const tail = buffer.subarray(lowest);
+      for (let at = tail.length - 1; at >= 0; at--) {
+        at = tail.lastIndexOf(first, at);
+        if (at < 0) break;
+        const start = lowest + at;
+        if (start < earliest && buffer.compare(pattern, 0, buffer.length - start, start) === 0) earliest = start;
       }
     }
     return earliest;
