@@ -206,8 +206,11 @@ export class LocalExecutor implements Executor {
       this.#options.boundary?.prepare(launch);
       pid = await this.#options.starter.start({ argv: [...wrapper, ...boundary, ...command.argv], env, log: launch.logPath });
     } catch (error) {
-      // A launcher that died may have started the process before it could answer.
-      const found = error instanceof LauncherExitedError ? await findProcessByToken(launch.token) : null;
+      // A launcher that died may have started the process before it could answer: then it runs
+      // (found by its token) or has already run (its wrapper wrote the pid file).
+      let found = error instanceof LauncherExitedError ? await findProcessByToken(launch.token) : null;
+      const fromFile = error instanceof LauncherExitedError && !found ? await readPidFile(launch.attemptDir) : null;
+      if (fromFile !== null) found = { pid: fromFile, startTime: 0 };
       if (!found) {
         this.#slots.release(reservation);
         if (cgroup) void signalCgroup(cgroup, "SIGKILL");
