@@ -173,6 +173,16 @@ describe.each(starters)("local executor processes ($starter)", ({ starter }) => 
     expect(await small.ended).toMatchObject({ outcome: "success" });
     expect(readFileSync(small.request.logPath, "utf8")).toBe("x".repeat(1000));
   });
+
+  it("passes each write of a capped log on at once, so a running task's log can be followed live", { timeout: TIMEOUT }, async () => {
+    const { launch } = await makeExecutor({ starter, maxLogBytes: 1_000_000 });
+    const attempt = await launch('echo first; while [ ! -f "$ATTEMPT_DIR/go" ]; do sleep 0.05; done; echo second');
+    const logText = () => (existsSync(attempt.request.logPath) ? readFileSync(attempt.request.logPath, "utf8") : "");
+    await eventually("the first line in the log while the task waits", () => logText() === "first\n");
+    writeFileSync(join(attempt.request.attemptDir, "go"), "");
+    expect(await attempt.ended).toMatchObject({ outcome: "success" });
+    expect(logText()).toBe("first\nsecond\n");
+  });
 });
 
 describe.each(starters)("local executor without cgroups: leftovers found by token ($starter)", ({ starter }) => {

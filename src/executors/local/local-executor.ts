@@ -38,7 +38,8 @@ const WRAPPER = 'd=$1; cd "$2" || exit 126; cg=$3; shift 3; echo $$ > "$d/pid"; 
 
 /**
  * The wrapper with a log cap: arguments as WRAPPER, then the cap in bytes. The command's output goes
- * through a pipe to a writer that is part of the attempt (sh + head + wc: no scheduler, no Python),
+ * through a pipe to a writer that is part of the attempt (sh + head + wc: no scheduler, no Python;
+ * head unbuffered through coreutils' stdbuf where it exists, so live logs see each write at once),
  * which keeps the first bytes, then a marker, and reads and drops the rest so the task never dies of
  * SIGPIPE. Only the command's side joins the cgroup; the wrapper and the writer stay out of it (and
  * the writer carries no attempt token) so that killing the attempt's leftovers when the command
@@ -50,7 +51,7 @@ const CAPPED_WRAPPER = [
   // The wrapper's own stderr is closed once in the folder: it would report the command's side
   // ending by cgroup.kill ("Killed") into the log.
   'd=$1; cd "$2" || exit 126; exec 2>/dev/null; cg=$3; max=$4; shift 4; echo $$ > "$d/pid"',
-  '{ [ -z "$cg" ] || echo 0 > "$cg/cgroup.procs"; "$@"; echo $? > "$d/status"; [ -z "$cg" ] || ! [ -f "$cg/cgroup.kill" ] || echo 1 > "$cg/cgroup.kill"; } 2>&1 | CAPSTAN_ATTEMPT_TOKEN= /bin/sh -c \'head -c "$1"; n=$(wc -c); [ "$n" -eq 0 ] || printf "\\n[capstan: log cut at %s bytes; the task went on running]\\n" "$1"\' capstan-log "$max"',
+  '{ [ -z "$cg" ] || echo 0 > "$cg/cgroup.procs"; "$@"; echo $? > "$d/status"; [ -z "$cg" ] || ! [ -f "$cg/cgroup.kill" ] || echo 1 > "$cg/cgroup.kill"; } 2>&1 | CAPSTAN_ATTEMPT_TOKEN= /bin/sh -c \'if command -v stdbuf >/dev/null; then stdbuf -o0 head -c "$1"; else head -c "$1"; fi; n=$(wc -c); [ "$n" -eq 0 ] || printf "\\n[capstan: log cut at %s bytes; the task went on running]\\n" "$1"\' capstan-log "$max"',
   'rc=; read rc < "$d/status"; exit "${rc:-125}"',
 ].join("\n");
 
