@@ -332,7 +332,13 @@ describe("through a running capstan up", () => {
         }
       });
     });
-    expect(firstLine, `logs -f printed ${JSON.stringify(stdout)}; ${stderr}`).toBe(true);
+    if (!firstLine) {
+      child.kill("SIGKILL");
+      writeFileSync(join(p.dir, "gate"), "");
+      const state = await p.cli(["--json", "runs", "show", run.id]);
+      const plain = await p.cli(["logs", run.id, "a"]);
+      expect.fail(`logs -f printed ${JSON.stringify(stdout)} (${stderr}) in a minute; the run: ${state.stdout}; capstan logs: ${JSON.stringify(plain.stdout)} ${plain.stderr}`);
+    }
     expect(stdout).toBe("try 1 one\n");
     writeFileSync(join(p.dir, "gate"), "");
     expect(await exited, stderr).toBe(0);
