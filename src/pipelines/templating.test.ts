@@ -28,6 +28,17 @@ const HOSTILE = [
 ];
 
 describe("shell command rendering", () => {
+  it("writes whole numbers into $(( … )) as they are, nested parentheses included, and the quoting after it goes on", () => {
+    expect(runShell(`echo $(( {{ params.a }} + ({{ params.b }} * 2) )) "{{ params.c }}"`, { a: 3, b: "-4", c: "x y" })).toBe("-5 x y\n");
+    expect(runShell(`echo "$(( {{ params.a }} + 1 ))" '{{ params.c }}'`, { a: "41", c: "q" })).toBe("42 q\n");
+  });
+
+  it("refuses a value inside $(( … )) that is not a whole number, naming the template", () => {
+    for (const value of ["a[$(touch pwned)]", "1; echo ran", "1.5", "x", ""]) {
+      expect(() => renderShellCommand("echo $(( {{ params.a }} + 1 ))", contextWith({ a: value }))).toThrow(/\{\{ params\.a \}\} stands inside \$\(\( … \)\), where only a whole number is allowed/);
+    }
+  });
+
   it("replaces each template by a quoted reference to an environment variable", () => {
     const rendered = renderShellCommand(`echo {{ params.a }} "in {{ params.a }}" 'in {{ ds }}'`, contextWith({ a: "v" }));
     expect(rendered.command).toBe(`echo "\${CAPSTAN_TEMPLATE_0}" "in \${CAPSTAN_TEMPLATE_1}" 'in '"\${CAPSTAN_TEMPLATE_2}"''`);

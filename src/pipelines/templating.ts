@@ -172,7 +172,7 @@ export interface ShellRendering {
  * One level of shell quoting: plain words (at the top or inside `$(…)` / backticks), "…" or '…'.
  * `close` is what ends a nested plain level and `depth` counts the parentheses opened inside it.
  */
-type QuoteFrame = { kind: "plain"; close: ")" | "`" | null; depth: number } | { kind: "double" } | { kind: "single" };
+type QuoteFrame = { kind: "plain"; close: ")" | "`" | null; depth: number } | { kind: "double" } | { kind: "single" } | { kind: "arithmetic"; depth: number };
 
 /** Follows the quoting of a shell command's literal text, piece by piece. */
 class QuoteScanner {
@@ -182,7 +182,7 @@ class QuoteScanner {
   #previous = "";
 
   /** The quoting in effect at the end of the text scanned so far. */
-  get state(): "plain" | "double" | "single" {
+  get state(): "plain" | "double" | "single" | "arithmetic" {
     return this.#top().kind;
   }
 
@@ -225,6 +225,22 @@ class QuoteScanner {
       }
       if (c === "\\") {
         this.#escaped = true;
+        continue;
+      }
+      if (top.kind === "arithmetic") {
+        // Inside $(( … )): parentheses nest; the first unmatched "))" ends it.
+        if (c === "(") top.depth++;
+        else if (c === ")" && top.depth > 0) top.depth--;
+        else if (c === ")" && text[i + 1] === ")") {
+          this.#stack.pop();
+          i++;
+        }
+        continue;
+      }
+      if (c === "$" && text[i + 1] === "(" && text[i + 2] === "(") {
+        this.#stack.push({ kind: "arithmetic", depth: 0 });
+        i += 2;
+        this.#previous = "(";
         continue;
       }
       if (c === "$" && text[i + 1] === "(") {
@@ -270,6 +286,17 @@ export function renderShellCommand(text: string, context: TemplateContext): Shel
     if ("literal" in segment) {
       scanner.scan(segment.literal);
       command += segment.literal;
+      continue;
+    }
+    if (scanner.state === "arithmetic" && !scanner.inComment) {
+      // A shell evaluates a variable's value inside $(( )) as an expression (bash even runs command
+      // substitutions in array subscripts there), so only a plain integer is allowed, written as is.
+      const text = valueText(segment, context).trim();
+      if (!/^-?\d{1,18}$/.test(text)) {
+        throw new TemplateError(`${segment.source} stands inside $(( … )), where only a whole number is allowed; its value is ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
+      }
+      scanner.template();
+      command += text;
       continue;
     }
     const name = `${SHELL_TEMPLATE_PREFIX}${Object.keys(env).length}`;
