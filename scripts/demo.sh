@@ -13,6 +13,13 @@ scripts/setup.sh
 export CAPSTAN_HOME="${CAPSTAN_HOME:-$root/.capstan}"
 port="${CAPSTAN_PORT:-8080}"
 mkdir -p "$CAPSTAN_HOME"
+# As root, tasks run as the unprivileged user `nobody` (local.run_as, docs/security.md): the reference
+# pipeline's publish stage writes its results folder, so that folder is given to that user.
+if [ "$(id -u)" = 0 ]; then
+  results="$root/examples/similar-users/results"
+  mkdir -p "$results"
+  chown -R nobody:"$(id -gn nobody)" "$results"
+fi
 capstan=(node "$root/bin/capstan.js" --pipelines "$root/examples")
 started=$(date +%s)
 
