@@ -79,31 +79,23 @@ export class PlatformMetrics {
       registers,
     });
 
+    /** A gauge of one label whose values are read when scraped; nothing is reported while its source is unset. */
+    const readGauge = (name: string, help: string, label: string, read: () => Promise<Iterable<[string, number]> | undefined> | Iterable<[string, number]> | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        async collect() {
+          const rows = await read();
+          if (!rows) return;
+          this.reset();
+          for (const [value, n] of rows) this.set({ [label]: value }, n);
+        },
+      });
     const counts = () => this.#stateCounts;
-    new Gauge({
-      name: "capstan_runs",
-      help: "Runs in each active state (queued, running), read from the database",
-      labelNames: ["state"],
-      registers,
-      async collect() {
-        const source = counts();
-        if (!source) return;
-        this.reset();
-        for (const [state, n] of await source.runs()) this.set({ state }, n);
-      },
-    });
-    new Gauge({
-      name: "capstan_task_instances",
-      help: "Task instances in each active state (scheduled, queued, running, up_for_retry), read from the database",
-      labelNames: ["state"],
-      registers,
-      async collect() {
-        const source = counts();
-        if (!source) return;
-        this.reset();
-        for (const [state, n] of await source.tasks()) this.set({ state }, n);
-      },
-    });
+    readGauge("capstan_runs", "Runs in each active state (queued, running), read from the database", "state", () => counts()?.runs());
+    readGauge("capstan_task_instances", "Task instances in each active state (scheduled, queued, running, up_for_retry), read from the database", "state", () => counts()?.tasks());
     new Gauge({
       name: "capstan_queue_depth",
       help: "Task instances ready to run and waiting for a slot (state scheduled)",
@@ -114,21 +106,12 @@ export class PlatformMetrics {
         this.set((await source.tasks()).get("scheduled") ?? 0);
       },
     });
-    const poolGauge = (name: string, help: string, pick: (pool: { slots: number; used: number }) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["pool"],
-        registers,
-        async collect() {
-          const source = counts();
-          if (!source) return;
-          this.reset();
-          for (const pool of await source.pools()) this.set({ pool: pool.name }, pick(pool));
-        },
-      });
-    poolGauge("capstan_pool_slots", "Slots of each pool", (pool) => pool.slots);
-    poolGauge("capstan_pool_slots_used", "Slots of each pool taken by queued and running task instances", (pool) => pool.used);
+    const pools = async (pick: (pool: { slots: number; used: number }) => number) => {
+      const source = counts();
+      return source && (await source.pools()).map((pool): [string, number] => [pool.name, pick(pool)]);
+    };
+    readGauge("capstan_pool_slots", "Slots of each pool", "pool", () => pools((pool) => pool.slots));
+    readGauge("capstan_pool_slots_used", "Slots of each pool taken by queued and running task instances", "pool", () => pools((pool) => pool.used));
 
     const kube = () => this.#kubeRequests;
     new Gauge({
@@ -145,23 +128,10 @@ export class PlatformMetrics {
       },
     });
 
-    const pool = () => this.#kernelPool;
-    const kernelGauge = (name: string, help: string, pick: (row: { ready: number; starting: number; claimed: number }) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["kernelspec"],
-        registers,
-        collect() {
-          const source = pool();
-          if (!source) return;
-          this.reset();
-          for (const row of source()) this.set({ kernelspec: row.kernelspec }, pick(row));
-        },
-      });
-    kernelGauge("capstan_notebook_pool_ready_kernels", "Warm kernels ready to be claimed, by kernelspec", (row) => row.ready);
-    kernelGauge("capstan_notebook_pool_starting_kernels", "Warm kernels starting, by kernelspec", (row) => row.starting);
-    kernelGauge("capstan_notebook_pool_claims_total", "Warm kernels claimed by notebook runs since the pool started (hits), by kernelspec", (row) => row.claimed);
+    const kernels = (pick: (row: { ready: number; starting: number; claimed: number }) => number) => this.#kernelPool?.().map((row): [string, number] => [row.kernelspec, pick(row)]);
+    readGauge("capstan_notebook_pool_ready_kernels", "Warm kernels ready to be claimed, by kernelspec", "kernelspec", () => kernels((row) => row.ready));
+    readGauge("capstan_notebook_pool_starting_kernels", "Warm kernels starting, by kernelspec", "kernelspec", () => kernels((row) => row.starting));
+    readGauge("capstan_notebook_pool_claims_total", "Warm kernels claimed by notebook runs since the pool started (hits), by kernelspec", "kernelspec", () => kernels((row) => row.claimed));
   }
 
   /** Where current states are read from at scrape time. */
