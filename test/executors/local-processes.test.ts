@@ -12,7 +12,8 @@ import pino from "pino";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { LaunchError, type AttemptEnd, type AttemptLaunch } from "../../src/executors/executor.js";
 import { createLocalExecutor, PythonStarter, type Containment, type LocalExecutor } from "../../src/executors/local/index.js";
-import { detectContainment, pidsWithToken } from "../../src/executors/local/containment.js";
+import { detectContainment } from "../../src/executors/local/containment.js";
+import { pidsWithToken } from "../../src/executors/local/process-info.js";
 import type { TaskSpec } from "../../src/pipelines/index.js";
 import { tempDir } from "../support/platform-harness.js";
 

@@ -13,8 +13,9 @@
  *   clears its environment escapes this search.
  */
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
-import { readdir, readFile, rmdir } from "node:fs/promises";
+import { readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import { pidsWithToken } from "./process-info.js";
 
 export type Containment =
   | {
@@ -153,19 +154,7 @@ export async function signalCgroup(dir: string, signal: NodeJS.Signals): Promise
       // gone already
     }
   }
-  for (let round = 0; round < 50; round++) {
-    const pids = await cgroupPids(dir);
-    if (pids.length === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // gone
-      }
-    }
-    if (signal !== "SIGKILL") return;
-    await sleep(20);
-  }
+  await signalEach(() => cgroupPids(dir), signal, 50);
   if (signal !== "SIGKILL") return;
   for (let round = 0; round < 50; round++) {
     try {
@@ -178,34 +167,15 @@ export async function signalCgroup(dir: string, signal: NodeJS.Signals): Promise
   }
 }
 
-/** Pids of live processes carrying this attempt token in their environment. */
-export async function pidsWithToken(token: string): Promise<number[]> {
-  const needle = `CAPSTAN_ATTEMPT_TOKEN=${token}`;
-  let entries: string[];
-  try {
-    entries = await readdir("/proc");
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  await Promise.all(
-    entries.map(async (entry) => {
-      if (!/^\d+$/.test(entry)) return;
-      try {
-        const environ = await readFile(`/proc/${entry}/environ`, "latin1");
-        if (environ.split("\0").includes(needle)) found.push(Number(entry));
-      } catch {
-        // gone, or not ours to read
-      }
-    }),
-  );
-  return found;
-}
-
 /** Sends a signal to every process carrying the attempt token but those in `spare`; repeats SIGKILL until none is left. */
 export async function signalByToken(token: string, signal: NodeJS.Signals, spare: ReadonlySet<number>): Promise<void> {
-  for (let round = 0; round < 10; round++) {
-    const pids = (await pidsWithToken(token)).filter((pid) => !spare.has(pid) && pid !== process.pid);
+  await signalEach(async () => (await pidsWithToken(token)).filter((pid) => !spare.has(pid) && pid !== process.pid), signal, 10);
+}
+
+/** Signals the processes `list` names; SIGKILL is repeated (up to `rounds` times, 20 ms apart) until the list is empty. */
+async function signalEach(list: () => Promise<number[]>, signal: NodeJS.Signals, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const pids = await list();
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {

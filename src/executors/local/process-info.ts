@@ -30,27 +30,36 @@ export function isProcessAlive(pid: number, startTime: number | null): boolean {
   }
 }
 
-/** Finds the process group leader started for an attempt, by the token in its environment. */
-export async function findProcessByToken(token: string): Promise<{ pid: number; startTime: number } | null> {
+/** Pids of live processes carrying this attempt token in their environment. */
+export async function pidsWithToken(token: string): Promise<number[]> {
   const needle = `CAPSTAN_ATTEMPT_TOKEN=${token}`;
   let entries: string[];
   try {
     entries = await readdir("/proc");
   } catch {
-    return null;
+    return [];
   }
+  const found: number[] = [];
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (!/^\d+$/.test(entry)) return;
+      try {
+        const environ = await readFile(`/proc/${entry}/environ`, "latin1");
+        if (environ.split("\0").includes(needle)) found.push(Number(entry));
+      } catch {
+        // gone, or not ours to read
+      }
+    }),
+  );
+  return found;
+}
+
+/** Finds the process group leader started for an attempt, by the token in its environment. */
+export async function findProcessByToken(token: string): Promise<{ pid: number; startTime: number } | null> {
   const found: { pid: number; startTime: number }[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    try {
-      const environ = await readFile(`/proc/${pid}/environ`, "utf8");
-      if (!environ.split("\0").includes(needle)) continue;
-      const startTime = processStartTime(pid);
-      if (startTime !== null && isProcessAlive(pid, startTime)) found.push({ pid, startTime });
-    } catch {
-      // gone, or not ours to read
-    }
+  for (const pid of await pidsWithToken(token)) {
+    const startTime = processStartTime(pid);
+    if (startTime !== null && isProcessAlive(pid, startTime)) found.push({ pid, startTime });
   }
   // The wrapper started first; its children inherit the token.
   found.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
