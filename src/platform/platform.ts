@@ -84,9 +84,6 @@ function observeState(metrics: PlatformMetrics, store: Store, scheduler: Schedul
 }
 
 export class Platform {
-  /** How local tasks are kept out of the platform's home (see docs/security.md). */
-  taskBoundary: TaskBoundary = TaskBoundary.none(".", "the platform is not open yet");
-
   private constructor(
     readonly config: CapstanConfig,
     readonly store: Store,
@@ -98,6 +95,8 @@ export class Platform {
     readonly secrets: SecretService,
     /** Prometheus metrics (`GET /metrics`). */
     readonly metrics: PlatformMetrics,
+    /** How local tasks are kept out of the platform's home (see docs/security.md). */
+    readonly taskBoundary: TaskBoundary,
   ) {}
 
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
@@ -163,8 +162,7 @@ export class Platform {
         observer: metrics,
       });
       observeState(metrics, store, scheduler, kubernetes);
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics);
-      platform.taskBoundary = taskBoundary;
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary);
       await platform.reloadPipelines();
       return platform;
     } catch (error) {
