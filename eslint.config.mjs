@@ -31,7 +31,7 @@ export default tseslint.config(
   {
     files: ["src/server/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/executors/kubernetes/**", "**/kube/**", "**/cli/**"], message: "the server reaches executors only through the scheduler's services" }] }],
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/executors/kubernetes", "**/executors/kubernetes/**", "**/cli/**"], message: "the server reaches executors only through the scheduler's services" }] }],
     },
   },
   {

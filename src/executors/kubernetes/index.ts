@@ -2,11 +2,12 @@
 import type { Logger } from "pino";
 import type { Clock } from "../../clock/index.js";
 import type { CapstanConfig } from "../../config/index.js";
-import { clusterConfigSource, KubeClusters, parseClusters, RequestCounter } from "../../kube/index.js";
+import { clusterConfigSource, KubeClusters, parseClusters, RequestCounter } from "./kube/index.js";
 import { KubernetesExecutor, type KubernetesExecutorOptions } from "./kubernetes-executor.js";
 
 export { KubernetesExecutor, type KubernetesExecutorOptions } from "./kubernetes-executor.js";
 export { describePod, endOfPod, nodeLostReason, podProgress, type PodProgress } from "./pod-outcome.js";
+export { RequestCounter, type RequestCounts } from "./kube/index.js";
 
 /**
  * Builds the Kubernetes executor from capstan.yaml's `clusters:`. Throws ClusterConfigError (with

@@ -31,7 +31,7 @@ import {
   type OnFinishPolicy,
   type PodEventType,
   type PodSettings,
-} from "../../kube/index.js";
+} from "./kube/index.js";
 import { formatDuration, type SpecCheck } from "../../pipelines/index.js";
 import {
   attemptKey,

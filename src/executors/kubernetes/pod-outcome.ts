@@ -7,7 +7,7 @@
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import type { AttemptEnd } from "../executor.js";
 import { oneLine } from "../one-line.js";
-import { TASK_CONTAINER } from "../../kube/index.js";
+import { TASK_CONTAINER } from "./kube/index.js";
 
 /** Where an attempt's pod stands. */
 export type PodProgress =

@@ -6,7 +6,7 @@
  * the retry policy runs it again; a create that finds its pod already there adopts it.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ANNOTATIONS, LABELS, MANAGED_BY } from "../../../src/kube/index.js";
+import { ANNOTATIONS, LABELS, MANAGED_BY } from "../../../src/executors/kubernetes/kube/index.js";
 import type { Platform } from "../../../src/platform/index.js";
 import { podBehaviour } from "../../support/kube-testenv.js";
 import type { Harness } from "../../support/platform-harness.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { KubeClusters, LABELS, MANAGED_BY, parseClusters, PodInformer, PodLogStream, RequestCounter } from "../../../src/kube/index.js";
+import { KubeClusters, LABELS, MANAGED_BY, parseClusters, PodInformer, PodLogStream, RequestCounter } from "../../../src/executors/kubernetes/kube/index.js";
 import { podBehaviour, setPodLog, toCriLog } from "../../support/kube-testenv.js";
 import { coreApi, eventually, kubeTestenv, TEST_IMAGE, waitForPod } from "./kube-harness.js";
 

@@ -4,8 +4,8 @@
  * labels and annotations). Validated with zod at pipeline load time and again at launch.
  */
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../pipelines/durations.js";
-import { CPU_HINT, MEMORY_HINT, parseCpu, parseMemory } from "../pipelines/quantities.js";
+import { DURATION_HINT, parseDuration } from "../../../pipelines/durations.js";
+import { CPU_HINT, MEMORY_HINT, parseCpu, parseMemory } from "../../../pipelines/quantities.js";
 import { isValidLabelKey, isValidLabelValue, LABEL_KEY_HINT, LABEL_VALUE_HINT } from "./names.js";
 
 /** What happens to a pod once its attempt has ended on its own. */

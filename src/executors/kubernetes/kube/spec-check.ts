@@ -5,7 +5,7 @@
  * line and column. What only the cluster knows (does the namespace exist?) fails the attempt later.
  */
 import { isAbsolute } from "node:path";
-import type { PipelineSpec, SpecCheck, TaskSpec, ValidationIssue } from "../pipelines/index.js";
+import type { PipelineSpec, SpecCheck, TaskSpec, ValidationIssue } from "../../../pipelines/index.js";
 import type { KubeClusters } from "./cluster-registry.js";
 import { PodBuildError } from "./errors.js";
 import { imageReferenceProblem } from "./image-reference.js";

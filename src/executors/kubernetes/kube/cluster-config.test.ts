@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../config/index.js";
+import { loadConfig } from "../../../config/index.js";
 import { parseClusters } from "./cluster-config.js";
 import { KubeClusters } from "./cluster-registry.js";
 import { ClusterConfigError } from "./errors.js";

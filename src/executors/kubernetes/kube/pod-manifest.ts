@@ -7,13 +7,13 @@
  */
 import type { V1Container, V1EnvVar, V1Pod, V1Secret, V1Toleration, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { posix } from "node:path";
-import type { TaskResources } from "../pipelines/index.js";
+import type { TaskResources } from "../../../pipelines/index.js";
 import type { ClusterSettings } from "./cluster-config.js";
 import { PodBuildError } from "./errors.js";
 import { imageReferenceProblem } from "./image-reference.js";
 import { ANNOTATIONS, attemptLabels, podName, type AttemptIdentity } from "./names.js";
 import { durationMs, type OnFinishPolicy, type PodOptions, type TolerationOption } from "./pod-options.js";
-import { parseCpu, parseMemory } from "../pipelines/quantities.js";
+import { parseCpu, parseMemory } from "../../../pipelines/quantities.js";
 
 /** The name of the container that runs the task (a template's first container is renamed to it). */
 export const TASK_CONTAINER = "task";
