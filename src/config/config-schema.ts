@@ -1,8 +1,7 @@
 /** The capstan.yaml schema: where state lives, which database, executors, pools, server and clusters. */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { parseDuration } from "../pipelines/durations.js";
-import { parseCpu, parseMemory } from "../pipelines/quantities.js";
+import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 
 const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== undefined, { error: 'expected a duration such as "10s" or "5m"' });
 

@@ -6,8 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
-import { parseDuration } from "../pipelines/durations.js";
-import { parseCpu, parseMemory } from "../pipelines/quantities.js";
+import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { configSchema, trustedProxyProblem, type ConfigFile } from "./config-schema.js";
 
 /** The settings Capstan runs with. */

@@ -9,8 +9,8 @@ export { loadYamlPipeline } from "./load-yaml.js";
 export { validateDefinition, type SpecCheck } from "./validate.js";
 export { PipelineRegistry, type RegistryChange } from "./registry.js";
 export { Dag } from "./dag.js";
-export { parseDuration, formatDuration } from "./durations.js";
-export { parseCpu, parseMemory, formatMemory } from "./quantities.js";
+// The units pipeline files are written in (their room is src/units/), for callers that read the model.
+export { parseDuration, formatDuration, parseCpu, parseMemory, formatMemory } from "../units/index.js";
 export { ParamError, coerceParamText, resolveParams } from "./params.js";
 export { TemplateError, renderShellCommand, renderTemplate, renderValue, SHELL_TEMPLATE_PREFIX, type ShellRendering, type TemplateContext } from "./templating.js";
 export type { ScheduleSpec } from "./schedule-spec.js";

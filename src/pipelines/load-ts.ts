@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { formatDuration } from "./durations.js";
+import { formatDuration } from "../units/index.js";
 import { PipelineFileError } from "./errors.js";
 import type { PipelineSpec } from "./model.js";
 import { validateDefinition, type SpecCheck } from "./validate.js";

@@ -4,12 +4,11 @@
  * timezone and dates parsed, templates checked against params and upstream tasks.
  */
 import { DateTime } from "luxon";
+import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { Dag } from "./dag.js";
-import { parseDuration } from "./durations.js";
 import { IssueList, type FieldPath } from "./errors.js";
 import { DEFAULT_POOL, DEFAULT_TEAM, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
 import { normalizeParam } from "./params.js";
-import { parseCpu, parseMemory } from "./quantities.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
 import { checkTemplate, forEachString } from "./templating.js";

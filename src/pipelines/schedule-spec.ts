@@ -3,7 +3,7 @@
  * or a fixed interval ("every 15m"). The data-interval arithmetic lives in the scheduler's timetable.
  */
 import { CronExpressionParser } from "cron-parser";
-import { parseDuration } from "./durations.js";
+import { parseDuration } from "../units/index.js";
 
 export type ScheduleSpec =
   | { kind: "cron"; expression: string; text: string }

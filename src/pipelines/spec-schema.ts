@@ -3,8 +3,7 @@
  * with zod. Unknown fields are errors, so a typo never silently changes behaviour.
  */
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "./durations.js";
-import { CPU_HINT, MEMORY_HINT, parseCpu, parseMemory } from "./quantities.js";
+import { cpuField, durationField, memoryField } from "../units/index.js";
 
 /** Airflow's trigger rules, all of them. */
 export const TRIGGER_RULES = [
@@ -39,28 +38,13 @@ const identifier = (what: string, pattern = ID_PATTERN, hint = ID_HINT) =>
     .max(63, { error: `${what} is longer than 63 characters` })
     .regex(pattern, { error: `${what} may contain ${hint}` });
 
-const duration = z.union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` }).refine(
-  (v) => parseDuration(v) !== undefined,
-  { error: (issue) => `${JSON.stringify(issue.input)} is not ${DURATION_HINT}` },
-);
-
-const memory = z.union([z.string(), z.number()], { error: `expected ${MEMORY_HINT}` }).refine(
-  (v) => parseMemory(v) !== undefined,
-  { error: (issue) => `${JSON.stringify(issue.input)} is not ${MEMORY_HINT}` },
-);
-
-const cpu = z.union([z.string(), z.number()], { error: `expected ${CPU_HINT}` }).refine(
-  (v) => parseCpu(v) !== undefined,
-  { error: (issue) => `${JSON.stringify(issue.input)} is not ${CPU_HINT}` },
-);
-
 const envValue = z.union([z.string(), z.number(), z.boolean()], {
   error: "expected an environment value (string, number or boolean)",
 });
 
 const resources = z.strictObject({
-  cpu: cpu.optional(),
-  memory: memory.optional(),
+  cpu: cpuField.optional(),
+  memory: memoryField.optional(),
   gpu: z.number().int().min(0, { error: "gpu must be a whole number ≥ 0" }).optional(),
 });
 
@@ -71,10 +55,10 @@ const taskDefaultFields = {
   trigger_rule: z.enum(TRIGGER_RULES, { error: `expected one of ${TRIGGER_RULES.join(", ")}` }).optional(),
   resources: resources.optional(),
   retries: z.number().int().min(0, { error: "retries must be a whole number ≥ 0" }).optional(),
-  retry_delay: duration.optional(),
+  retry_delay: durationField.optional(),
   retry_exponential_backoff: z.boolean().optional(),
-  max_retry_delay: duration.optional(),
-  timeout: duration.optional(),
+  max_retry_delay: durationField.optional(),
+  timeout: durationField.optional(),
   pool: identifier("a pool name").optional(),
   pool_slots: z.number().int().min(1, { error: "pool_slots must be a whole number ≥ 1" }).optional(),
   priority_weight: z.number().int().optional(),

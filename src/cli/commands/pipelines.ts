@@ -35,7 +35,7 @@ export function registerPipelineCommands(program: Command): void {
           return;
         }
         const spec = detail.spec;
-        const { formatMemory } = await import("../../pipelines/quantities.js");
+        const { formatMemory } = await import("../../units/index.js");
         process.stdout.write(`${spec.id}${spec.description ? ` — ${spec.description}` : ""}\n`);
         process.stdout.write(`file: ${detail.file}\nversion: ${detail.version}\nteam: ${spec.team}\n`);
         process.stdout.write(`schedule: ${spec.schedule?.text ?? "manual only"} (${spec.timezone})${spec.schedule ? `, catchup ${spec.catchup ? "on" : "off"}` : ""}\n`);

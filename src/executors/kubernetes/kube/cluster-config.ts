@@ -9,11 +9,11 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { durationField } from "../../../units/index.js";
 import { ClusterConfigError } from "./errors.js";
 import { imageReferenceProblem } from "./image-reference.js";
 import { isValidLabelKey, LABEL_KEY_HINT } from "./names.js";
 import {
-  durationField,
   durationMs,
   imagePullSecretsSchema,
   nodeSelectorSchema,

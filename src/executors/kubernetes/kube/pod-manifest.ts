@@ -13,7 +13,7 @@ import { PodBuildError } from "./errors.js";
 import { imageReferenceProblem } from "./image-reference.js";
 import { ANNOTATIONS, attemptLabels, podName, type AttemptIdentity } from "./names.js";
 import { durationMs, type OnFinishPolicy, type PodOptions, type TolerationOption } from "./pod-options.js";
-import { parseCpu, parseMemory } from "../../../pipelines/quantities.js";
+import { parseCpu, parseMemory } from "../../../units/index.js";
 
 /** The name of the container that runs the task (a template's first container is renamed to it). */
 export const TASK_CONTAINER = "task";

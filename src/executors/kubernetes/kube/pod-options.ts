@@ -4,8 +4,7 @@
  * labels and annotations). Validated with zod at pipeline load time and again at launch.
  */
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../../../pipelines/durations.js";
-import { CPU_HINT, MEMORY_HINT, parseCpu, parseMemory } from "../../../pipelines/quantities.js";
+import { cpuField, durationField, memoryField, parseDuration } from "../../../units/index.js";
 import { isValidLabelKey, isValidLabelValue, LABEL_KEY_HINT, LABEL_VALUE_HINT } from "./names.js";
 
 /** What happens to a pod once its attempt has ended on its own. */
@@ -29,18 +28,6 @@ const dnsLabel = (what: string) =>
     .string({ error: `expected ${what} as a string` })
     .max(63, { error: `${what} is longer than 63 characters` })
     .regex(DNS_LABEL, { error: (issue) => `${JSON.stringify(issue.input)} is not a valid ${what}: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters` });
-
-export const durationField = z.union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` }).refine((v) => parseDuration(v) !== undefined, {
-  error: (issue) => `${JSON.stringify(issue.input)} is not ${DURATION_HINT}`,
-});
-
-const memoryQuantity = z.union([z.string(), z.number()], { error: `expected ${MEMORY_HINT}` }).refine((v) => parseMemory(v) !== undefined, {
-  error: (issue) => `${JSON.stringify(issue.input)} is not ${MEMORY_HINT}`,
-});
-
-const cpuQuantity = z.union([z.string(), z.number()], { error: `expected ${CPU_HINT}` }).refine((v) => parseCpu(v) !== undefined, {
-  error: (issue) => `${JSON.stringify(issue.input)} is not ${CPU_HINT}`,
-});
 
 /** Labels or annotations: keys as Kubernetes accepts them; label values checked too. */
 const labelMap = z.record(
@@ -101,7 +88,7 @@ const volumeSchema = z.union(
     z.strictObject({ name: dnsLabel("a volume name"), secret: objectName("a Secret name"), optional: z.boolean().optional(), ...mountFields }),
     z.strictObject({
       name: dnsLabel("a volume name"),
-      empty_dir: z.strictObject({ size_limit: memoryQuantity.optional(), medium: z.enum(["", "Memory"], { error: 'medium is "" or "Memory"' }).optional() }),
+      empty_dir: z.strictObject({ size_limit: memoryField.optional(), medium: z.enum(["", "Memory"], { error: 'medium is "" or "Memory"' }).optional() }),
       ...mountFields,
     }),
   ],
@@ -138,7 +125,7 @@ export const podOptionsSchema = z.strictObject({
   termination_grace: durationField.optional(),
   working_dir: z.string().regex(/^\//, { error: "working_dir must be an absolute path in the container" }).optional(),
   /** Limits beyond the requests taken from `resources:` (memory defaults to the request). */
-  limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity.optional() }).optional(),
+  limits: z.strictObject({ cpu: cpuField.optional(), memory: memoryField.optional() }).optional(),
   /** Where $CAPSTAN_ARTIFACTS_DIR points inside the pod (on a mounted volume). */
   artifacts_dir: z.string().regex(/^\//, { error: "artifacts_dir must be an absolute path in the container" }).optional(),
 });
