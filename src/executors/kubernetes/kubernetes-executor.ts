@@ -45,6 +45,7 @@ import {
   type LaunchInfo,
   type StoredAttempt,
 } from "../executor.js";
+import { failedEnd, lostEnd, withKillReason } from "../attempt-end.js";
 import { taskCommand } from "../task-command.js";
 import { describePod, endOfPod, nodeLostReason, podProgress } from "./pod-outcome.js";
 
@@ -110,14 +111,6 @@ const INFORMER_START_WAIT_MS = 10_000;
 
 function locationKey(cluster: string, namespace: string, pod: string): string {
   return `${cluster}\u0000${namespace}\u0000${pod}`;
-}
-
-function lost(reason: string): AttemptEnd {
-  return { outcome: "lost", exitCode: null, reason: `lost: ${reason}`, outputs: null, retryable: true };
-}
-
-function failed(reason: string, retryable: boolean): AttemptEnd {
-  return { outcome: "failed", exitCode: null, reason, outputs: null, retryable };
 }
 
 /** The message of an API server's Status answer, or the error's own. */
@@ -441,13 +434,13 @@ export class KubernetesExecutor implements Executor {
     const killed = attempt.killReason;
     const location = this.#location(attempt);
     if (!location) {
-      return { status: "ended", end: lost(killed ? `killed (${killed}) before its pod was created` : "the scheduler stopped before the attempt's pod was created") };
+      return { status: "ended", end: lostEnd(killed ? `killed (${killed}) before its pod was created` : "the scheduler stopped before the attempt's pod was created") };
     }
     let cluster: KubeCluster;
     try {
       cluster = this.clusters.get(location.cluster);
     } catch (error) {
-      return { status: "ended", end: lost(`cannot look for pod ${location.namespace}/${location.pod}: ${(error as Error).message}`) };
+      return { status: "ended", end: lostEnd(`cannot look for pod ${location.namespace}/${location.pod}: ${(error as Error).message}`) };
     }
     const informer = this.#informerFor(cluster, location.namespace);
     void informer.start();
@@ -481,7 +474,7 @@ export class KubernetesExecutor implements Executor {
     }
     const pod = informer.get(location.pod);
     if (!pod || !podBelongsTo(pod.metadata?.annotations, attempt)) {
-      return { status: "ended", end: killed ? failed(killed, true) : lost(`pod ${location.namespace}/${location.pod} on cluster ${location.cluster} no longer exists (it was deleted while the scheduler was down)`) };
+      return { status: "ended", end: killed ? failedEnd(killed, true) : lostEnd(`pod ${location.namespace}/${location.pod} on cluster ${location.cluster} no longer exists (it was deleted while the scheduler was down)`) };
     }
     tracked.uid = pod.metadata?.uid;
     tracked.lastPod = pod;
@@ -491,8 +484,8 @@ export class KubernetesExecutor implements Executor {
     this.#track(tracked);
     const progress = podProgress(pod, tracked.preset);
     if (progress.kind === "ended") return { status: "ended", end: await this.#finish(tracked, progress.end, { report: false }) };
-    if (progress.kind === "lost") return { status: "ended", end: await this.#finish(tracked, lost(progress.reason), { report: false, stopPod: true }) };
-    if (progress.kind === "failed-start") return { status: "ended", end: await this.#finish(tracked, failed(progress.reason, progress.retryable), { report: false, stopPod: true }) };
+    if (progress.kind === "lost") return { status: "ended", end: await this.#finish(tracked, lostEnd(progress.reason), { report: false, stopPod: true }) };
+    if (progress.kind === "failed-start") return { status: "ended", end: await this.#finish(tracked, failedEnd(progress.reason, progress.retryable), { report: false, stopPod: true }) };
     if (pod.metadata?.deletionTimestamp) tracked.deleting = true;
     this.#armTimers(tracked);
     if (progress.kind === "running") this.#startLogs(tracked);
@@ -611,16 +604,16 @@ export class KubernetesExecutor implements Executor {
       case "ended":
         // A pod someone else deleted ends killed: the attempt was lost, not failed by the task.
         if (pod.metadata?.deletionTimestamp && !tracked.deleting && tracked.killedFor === undefined && progress.end.outcome !== "success") {
-          this.#defer(this.#finish(tracked, lost(`pod ${tracked.namespace}/${tracked.podName} was deleted outside Capstan while it ran (${progress.end.reason ?? ""})`), { report: true }));
+          this.#defer(this.#finish(tracked, lostEnd(`pod ${tracked.namespace}/${tracked.podName} was deleted outside Capstan while it ran (${progress.end.reason ?? ""})`), { report: true }));
           return;
         }
         this.#defer(this.#finish(tracked, progress.end, { report: true }));
         return;
       case "lost":
-        this.#defer(this.#finish(tracked, lost(progress.reason), { report: true, stopPod: true }));
+        this.#defer(this.#finish(tracked, lostEnd(progress.reason), { report: true, stopPod: true }));
         return;
       case "failed-start":
-        this.#defer(this.#finish(tracked, failed(progress.reason, progress.retryable), { report: true, stopPod: true }));
+        this.#defer(this.#finish(tracked, failedEnd(progress.reason, progress.retryable), { report: true, stopPod: true }));
         return;
       case "running":
         for (const timer of tracked.timers) timer.clear();
@@ -648,7 +641,7 @@ export class KubernetesExecutor implements Executor {
     const pod = tracked.lastPod;
     const { schedulingTimeoutMs, startupTimeoutMs } = tracked.settings;
     if (!pod) {
-      if (which === "startup") this.#defer(this.#finish(tracked, failed(`the pod was not seen within ${formatDuration(startupTimeoutMs)} (startup_timeout): the watch of ${tracked.cluster.name}/${tracked.namespace} reported nothing`, true), { report: true, stopPod: true }));
+      if (which === "startup") this.#defer(this.#finish(tracked, failedEnd(`the pod was not seen within ${formatDuration(startupTimeoutMs)} (startup_timeout): the watch of ${tracked.cluster.name}/${tracked.namespace} reported nothing`, true), { report: true, stopPod: true }));
       return;
     }
     const progress = podProgress(pod, tracked.preset);
@@ -662,7 +655,7 @@ export class KubernetesExecutor implements Executor {
     } else {
       reason = `the pod did not start within ${formatDuration(startupTimeoutMs)} (startup_timeout)${progress.waiting ? `: ${progress.waiting}` : ""}`;
     }
-    this.#defer(this.#finish(tracked, failed(reason, true), { report: true, stopPod: true }));
+    this.#defer(this.#finish(tracked, failedEnd(reason, true), { report: true, stopPod: true }));
   }
 
   #startLogs(tracked: Tracked): void {
@@ -699,11 +692,11 @@ export class KubernetesExecutor implements Executor {
     if (tracked.ending) return;
     const last = tracked.lastPod;
     let end: AttemptEnd;
-    if (tracked.killedFor !== undefined) end = failed(tracked.killedFor, true);
+    if (tracked.killedFor !== undefined) end = failedEnd(tracked.killedFor, true);
     else if (last && (last.status?.phase === "Succeeded" || last.status?.phase === "Failed")) end = endOfPod(last, tracked.preset);
     else {
       const node = last ? nodeLostReason(last) : undefined;
-      end = lost(node ?? `pod ${tracked.namespace}/${tracked.podName} was deleted outside Capstan${last?.spec?.nodeName ? ` (it ran on node ${last.spec.nodeName})` : ""}`);
+      end = lostEnd(node ?? `pod ${tracked.namespace}/${tracked.podName} was deleted outside Capstan${last?.spec?.nodeName ? ` (it ran on node ${last.spec.nodeName})` : ""}`);
     }
     await this.#finish(tracked, end, { report: true, podGone: true });
   }
@@ -718,8 +711,7 @@ export class KubernetesExecutor implements Executor {
     for (const timer of tracked.timers) timer.clear();
     tracked.timers = [];
     if (tracked.followTimer) clearTimeout(tracked.followTimer);
-    let result = end;
-    if (tracked.killedFor !== undefined && end.outcome !== "success") result = { ...end, outcome: "failed", reason: tracked.killedFor };
+    const result = withKillReason(end, tracked.killedFor);
     const podExists = how.podGone !== true;
     const started = containerStarted(tracked.lastPod);
     if (!tracked.logs && podExists && started) tracked.logs = this.#logStream(tracked);

@@ -5,6 +5,7 @@
  * (its node is gone).
  */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { exitCodeReason, exitedFailing, exitedZero, keptOutputs, type WrittenOutputs } from "../attempt-end.js";
 import type { AttemptEnd } from "../executor.js";
 import { oneLine } from "../one-line.js";
 import { TASK_CONTAINER } from "./kube/index.js";
@@ -30,7 +31,7 @@ function taskStatus(pod: V1Pod): V1ContainerStatus | undefined {
 }
 
 /** Parses the termination message as the task's outputs (one JSON object), if it is one. */
-function outputsOf(message: string | undefined): { value: Record<string, unknown> } | { error: string } | { text: string } {
+function outputsOf(message: string | undefined): WrittenOutputs {
   const text = (message ?? "").trim();
   if (text === "") return { value: {} };
   try {
@@ -62,14 +63,11 @@ export function endOfPod(pod: V1Pod, preset: Record<string, string>): AttemptEnd
   const terminated = status?.state?.terminated;
   const exitCode = terminated?.exitCode ?? null;
   const outputs = outputsOf(terminated?.message);
-  const kept = "value" in outputs ? { ...outputs.value, ...preset } : "text" in outputs ? { ...preset } : null;
+  const kept = keptOutputs(outputs, preset);
   const podReason = pod.status?.reason;
   const podMessage = pod.status?.message ? oneLine(pod.status.message) : "";
 
-  if (exitCode === 0 && podReason !== "Evicted" && podReason !== "DeadlineExceeded") {
-    if ("error" in outputs) return { outcome: "failed", exitCode: 0, reason: outputs.error, outputs: null, retryable: false };
-    return { outcome: "success", exitCode: 0, reason: null, outputs: kept ?? { ...preset }, retryable: true };
-  }
+  if (exitCode === 0 && podReason !== "Evicted" && podReason !== "DeadlineExceeded") return exitedZero(outputs, preset);
   const disruption = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
   if (podReason === "Evicted") {
     return { outcome: "failed", exitCode, reason: `Evicted: ${podMessage || "the kubelet evicted the pod"}`, outputs: kept, retryable: true };
@@ -90,14 +88,8 @@ export function endOfPod(pod: V1Pod, preset: Record<string, string>): AttemptEnd
     return { outcome: "failed", exitCode, reason: `OOMKilled: the container went over its memory limit${limit ? ` (${limit} bytes)` : ""} and was killed (exit code ${exitCode ?? 137})`, outputs: kept, retryable: true };
   }
   if (exitCode !== null) {
-    let reason = `exit code ${exitCode}`;
-    if (exitCode === 127) reason += " (command not found)";
-    else if (exitCode === 126) reason += " (command not executable)";
-    else if (exitCode > 128 && exitCode < 160) reason += ` (killed by signal ${exitCode - 128})`;
-    if (terminated?.reason && terminated.reason !== "Error" && terminated.reason !== "Completed") reason += ` (${terminated.reason})`;
-    if ("text" in outputs) reason += `: ${oneLine(outputs.text)}`;
-    else if ("error" in outputs) reason += `; ${outputs.error}`;
-    return { outcome: "failed", exitCode, reason, outputs: kept, retryable: true };
+    const containerReason = terminated?.reason && terminated.reason !== "Error" && terminated.reason !== "Completed" ? ` (${terminated.reason})` : "";
+    return exitedFailing(exitCode, `${exitCodeReason(exitCode, { notExecutable: true })}${containerReason}`, outputs, preset, { noteOutputsProblem: true });
   }
   const why = podReason ? `${podReason}${podMessage ? `: ${podMessage}` : ""}` : podMessage || "the pod failed before its container ran";
   return { outcome: "failed", exitCode: null, reason: `pod failed: ${why}`, outputs: null, retryable: true };

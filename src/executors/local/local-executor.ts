@@ -20,7 +20,7 @@ import {
   type LaunchInfo,
   type StoredAttempt,
 } from "../executor.js";
-import { oneLine } from "../one-line.js";
+import { exitCodeReason, exitedFailing, exitedZero, lostEnd as lost, withKillReason } from "../attempt-end.js";
 import { taskCommand } from "../task-command.js";
 import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } from "./containment.js";
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
@@ -392,10 +392,6 @@ export class LocalExecutor implements Executor {
   }
 }
 
-function lost(reason: string): AttemptEnd {
-  return { outcome: "lost", exitCode: null, reason: `lost: ${reason}`, outputs: null, retryable: true };
-}
-
 async function readStatus(dir: string): Promise<number | null> {
   try {
     const text = (await readFile(join(dir, "status"), "utf8")).trim();
@@ -439,23 +435,11 @@ async function readReservation(dir: string): Promise<Reservation> {
   }
 }
 
-/** Turns an exit status (or signal) and the outputs file into the attempt's end. */
+/** Turns an exit status (or signal) and the outputs file into the attempt's end (the rule is attempt-end.ts's). */
 function collectEnd(code: number | null, signal: NodeJS.Signals | null, outputPath: string, preset: Record<string, string>, killedFor: string | undefined): AttemptEnd {
-  if (code === 0) {
-    const outputs = readOutputs(outputPath);
-    if ("error" in outputs) return { outcome: "failed", exitCode: 0, reason: outputs.error, outputs: null, retryable: false };
-    return { outcome: "success", exitCode: 0, reason: null, outputs: { ...outputs.value, ...preset }, retryable: true };
-  }
-  let reason: string;
-  if (killedFor) reason = killedFor;
-  else if (code === null) reason = `killed by ${signal ?? "a signal"}`;
-  else if (code === 127) reason = "exit code 127 (command not found)";
-  else if (code > 128 && code < 160) reason = `exit code ${code} (killed by signal ${code - 128}${code - 128 === 9 ? ", possibly out of memory" : ""})`;
-  else reason = `exit code ${code}`;
-  const outputs = readOutputs(outputPath, true);
-  if ("text" in outputs && !killedFor) reason += `: ${oneLine(outputs.text)}`;
-  const kept = "value" in outputs ? { ...outputs.value, ...preset } : "text" in outputs ? { ...preset } : null;
-  return { outcome: "failed", exitCode: code, reason, outputs: kept, retryable: true };
+  if (code === 0) return exitedZero(readOutputs(outputPath), preset);
+  const reason = code === null ? `killed by ${signal ?? "a signal"}` : exitCodeReason(code, { sigkillMayBeMemory: true });
+  return withKillReason(exitedFailing(code, reason, readOutputs(outputPath, true), preset), killedFor || undefined);
 }
 
 /**
