@@ -1,0 +1,2 @@
+/** Prometheus metrics of the model server. */
+export { ServingMetrics } from "./serving-metrics.js";
