@@ -8,6 +8,7 @@ import { registerPoolCommands } from "./pools.js";
 import { registerRunCommands } from "./run.js";
 import { registerRunsCommands } from "./runs.js";
 import { registerSecretCommands } from "./secrets.js";
+import { registerServeCommand } from "./serve.js";
 import { registerUpCommand } from "./up.js";
 import { registerUserCommands } from "./users.js";
 
@@ -24,6 +25,7 @@ const registrations: Register[] = [
   registerUserCommands,
   registerLoginCommands,
   registerNotebookCommands,
+  registerServeCommand,
 ];
 
 /** Adds every command group to the program. */

@@ -103,8 +103,9 @@ function registerParams(request: FastifyRequest<{ Querystring: Query }>) {
   const text = (key: string): string | undefined => {
     const value = source[key];
     if (value === undefined || value === null) return undefined;
-    if (typeof value === "object") throw badRequest(`Parameter ${key} must be a string, number or boolean.`);
-    return String(value);
+    if (typeof value === "string") return value;
+    if (typeof value === "number" || typeof value === "boolean") return String(value);
+    throw badRequest(`Parameter ${key} must be a string, number or boolean.`);
   };
   const int = (key: string): number | undefined => {
     const value = text(key);
