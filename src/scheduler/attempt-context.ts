@@ -1,8 +1,9 @@
 /**
- * The run context of an attempt: the template values, the rendered task, and the CAPSTAN_*
- * environment every task receives.
+ * The run context of an attempt: the template values, the rendered task, and the facts its
+ * CAPSTAN_* environment carries (the environment itself is built by executors/attempt-env.ts).
  */
 import { DateTime } from "luxon";
+import { isoInstant as iso, type RunContextFacts } from "../executors/attempt-env.js";
 import { renderShellCommand, renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
 import { PyFloat } from "../notebooks/values/py-float.js";
 import type { Run } from "../store/index.js";
@@ -17,10 +18,6 @@ export interface AttemptContextInput {
   artifactsDir: string;
   /** Outputs of the upstream tasks the task's templates read. */
   upstreamOutputs: Record<string, Record<string, unknown> | undefined>;
-}
-
-function iso(ms: number): string {
-  return DateTime.fromMillis(ms, { zone: "utc" }).toISO({ suppressMilliseconds: true }) ?? new Date(ms).toISOString();
 }
 
 /** The values of the template names for one attempt. */
@@ -104,21 +101,21 @@ export function renderTask(task: TaskSpec, context: TemplateContext): TaskSpec {
   return rendered;
 }
 
-/** The CAPSTAN_* variables of an attempt. Platform credentials are never among them. */
-export function contextEnv(input: AttemptContextInput): Record<string, string> {
+/** The facts of an attempt that its CAPSTAN_* variables carry. */
+export function runContextFacts(input: AttemptContextInput): RunContextFacts {
   const { run } = input;
   return {
-    CAPSTAN_RUN_ID: run.id,
-    CAPSTAN_TASK_ID: input.task.id,
-    CAPSTAN_TRY: String(input.tryNumber),
-    CAPSTAN_OUTPUT: input.outputPath,
-    CAPSTAN_PIPELINE_ID: input.spec.id,
-    CAPSTAN_PIPELINE_VERSION: input.version,
-    CAPSTAN_LOGICAL_DATE: iso(run.logicalDate),
-    CAPSTAN_DATA_INTERVAL_START: iso(run.dataIntervalStart ?? run.logicalDate),
-    CAPSTAN_DATA_INTERVAL_END: iso(run.dataIntervalEnd ?? run.logicalDate),
-    CAPSTAN_DS: DateTime.fromMillis(run.logicalDate, { zone: input.spec.timezone }).toFormat("yyyy-MM-dd"),
-    CAPSTAN_ARTIFACTS_DIR: input.artifactsDir,
+    runId: run.id,
+    taskId: input.task.id,
+    tryNumber: input.tryNumber,
+    pipelineId: input.spec.id,
+    pipelineVersion: input.version,
+    timezone: input.spec.timezone,
+    logicalDate: run.logicalDate,
+    dataIntervalStart: run.dataIntervalStart,
+    dataIntervalEnd: run.dataIntervalEnd,
+    outputPath: input.outputPath,
+    artifactsDir: input.artifactsDir,
   };
 }
 

@@ -13,10 +13,11 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import type { Clock, ClockTimer } from "../clock/index.js";
+import { launchEnv, runContextEnv } from "../executors/attempt-env.js";
 import { attemptKey, LaunchError, type AttemptEnd, type AttemptLaunch, type AttemptRef, type Executor, type StoredAttempt } from "../executors/executor.js";
 import { formatDuration, ParamError, resolveParams, type TaskSpec } from "../pipelines/index.js";
 import { isFinishedRun, isFinishedTask, type Attempt, type ChangeMessage, type Run, type Store, type TaskInstance, type TaskState } from "../store/index.js";
-import { contextEnv, renderTask, templateContext } from "./attempt-context.js";
+import { renderTask, runContextFacts, templateContext } from "./attempt-context.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.js";
 import { PipelineVersions, type PipelineSource, type PipelineVersion } from "./pipeline-versions.js";
 import { retryDelayMs } from "./retry-policy.js";
@@ -607,7 +608,7 @@ export class Scheduler {
         if (!this.#secrets) throw new Error(`task ${task.id} uses secrets but this scheduler has no secret store`);
         secretEnv = await this.#secrets.resolve(version.spec.team, task.secrets);
       }
-      const context = contextEnv(input);
+      const { env, secretNames } = launchEnv({ taskEnv: rendered.env, secretEnv, runContext: runContextEnv(runContextFacts(input)) });
       mkdirSync(attemptDir, { recursive: true });
       mkdirSync(dirname(attempt.logPath ?? attemptDir), { recursive: true });
       mkdirSync(artifactsDir, { recursive: true });
@@ -617,8 +618,8 @@ export class Scheduler {
         pipelineVersion: version.version,
         task: rendered,
         baseDir: version.baseDir,
-        env: { ...rendered.env, ...secretEnv, ...context },
-        secretEnv: Object.keys(secretEnv).filter((name) => !(name in context)),
+        env,
+        secretEnv: secretNames,
         resources: task.resources,
         attemptDir,
         logPath: attempt.logPath ?? join(attemptDir, "log"),

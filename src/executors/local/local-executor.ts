@@ -21,6 +21,7 @@ import {
   type StoredAttempt,
 } from "../executor.js";
 import { exitCodeReason, exitedFailing, exitedZero, lostEnd as lost, withKillReason } from "../attempt-end.js";
+import { localProcessEnv } from "../attempt-env.js";
 import { taskCommand } from "../task-command.js";
 import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } from "./containment.js";
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
@@ -168,8 +169,7 @@ export class LocalExecutor implements Executor {
     if (this.#tracked.has(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
     const command = taskCommand(launch.task, { python: this.#options.python, capstan: this.#options.capstan, baseDir: launch.baseDir, attemptDir: launch.attemptDir });
     const cwd = launch.task.cwd && launch.task.kind !== "notebook" ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
-    const env: Record<string, string> = { ...this.#options.baseEnv, ...launch.env, CAPSTAN_ATTEMPT_TOKEN: launch.token, PYTHONUNBUFFERED: "1" };
-    if (launch.task.kind === "notebook") Object.assign(env, this.#options.notebookEnv);
+    const env = localProcessEnv(launch, this.#options);
     const nul = nulByteIn({ argv: command.argv, env });
     if (nul !== undefined) {
       throw new LaunchError(`${nul} contains a NUL byte (\\0), which a process's arguments and environment cannot hold; remove it from the value that sets it (a param, env or secret)`, { retryable: false });
