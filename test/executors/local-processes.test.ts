@@ -228,28 +228,43 @@ describe("local executor restarted while an attempt ends", () => {
 describe("the Python launcher", () => {
   it("answers a bad request with an error for that request alone and goes on serving", { timeout: TIMEOUT }, async () => {
     const dir = tempDir("capstan-launcher-");
-    const log = join(dir, "log.txt");
+    const log = (id: number) => join(dir, `log-${id}.txt`);
     const child = spawn(PYTHON, ["-I", LAUNCHER], { stdio: ["pipe", "pipe", "inherit"] });
     const lines = createInterface({ input: child.stdout });
     const messages: Record<string, unknown>[] = [];
     lines.on("line", (line) => messages.push(JSON.parse(line) as Record<string, unknown>));
+    const attempt = (id: number, argv: unknown, env: unknown = {}, where: Record<string, unknown> = {}) => {
+      const attemptDir = join(dir, `a${id}`);
+      mkdirSync(attemptDir);
+      return JSON.stringify({ id, argv, env, log: log(id), dir: attemptDir, cwd: dir, cgroup: null, max_log: 0, boundary: null, ...where });
+    };
     const send = (text: string) => child.stdin.write(`${text}\n`);
-    send(JSON.stringify({ id: 1, argv: ["/bin/echo", "a\u0000b"], env: {}, log }));
+    send(attempt(1, ["/bin/echo", "a\u0000b"]));
     send("not json");
-    send(JSON.stringify({ id: 2, argv: "echo", env: {}, log }));
-    send(JSON.stringify({ id: 3, argv: ["/bin/echo", "x"], env: { A: "nul\u0000" }, log }));
-    send(JSON.stringify({ id: 4, argv: ["/no/such/program"], env: {}, log }));
-    send(JSON.stringify({ id: 5, argv: ["/bin/echo", "still serving"], env: {}, log }));
+    send(attempt(2, "echo"));
+    send(attempt(3, ["/bin/echo", "x"], { A: "nul\u0000" }));
+    // A program that is not there is the attempt's failure (as in a shell: exit code 127), not the launcher's.
+    send(attempt(4, ["/no/such/program"]));
+    // An attempt whose pid cannot be recorded does not run.
+    send(attempt(6, ["/bin/sh", "-c", `touch ${join(dir, "ran")}`], {}, { dir: join(dir, "missing") }));
+    send(attempt(7, ["/bin/echo", "x"], {}, { boundary: { mode: "user", uid: 0, gid: 0, user: null, home: dir, binds: [] } }));
+    send(attempt(5, ["/bin/echo", "still serving"]));
     const started = await eventually("request 5 answered", () => messages.find((m) => m.id === 5 && typeof m.pid === "number"));
     await eventually("request 5's exit reported", () => messages.find((m) => m.exit === started.pid));
+    const missing = messages.find((m) => m.id === 4);
+    expect(missing).toHaveProperty("pid");
+    expect(await eventually("request 4's exit reported", () => messages.find((m) => m.exit === missing?.pid))).toMatchObject({ code: 127 });
     expect(messages[0]).toMatchObject({ subreaper: true });
     expect(messages.find((m) => m.id === 1)).toHaveProperty("error", expect.stringMatching(/null byte/) as unknown);
     expect(messages.find((m) => m.id === undefined && m.error !== undefined)).toHaveProperty("error", expect.stringMatching(/JSON/) as unknown);
     expect(messages.find((m) => m.id === 2)).toHaveProperty("error", expect.stringMatching(/argv/) as unknown);
     expect(messages.find((m) => m.id === 3)).toHaveProperty("error", expect.stringMatching(/null byte/) as unknown);
-    expect(messages.find((m) => m.id === 4)).toHaveProperty("error", expect.stringMatching(/No such file/) as unknown);
-    expect(readFileSync(log, "utf8")).toBe("still serving\n");
-    expect(statSync(log).mode & 0o777).toBe(0o600);
+    expect(messages.find((m) => m.id === 6)).toHaveProperty("error", expect.stringMatching(/No such file/) as unknown);
+    expect(messages.find((m) => m.id === 7)).toHaveProperty("error", expect.stringMatching(/root/) as unknown);
+    expect(readFileSync(log(4), "utf8")).toBe("capstan: /no/such/program: No such file or directory\n");
+    expect(readFileSync(log(5), "utf8")).toBe("still serving\n");
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+    expect(statSync(log(5)).mode & 0o777).toBe(0o600);
     expect(child.exitCode).toBeNull();
     child.stdin.end();
     await new Promise((resolve) => child.once("exit", resolve));

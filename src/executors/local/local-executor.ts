@@ -1,6 +1,7 @@
 /**
- * The local executor: each attempt is a detached process group on this machine. A small shell
- * wrapper records the group leader's pid and the exit status in the attempt's folder, so attempts
+ * The local executor: each attempt is a detached process group on this machine. The attempt's
+ * own process (a fork of the launcher, or a shell wrapper) leads the group and records its pid and
+ * the command's exit status in the attempt's folder, so attempts
  * outlive a scheduler crash: a restarted scheduler adopts the ones still running (pid + start time
  * + token) and collects the ones that finished meanwhile.
  */
@@ -27,34 +28,6 @@ import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } fr
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
-
-/**
- * Enters the working folder and runs the command, then writes its exit status. The pid file is
- * written first so a restarted scheduler can find the group. The status is written in place (no
- * rename, which would cost a process): a reader that finds it empty treats the attempt as still
- * ending, and reads it again once the wrapper is gone. Arguments: attempt folder, working folder,
- * cgroup folder (or ""), then the command. The wrapper joins the cgroup (`echo 0` moves the writer).
- */
-const WRAPPER = 'd=$1; cd "$2" || exit 126; cg=$3; shift 3; echo $$ > "$d/pid"; [ -z "$cg" ] || echo 0 > "$cg/cgroup.procs"; "$@"; rc=$?; echo $rc > "$d/status"; exit $rc';
-
-/**
- * The wrapper with a log cap: arguments as WRAPPER, then the cap in bytes. The command's output goes
- * through a pipe to a writer that is part of the attempt (sh + head + wc: no scheduler, no Python;
- * head unbuffered through coreutils' stdbuf where it exists, so live logs see each write at once),
- * which keeps the first bytes, then a marker, and reads and drops the rest so the task never dies of
- * SIGPIPE. Only the command's side joins the cgroup; the wrapper and the writer stay out of it (and
- * the writer carries no attempt token) so that killing the attempt's leftovers when the command
- * ends lets the writer finish the log. With `cgroup.kill`, the command's side kills its own leftovers
- * itself right after writing the status, as they may hold the pipe open. The wrapper exits with the
- * command's own status.
- */
-const CAPPED_WRAPPER = [
-  // The wrapper's own stderr is closed once in the folder: it would report the command's side
-  // ending by cgroup.kill ("Killed") into the log.
-  'd=$1; cd "$2" || exit 126; exec 2>/dev/null; cg=$3; max=$4; shift 4; echo $$ > "$d/pid"',
-  '{ [ -z "$cg" ] || echo 0 > "$cg/cgroup.procs"; "$@"; echo $? > "$d/status"; [ -z "$cg" ] || ! [ -f "$cg/cgroup.kill" ] || echo 1 > "$cg/cgroup.kill"; } 2>&1 | CAPSTAN_ATTEMPT_TOKEN= /bin/sh -c \'if command -v stdbuf >/dev/null; then stdbuf -o0 head -c "$1"; else head -c "$1"; fi; n=$(wc -c); [ "$n" -eq 0 ] || printf "\\n[capstan: log cut at %s bytes; the task went on running]\\n" "$1"\' capstan-log "$max"',
-  'rc=; read rc < "$d/status"; exit "${rc:-125}"',
-].join("\n");
 
 /** Largest outputs object accepted from a local task. */
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -184,7 +157,7 @@ export class LocalExecutor implements Executor {
     const reservation = this.#slots.reserve(launch.resources);
     env.CUDA_VISIBLE_DEVICES = reservation.gpus.join(",");
     writeFileSync(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
-    const boundary = this.#options.boundary?.prefix({ attemptDir: launch.attemptDir, artifactsDir: launch.artifactsDir, cwd }) ?? [];
+    const boundary = this.#options.boundary?.plan({ attemptDir: launch.attemptDir, artifactsDir: launch.artifactsDir, cwd }) ?? null;
 
     const containment = this.containment;
     let cgroup: string | null = null;
@@ -199,19 +172,19 @@ export class LocalExecutor implements Executor {
     }
     const maxLog = this.#options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
     const capped = maxLog > 0;
-    const wrapper = capped ? ["/bin/sh", "-c", CAPPED_WRAPPER, "capstan-task", launch.attemptDir, cwd, cgroup ?? "", String(maxLog)] : ["/bin/sh", "-c", WRAPPER, "capstan-task", launch.attemptDir, cwd, cgroup ?? ""];
 
     let pid: number;
     let reported = true;
     try {
       this.#options.boundary?.prepare(launch);
-      pid = await this.#options.starter.start({ argv: [...wrapper, ...boundary, ...command.argv], env, log: launch.logPath });
+      pid = await this.#options.starter.start({ argv: command.argv, env, log: launch.logPath, attemptDir: launch.attemptDir, cwd, cgroup, maxLogBytes: maxLog, boundary });
     } catch (error) {
-      // A launcher that died may have started the process before it could answer: then it runs
-      // (found by its token) or has already run (its wrapper wrote the pid file).
-      let found = error instanceof LauncherExitedError ? await findProcessByToken(launch.token) : null;
-      const fromFile = error instanceof LauncherExitedError && !found ? await readPidFile(launch.attemptDir) : null;
-      if (fromFile !== null) found = { pid: fromFile, startTime: 0 };
+      // A launcher that died may have started the attempt before it could answer: then its pid is
+      // on record (the launcher writes the pid file before the attempt may run), or it runs and is
+      // found by its token.
+      const fromFile = error instanceof LauncherExitedError ? await readPidFile(launch.attemptDir) : null;
+      let found = fromFile !== null ? { pid: fromFile, startTime: 0 } : null;
+      if (error instanceof LauncherExitedError && !found) found = await findProcessByToken(launch.token);
       if (!found) {
         this.#slots.release(reservation);
         if (cgroup) void signalCgroup(cgroup, "SIGKILL");
@@ -336,7 +309,7 @@ export class LocalExecutor implements Executor {
 
   /**
    * Adopted processes are not our children: their end shows as the status file, or as the pid
-   * vanishing. Also used for attempts whose leader may outlive the command (see CAPPED_WRAPPER).
+   * vanishing. Also used for attempts whose leader may outlive the command (a capped log: see attempt_supervisor.py).
    */
   #watchAdopted(tracked: Tracked): void {
     const check = async (): Promise<void> => {

@@ -1,12 +1,15 @@
 /**
- * How the local executor starts processes. Forking the scheduler (a large Node process) costs
- * milliseconds that grow with its memory, so by default a small Python launcher starts tasks with
- * posix_spawn and reports their exits; where Python cannot run, Node's own spawn is used.
+ * How the local executor starts an attempt's process. Forking the scheduler (a large Node process)
+ * costs milliseconds that grow with its memory, so by default a small Python launcher
+ * (python/capstan_runtime/launcher.py) starts attempts as forks of itself, which enter the task
+ * boundary, cap the log and write the exit status with system calls rather than programs, and
+ * reports their exits; where Python cannot run, Node's own spawn starts the shell wrapper of
+ * attempt-wrapper.ts, which does the same with sh, unshare, mount, setpriv and head.
  *
  * The launcher cannot be stopped by one request: it answers a bad one with an error and goes on.
  * If it dies anyway (killed, crashed), the requests it had not answered fail with a
- * `LauncherExitedError` (the executor then looks for the attempt by its token, since the process
- * may have started before the launcher died), the processes it was watching are handed to
+ * `LauncherExitedError` (the executor then looks for the attempt's pid file and token, since the
+ * process may have started before the launcher died), the processes it was watching are handed to
  * `onOrphaned`, and a new launcher is started.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,13 +17,10 @@ import { closeSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { wrapperArgv } from "./attempt-wrapper.js";
+import { refuseNul, type StartRequest } from "./start-request.js";
 
-export interface StartRequest {
-  argv: string[];
-  env: Record<string, string>;
-  /** File that receives stdout and stderr (appended). */
-  log: string;
-}
+export { nulByteIn, type StartRequest } from "./start-request.js";
 
 /** Which starter runs: the Python launcher, or Node's spawn. */
 export type StarterKind = "python-launcher" | "node-spawn";
@@ -33,23 +33,6 @@ export class LauncherExitedError extends Error {
   }
 }
 
-/** Where a start request holds a NUL byte (which no argv or environment can hold), or undefined. */
-export function nulByteIn(request: Pick<StartRequest, "argv" | "env">): string | undefined {
-  const index = request.argv.findIndex((arg) => arg.includes("\0"));
-  if (index >= 0) return `argument ${index} of the command`;
-  for (const [name, value] of Object.entries(request.env)) {
-    if (name.includes("\0")) return `the name of environment variable ${JSON.stringify(name.replaceAll("\0", "\\0"))}`;
-    if (value.includes("\0")) return `environment variable ${name}`;
-  }
-  return undefined;
-}
-
-function refuseNul(request: StartRequest): void {
-  const where = nulByteIn(request);
-  if (where !== undefined) throw new Error(`${where} contains a NUL byte, which a process cannot be given`);
-  if (request.log.includes("\0")) throw new Error("the log path contains a NUL byte");
-}
-
 export type ExitListener = (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
 
 export interface ProcessStarter {
@@ -57,7 +40,7 @@ export interface ProcessStarter {
   readonly kind: StarterKind;
   /** Whether orphaned descendants of tasks are re-parented to (and reaped by) the starter. */
   readonly subreaper: boolean;
-  /** Starts the process in a session of its own; resolves with its pid. */
+  /** Starts the attempt's process (a session of its own, which runs the command); resolves with its pid. */
   start(request: StartRequest): Promise<number>;
   onExit(listener: ExitListener): void;
   /** Called with pids whose exit will not be reported (the launcher died); watch them some other way. */
@@ -67,7 +50,7 @@ export interface ProcessStarter {
 
 const SIGNALS: Record<number, NodeJS.Signals> = { 1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 13: "SIGPIPE", 15: "SIGTERM" };
 
-/** Node's spawn: always available; its cost grows with the scheduler's memory. */
+/** Node's spawn of the shell wrapper (attempt-wrapper.ts): always available; its cost grows with the scheduler's memory. */
 export class DirectStarter implements ProcessStarter {
   readonly kind = "node-spawn";
   readonly subreaper = false;
@@ -78,7 +61,8 @@ export class DirectStarter implements ProcessStarter {
     const log = openSync(request.log, "a", 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(request.argv[0] ?? "/bin/sh", request.argv.slice(1), { env: request.env, detached: true, stdio: ["ignore", log, log] });
+      const [command = "/bin/sh", ...args] = wrapperArgv(request);
+      child = spawn(command, args, { env: request.env, detached: true, stdio: ["ignore", log, log] });
     } finally {
       closeSync(log);
     }
@@ -276,7 +260,8 @@ export class PythonStarter implements ProcessStarter {
     if (!child?.stdin?.writable) throw new LauncherExitedError();
     const id = this.#nextId++;
     const pid = new Promise<number>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    child.stdin.write(`${JSON.stringify({ id, ...request })}\n`, (error) => {
+    const message = { id, argv: request.argv, env: request.env, log: request.log, dir: request.attemptDir, cwd: request.cwd, cgroup: request.cgroup, max_log: request.maxLogBytes, boundary: request.boundary };
+    child.stdin.write(`${JSON.stringify(message)}\n`, (error) => {
       if (!error) return;
       const pending = this.#pending.get(id);
       this.#pending.delete(id);

@@ -1,15 +1,17 @@
 /**
  * The task boundary's own parts with real processes: the namespace prefix run by an ordinary
  * user hides the home but for the folders mounted back, and the task cannot unmount its way to
- * the home; run_as names are checked against the user database and the configuration.
+ * the home; the launcher, entering the boundary with system calls, gives the same view in both
+ * modes; run_as names are checked against the user database and the configuration.
  */
-import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../config/index.js";
-import { resolveTaskUser, TaskBoundary } from "./task-user.js";
+import { resolveTaskUser, TaskBoundary, type TaskBoundaryPlan } from "./task-user.js";
 
 const root = process.getuid?.() === 0;
 /** The ordinary user the namespace case runs as: nobody when the tests run as root. */
@@ -57,6 +59,60 @@ describe("the namespace boundary (Capstan not running as root)", () => {
     expect({ status: result.status, stdout: result.stdout.trim().split("\n") }).toEqual({ status: 0, stdout: [`uid ${user.uid}`, "wrote", "artifacts", "attempts"].filter((line) => line !== "") });
     expect(readFileSync(join(attemptDir, "out"), "utf8")).toBe("written\n");
     expect(readFileSync(join(artifactsDir, "a"), "utf8")).toBe("artifact\n");
+  });
+});
+
+/** Runs one attempt through the launcher (started after `asUser`), which enters the boundary itself; resolves with its exit code and log. */
+async function throughLauncher(asUser: string[], plan: TaskBoundaryPlan, attemptDir: string, script: string): Promise<{ status: number | undefined; stdout: string[] }> {
+  const [command = "", ...args] = [...asUser, join(process.cwd(), ".venv", "bin", "python"), "-I", join(process.cwd(), "python", "capstan_runtime", "launcher.py")];
+  const launcher = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], cwd: "/" });
+  const log = join(attemptDir, "log");
+  try {
+    const exit = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      let pid: unknown;
+      createInterface({ input: launcher.stdout }).on("line", (line) => {
+        const message = JSON.parse(line) as Record<string, unknown>;
+        if (message.error !== undefined) reject(new Error(JSON.stringify(message.error)));
+        if (message.id === 1) pid = message.pid;
+        if (message.exit !== undefined && message.exit === pid) resolve(message);
+      });
+      launcher.once("exit", (code) => reject(new Error(`the launcher exited (${String(code)})`)));
+      const request = { id: 1, argv: ["/bin/sh", "-c", script], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, log, dir: attemptDir, cwd: "/", cgroup: null, max_log: 1_000_000, boundary: plan };
+      launcher.stdin.write(`${JSON.stringify(request)}\n`);
+    });
+    return { status: exit.code as number | undefined, stdout: readFileSync(log, "utf8").trim().split("\n") };
+  } finally {
+    launcher.stdin.end();
+    rmSync(log, { force: true });
+  }
+}
+
+describe("the boundary entered by the launcher itself (system calls instead of unshare, mount and setpriv)", () => {
+  it("shows a task the same view of the home as the shell prefix, as root (run_as) and as an ordinary user (nested namespaces)", { timeout: 60_000 }, async () => {
+    const cases = root ? (["user", "namespace"] as const) : (["namespace"] as const);
+    for (const mode of cases) {
+      const { home, attemptDir, artifactsDir } = makeHome();
+      const boundary = TaskBoundary.resolve(mode === "user" ? { home } : { home, uid: user.uid, gid: user.gid });
+      expect(boundary.mode).toBe(mode);
+      const plan = boundary.plan({ attemptDir, artifactsDir, cwd: "/" });
+      expect(plan).toMatchObject({ mode, home, binds: [relative(home, attemptDir), relative(home, artifactsDir)] });
+      const script = [
+        'echo "uid $(id -u) pwd $PWD"',
+        `cat ${home}/cli-token ${home}/secret.key ${home}/attempts/run-0/t/1/output.json 2>/dev/null && echo LEAK`,
+        `echo written > ${attemptDir}/out && echo artifact > ${artifactsDir}/a && echo "wrote"`,
+        `umount -l ${home} 2>/dev/null; unshare -Urm sh -c 'umount -l ${home}; cat ${home}/cli-token' 2>/dev/null && echo LEAK`,
+        `ls -A ${home}`,
+        "grep '^NoNewPrivs' /proc/self/status",
+      ].join("\n");
+      // As root, the launcher runs as root; the namespace mode is the launcher of an ordinary user.
+      const asUser = mode === "namespace" && root ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--"] : [];
+      const result = await throughLauncher(asUser, plan as TaskBoundaryPlan, attemptDir, script);
+      const noNewPrivs = mode === "user" ? "NoNewPrivs:\t1" : "NoNewPrivs:\t0";
+      expect({ mode, ...result }).toEqual({ mode, status: 0, stdout: [`uid ${mode === "user" ? 65534 : user.uid} pwd /`, "wrote", "artifacts", "attempts", noNewPrivs] });
+      expect(readFileSync(join(attemptDir, "out"), "utf8")).toBe("written\n");
+      expect(readFileSync(join(attemptDir, "status"), "utf8")).toBe("0\n");
+      expect(readFileSync(join(artifactsDir, "a"), "utf8")).toBe("artifact\n");
+    }
   });
 });
 

@@ -11,8 +11,11 @@
  * - where namespaces are not allowed (or `local.isolation: off`), tasks run as the platform user
  *   and can read its home: one warning at start says so.
  *
- * The boundary is an argv prefix placed inside the executor's shell wrapper, so the pid and status
- * files are still written by the platform's user, outside the namespace.
+ * A task enters the boundary in its own process, just before its command: the launcher
+ * (python/capstan_runtime/task_boundary.py) makes the system calls itself from a `TaskBoundaryPlan`,
+ * starting nothing more; without the launcher, the plan becomes an argv prefix (unshare, sh, mount,
+ * setpriv) inside the executor's shell wrapper. Either way the attempt's pid and status files are
+ * written by the platform's user, outside the namespace.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, lchownSync, lstatSync, readdirSync } from "node:fs";
@@ -52,6 +55,24 @@ export interface AttemptFolders {
   attemptDir: string;
   artifactsDir: string;
   cwd: string;
+}
+
+/**
+ * How a task enters the boundary: the same steps whether the launcher makes the system calls
+ * (python/capstan_runtime/task_boundary.py) or a shell runs unshare, mount and setpriv
+ * (`boundaryPrefix`).
+ */
+export interface TaskBoundaryPlan {
+  mode: "user" | "namespace";
+  /** The task's user and group (mode namespace: the platform's own, mapped back in a nested namespace). */
+  uid: number;
+  gid: number;
+  /** The run_as name whose supplementary groups the task gets, or null for none. */
+  user: string | null;
+  /** The home covered by an empty tmpfs. */
+  home: string;
+  /** Folders of the home (relative to it) mounted back. */
+  binds: string[];
 }
 
 /**
@@ -136,18 +157,25 @@ export class TaskBoundary {
     if (this.mode === "refused") throw new LaunchError(this.description, { retryable: false });
   }
 
-  /** The argv placed before a task's command. */
-  prefix(folders: AttemptFolders): string[] {
-    if (this.mode === "none" || !this.user) return [];
+  /**
+   * What a task process does to enter the boundary for these folders (the launcher does it itself,
+   * with the system calls), or null when there is none.
+   */
+  plan(folders: AttemptFolders): TaskBoundaryPlan | null {
+    if ((this.mode !== "user" && this.mode !== "namespace") || !this.user) return null;
     const binds = new Set<string>();
     for (const dir of [folders.attemptDir, folders.artifactsDir, folders.cwd]) {
       const inside = relative(this.home, resolve(dir));
       if (inside === "" || inside.startsWith("..") || isAbsolute(inside)) continue;
       binds.add(inside);
     }
-    const head = this.mode === "user" ? ["unshare", "--mount", "--propagation", "private"] : ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"];
-    const groups = this.user.name ? "--init-groups" : "--clear-groups";
-    return [...head, "/bin/sh", "-c", SANDBOX_SCRIPT, this.mode, String(this.user.uid), String(this.user.gid), groups, this.home, ...binds, "--"];
+    return { mode: this.mode, uid: this.user.uid, gid: this.user.gid, user: this.user.name, home: this.home, binds: [...binds] };
+  }
+
+  /** The argv placed before a task's command, where a shell enters the boundary (no launcher). */
+  prefix(folders: AttemptFolders): string[] {
+    const plan = this.plan(folders);
+    return plan ? boundaryPrefix(plan) : [];
   }
 
   /** Before the attempt starts: its folder and the run's artifacts folder become the task user's. */
@@ -190,6 +218,13 @@ export class TaskBoundary {
     if (result.status !== 0) return (result.stderr || `exit code ${String(result.status)}`).trim().split("\n")[0];
     return undefined;
   }
+}
+
+/** The argv prefix that enters the boundary through unshare, a shell, mount and setpriv. */
+export function boundaryPrefix(plan: TaskBoundaryPlan): string[] {
+  const head = plan.mode === "user" ? ["unshare", "--mount", "--propagation", "private"] : ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"];
+  const groups = plan.user ? "--init-groups" : "--clear-groups";
+  return [...head, "/bin/sh", "-c", SANDBOX_SCRIPT, plan.mode, String(plan.uid), String(plan.gid), groups, plan.home, ...plan.binds, "--"];
 }
 
 /** A user name or uid:gid, checked against this machine's user database. */
