@@ -98,7 +98,7 @@ describe("streaming", () => {
   it("intermediate answers arrive as chunks of one response, ended by the handler's return value", async () => {
     const response = await post("queued", "stream");
     expect(response.status).toBe(200);
-    const reader = response.body!.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const chunks: string[] = [];
     for (;;) {
       const { value, done } = await reader.read();
