@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates the project's Python venv (.venv by default) with the kernel and the libraries pipelines use,
-# registers its ipykernel kernelspec inside the venv, and with --test adds the test-only reference tools.
+# registers its ipykernel kernelspec inside the venv, adds JupyterLab for local sandboxes, and with
+# --test adds the test-only reference tools.
 # Idempotent: a venv whose requirements have not changed is left as it is.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,8 +9,10 @@ venv="${CAPSTAN_VENV:-$root/.venv}"
 with_test=0
 [ "${1:-}" = "--test" ] && with_test=1
 
+# Local sandboxes run JupyterLab from this venv (src/sandboxes/local).
+sandbox_requirements="jupyterlab>=4.2,<5"
 stamp="$venv/.capstan-requirements"
-want="$(cat "$root/python/requirements.txt"; [ $with_test = 1 ] && cat "$root/python/requirements-test.txt"; echo "test=$with_test")"
+want="$(cat "$root/python/requirements.txt"; echo "$sandbox_requirements"; [ $with_test = 1 ] && cat "$root/python/requirements-test.txt"; echo "test=$with_test")"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -17,7 +20,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements.txt"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements.txt" "$sandbox_requirements"
 if [ $with_test = 1 ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements-test.txt"
 fi

@@ -2,6 +2,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
+import { sandboxesSchema } from "./sandboxes-schema.js";
 
 const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== undefined, { error: 'expected a duration such as "10s" or "5m"' });
 
@@ -51,6 +52,8 @@ export const configSchema = z.strictObject({
   notebooks: z.strictObject({ warm_kernels: z.number().int().min(0).max(32).optional(), kernelspecs: z.array(z.string()).optional() }).optional(),
   /** Kubernetes clusters by name, checked by the Kubernetes executor. */
   clusters: z.record(z.string(), z.unknown()).optional(),
+  /** Personal JupyterLab sandboxes: origin, profiles, quotas. */
+  sandboxes: sandboxesSchema.optional(),
 });
 
 export type ConfigFile = z.output<typeof configSchema>;

@@ -1,3 +1,4 @@
 /** Configuration: capstan.yaml, environment overrides, flags. */
 export { loadConfig, ConfigError, INSTALL_ROOT, type CapstanConfig, type ConfigOverrides } from "./config.js";
 export { configSchema, type ConfigFile } from "./config-schema.js";
+export type { SandboxesConfigFile, SandboxProfileFile } from "./sandboxes-schema.js";

@@ -6,3 +6,5 @@ export type { NewRun, NewTaskInstance, RunListFilter } from "./run-repository.js
 export type { TaskPatch } from "./task-instance-repository.js";
 export type { LoadErrorInput, PipelineVersionInput } from "./pipeline-repository.js";
 export * from "./states.js";
+export type { SandboxPatch, StoredSandbox } from "./sandbox-repository.js";
+export { SANDBOX_STATES, type SandboxState } from "./sandbox-schema.js";

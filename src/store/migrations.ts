@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { authMigration } from "./auth-migration.js";
+import { sandboxMigration } from "./sandbox-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
 
 const initial: Migration = {
@@ -129,6 +130,7 @@ const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_auth": authMigration,
   "0003_secrets": secretsMigration,
+  "0004_sandboxes": sandboxMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

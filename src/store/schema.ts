@@ -1,4 +1,5 @@
 /** Table types of the database (camelCase here; snake_case in SQL through Kysely's CamelCasePlugin). */
+import type { SandboxesTable } from "./sandbox-schema.js";
 import type { AttemptState, RunState, RunTrigger, TaskState } from "./states.js";
 
 export interface PipelinesTable {
@@ -167,6 +168,7 @@ export interface SecretsTable {
 }
 
 export interface Database {
+  sandboxes: SandboxesTable;
   secrets: SecretsTable;
   users: UsersTable;
   teams: TeamsTable;

@@ -12,6 +12,7 @@ import { AttemptRepository } from "./attempt-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
 import { PoolRepository } from "./pool-repository.js";
+import { SandboxRepository } from "./sandbox-repository.js";
 import { SecretRepository } from "./secret-repository.js";
 import { RunGridRepository } from "./run-grid-repository.js";
 import { RunRepository } from "./run-repository.js";
@@ -37,6 +38,7 @@ export interface Repositories {
   readonly sessions: SessionRepository;
   readonly grid: RunGridRepository;
   readonly secrets: SecretRepository;
+  readonly sandboxes: SandboxRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -57,6 +59,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     sessions: new SessionRepository(db),
     grid: new RunGridRepository(db, dialect),
     secrets: new SecretRepository(db),
+    sandboxes: new SandboxRepository(db),
   };
 }
 

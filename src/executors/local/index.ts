@@ -55,3 +55,5 @@ export async function createLocalExecutor(
     },
   });
 }
+export { isProcessAlive, pidsWithToken, processStartTime } from "./process-info.js";
+export { signalByToken } from "./containment.js";

@@ -1,0 +1,14 @@
+/**
+ * Sandboxes: personal JupyterLab environments with persistent homes, owned by a user in a team,
+ * started from admin-defined profiles through a backend (local processes today), served through
+ * Capstan's authenticating proxy from an origin of their own, and stopped when idle.
+ */
+export type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime } from "./backend.js";
+export { SandboxConflictError, SandboxError, SandboxForbiddenError, SandboxInputError, SandboxNotFoundError, SandboxQuotaError, SandboxStartError } from "./errors.js";
+export { IdleCuller, type IdleCullerOptions } from "./idle-culler.js";
+export { canMove } from "./lifecycle.js";
+export { LocalSandboxBackend, type LocalSandboxBackendOptions } from "./local/local-backend.js";
+export { checkSandboxName, isSandboxId } from "./names.js";
+export { DEFAULT_SANDBOX_ORIGIN, quotaOf, resolveSandboxSettings, sandboxOrigin, type SandboxProfile, type SandboxQuota, type SandboxSettings, type VolumeMount } from "./profiles.js";
+export { SandboxService, type CreateSandboxInput, type SandboxServiceOptions, type SandboxTarget } from "./sandbox-service.js";
+export type { SandboxView } from "./sandbox-view.js";
