@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands/index.js";
+import { exitCodeOf } from "./exit-codes.js";
 import { printError } from "./output.js";
 
 /** Builds the program; exported so tests can inspect `--help` without spawning a process. */
@@ -34,11 +35,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     printError(error);
     return exitCodeOf(error);
   }
-}
-
-function exitCodeOf(error: unknown): number {
-  if (error && typeof error === "object" && "exitCode" in error && typeof error.exitCode === "number") {
-    return error.exitCode;
-  }
-  return 1;
 }

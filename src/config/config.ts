@@ -2,6 +2,7 @@
  * Resolving the configuration: command-line flags over environment variables over capstan.yaml over
  * defaults. Relative paths in the file are relative to the file's folder.
  */
+import { CapstanError } from "../errors/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,9 +48,11 @@ export interface ConfigOverrides {
 }
 
 /** capstan.yaml is not valid; the message has file:line:col. */
-export class ConfigError extends Error {
+export class ConfigError extends CapstanError {
   override readonly name = "ConfigError";
-  readonly exitCode = 2;
+  constructor(message: string, options?: ErrorOptions) {
+    super("invalid_file", "invalid_config", message, options);
+  }
 }
 
 /** The root of this installation (the folder with package.json). */

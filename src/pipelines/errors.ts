@@ -1,4 +1,5 @@
 /** Errors of pipeline files: each issue names the file, the line and column (YAML) or the field path. */
+import { CapstanError } from "../errors/index.js";
 
 export type FieldPath = readonly (string | number)[];
 
@@ -37,14 +38,13 @@ export function formatIssue(file: string, issue: ValidationIssue): string {
 }
 
 /** A pipeline file that failed to load; `issues` lists every problem found. */
-export class PipelineFileError extends Error {
+export class PipelineFileError extends CapstanError {
   override readonly name = "PipelineFileError";
-  readonly exitCode = 2;
   readonly file: string;
   readonly issues: readonly ValidationIssue[];
 
   constructor(file: string, issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
-    super(issues.map((issue) => formatIssue(file, issue)).join("\n"), options);
+    super("invalid_file", "invalid_pipeline", issues.map((issue) => formatIssue(file, issue)).join("\n"), { details: issues, cause: options?.cause });
     this.file = file;
     this.issues = issues;
   }

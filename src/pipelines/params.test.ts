@@ -22,7 +22,7 @@ describe("params with NUL bytes", () => {
   it("refuses a string param holding U+0000, naming the param and why", () => {
     const error = refusal({ msg: "nul\u0000byte" });
     expect(error.param).toBe("msg");
-    expect(error.exitCode).toBe(2);
+    expect([error.kind, error.code]).toEqual(["invalid", "invalid_param"]);
     expect(error.message).toBe("param msg: the value contains a NUL byte (U+0000); param values cannot hold NUL, because tasks receive them on command lines and in environment variables");
   });
 

@@ -2,17 +2,17 @@
  * Typed pipeline params: normalising their declarations, and validating and coercing the values
  * given at trigger time (from the CLI's `-p name=value`, the API, or defaults).
  */
+import { CapstanError } from "../errors/index.js";
 import type { FieldPath, IssueList } from "./errors.js";
 import type { ParamSpec } from "./model.js";
 import type { ParamType, RawParam } from "./spec-schema.js";
 
 /** A param value that does not fit its declaration; the message names the param. */
-export class ParamError extends Error {
+export class ParamError extends CapstanError {
   override readonly name = "ParamError";
-  readonly exitCode = 2;
   readonly param: string;
   constructor(param: string, message: string) {
-    super(message);
+    super("invalid", "invalid_param", message, { details: { param } });
     this.param = param;
   }
 }

@@ -3,6 +3,7 @@
  * server address. A stale file (its process gone) is taken over. Commands read it to find a running
  * `capstan up` and talk to it instead of scheduling themselves.
  */
+import { CapstanError } from "../errors/index.js";
 import { readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive, processStartTime } from "../executors/local/process-info.js";
@@ -17,11 +18,10 @@ export interface SchedulerLockInfo {
 }
 
 /** Another live scheduler owns the home. */
-export class SchedulerRunningError extends Error {
+export class SchedulerRunningError extends CapstanError {
   override readonly name = "SchedulerRunningError";
-  readonly exitCode = 3;
   constructor(readonly info: SchedulerLockInfo, home: string) {
-    super(`a scheduler (pid ${info.pid}${info.url ? `, ${info.url}` : ""}) already runs against ${home}; stop it first or use another --home`);
+    super("in_use", "scheduler_running", `a scheduler (pid ${info.pid}${info.url ? `, ${info.url}` : ""}) already runs against ${home}; stop it first or use another --home`);
   }
 }
 

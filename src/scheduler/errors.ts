@@ -1,19 +1,26 @@
 /** Errors the scheduler's commands raise for bad requests (unknown ids, bad params, wrong states). */
+import { CapstanError } from "../errors/index.js";
 
 /** Something named in a request does not exist. */
-export class NotFoundError extends Error {
+export class NotFoundError extends CapstanError {
   override readonly name = "NotFoundError";
-  readonly exitCode = 2;
+  constructor(message: string) {
+    super("not_found", "not_found", message);
+  }
 }
 
 /** A request that cannot be carried out in the current state (e.g. clearing a task of a queued run). */
-export class ConflictError extends Error {
+export class ConflictError extends CapstanError {
   override readonly name = "ConflictError";
-  readonly exitCode = 2;
+  constructor(message: string) {
+    super("conflict", "conflict", message);
+  }
 }
 
 /** A request whose values are invalid (bad dates, ranges). */
-export class InvalidRequestError extends Error {
+export class InvalidRequestError extends CapstanError {
   override readonly name = "InvalidRequestError";
-  readonly exitCode = 2;
+  constructor(message: string) {
+    super("invalid", "invalid_request", message);
+  }
 }

@@ -4,6 +4,7 @@
  * hide their values in what people are shown (task logs, notebooks, outputs, failure reasons, the
  * platform's own log): see secret-mask.ts.
  */
+import { CapstanError } from "../errors/index.js";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { Store } from "../store/index.js";
 import { SecretMask } from "./secret-mask.js";
@@ -15,9 +16,11 @@ export interface SecretRef {
 }
 
 /** A secret or key that does not exist, or data that cannot be decrypted. */
-export class SecretError extends Error {
+export class SecretError extends CapstanError {
   override readonly name = "SecretError";
-  readonly exitCode = 2;
+  constructor(message: string, options?: ErrorOptions) {
+    super("invalid", "invalid_secret", message, options);
+  }
 }
 
 export interface SecretSummary {
