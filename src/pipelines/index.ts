@@ -2,7 +2,7 @@
 export type { LoadedPipeline, ParamSpec, PipelineSpec, TaskKind, TaskResources, TaskSpec } from "./model.js";
 export { DEFAULT_POOL, DEFAULT_TEAM } from "./model.js";
 export type { PipelineDefinition, TaskDefinition, TriggerRule } from "./spec-schema.js";
-export { TRIGGER_RULES } from "./spec-schema.js";
+export { PARAM_TYPES, TRIGGER_RULES } from "./spec-schema.js";
 export { PipelineFileError, formatIssue, formatPath, type ValidationIssue } from "./errors.js";
 export { loadPipelineFile } from "./load-file.js";
 export { loadYamlPipeline } from "./load-yaml.js";

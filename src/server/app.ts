@@ -6,7 +6,9 @@ import { join } from "node:path";
 import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type HTTPMethods } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { AuthService } from "../auth/index.js";
+import { platformContext } from "../operations/index.js";
 import { INSTALL_ROOT } from "../config/index.js";
 import { Access } from "./access.js";
 import { registerAuthHook } from "./auth-hook.js";
@@ -27,6 +29,7 @@ import { teamRoutes } from "./routes/teams.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { registerNulGuard } from "./nul-guard.js";
+import { transformComponents } from "./openapi-components.js";
 import { isApiRequest } from "./request-path.js";
 import { notBuiltPage, registerWebUi } from "./static-web.js";
 
@@ -56,6 +59,7 @@ export async function buildServer(context: ServerContext, options: ServerOptions
   const access = new Access(platform);
   const ctx: RouteContext = {
     platform,
+    operations: platformContext(platform),
     auth,
     access,
     hub: new EventHub(platform, access),
@@ -63,7 +67,7 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     redact: (text) => platform.secrets.redact(text),
   };
 
-  // Typed as Fastify's base logger so route modules take the plain FastifyInstance.
+  // Typed as Fastify's base logger so route modules take the plain Fastify instance type.
   const httpLogger: FastifyBaseLogger = platform.logger.child({ component: "http" });
   const app = Fastify({
     loggerInstance: httpLogger,
@@ -73,8 +77,10 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     // Longer than any id the schemas accept, so an over-long id gets the schema's message.
     routerOptions: { maxParamLength: 320 },
     trustProxy: typeof options.trustProxy === "boolean" ? options.trustProxy : options.trustProxy && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });
+  // Every route's schemas are zod (schemas.ts): they check requests, check and write answers, and make the OpenAPI document.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   // Only JSON bodies: a cross-site HTML form can send text/plain or form encodings, never application/json.
   app.removeContentTypeParser("text/plain");
   await app.register(cookie);
@@ -93,6 +99,8 @@ export async function buildServer(context: ServerContext, options: ServerOptions
         },
       },
     },
+    transform: jsonSchemaTransform,
+    transformObject: transformComponents,
   });
   const routes: RouteInfo[] = [];
   registeredRoutes.set(app, routes);
@@ -119,7 +127,8 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     return reply.status(404).send({ error: { code: "not_found", message: `no route ${request.method} ${path}` } });
   });
 
-  for (const routes of ROUTES) routes(app, ctx);
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  for (const routes of ROUTES) routes(api, ctx);
   app.get("/api/openapi.json", { schema: { hide: true } }, () => app.swagger());
   // Live streams never end on their own: end them first, or closing would wait for every browser tab.
   app.addHook("preClose", (done) => {

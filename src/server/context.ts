@@ -1,5 +1,6 @@
-/** What route modules get: the platform's services, accounts, access checks and the live event hub. Routes never reach executors or build pods. */
+/** What route modules get: the platform's services and operations, accounts, access checks and the live event hub. Routes never reach executors or build pods. */
 import type { AuthService } from "../auth/index.js";
+import type { OperationsContext } from "../operations/index.js";
 import type { Platform } from "../platform/index.js";
 import type { Access } from "./access.js";
 import type { EventHub } from "./event-hub.js";
@@ -25,6 +26,8 @@ export interface ServerOptions {
 /** The services route modules share. */
 export interface RouteContext {
   platform: Platform;
+  /** The operations' view of the platform: routes decide who may, the operations do it. */
+  operations: OperationsContext;
   auth: AuthService;
   access: Access;
   hub: EventHub;

@@ -4,19 +4,23 @@
  * one run). Nothing here reads the database per client.
  */
 import type { Principal } from "../auth/index.js";
-import type { Platform } from "../platform/index.js";
+import { z } from "zod";
+import { RunStateSchema, TaskStateSchema, type Platform } from "../platform/index.js";
 import type { StateChange } from "../scheduler/index.js";
 import type { Access } from "./access.js";
 
 /** A change as streams send it (snake_case like the rest of the API). */
-export interface ChangeEvent {
-  kind: "run" | "task";
-  pipeline: string;
-  run: string;
-  task?: string;
-  state: string;
-  at: string;
-}
+export const ChangeEventSchema = z
+  .object({
+    kind: z.enum(["run", "task"]),
+    pipeline: z.string(),
+    run: z.string(),
+    task: z.string().optional().describe("For task changes"),
+    state: z.union([RunStateSchema, TaskStateSchema]).describe("The run's state (kind run) or the task's (kind task)"),
+    at: z.string().describe("When the change was written (ISO 8601)"),
+  })
+  .meta({ id: "ChangeEvent" });
+export type ChangeEvent = z.infer<typeof ChangeEventSchema>;
 
 export interface Subscription {
   principal: Principal;

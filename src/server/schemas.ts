@@ -1,34 +1,49 @@
-/** JSON schemas shared by route modules: path parameters, paging, the error answer. They make the OpenAPI document. */
+/**
+ * Zod schemas shared by route modules — path parameters, paging, the error answer, answers without
+ * a body — and the Fastify instance type whose routes take them. A route's zod schemas are its
+ * request types, its validation, its answer's check and its part of the OpenAPI document.
+ */
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
 import { TEAM_PATTERN, USERNAME_PATTERN } from "../auth/index.js";
 
-/** Ids of pipelines and tasks as pipeline files allow them. */
-const ID = { type: "string", minLength: 1, maxLength: 200 } as const;
+/** The server as route modules see it: zod schemas type each route's request and answer. */
+export type ApiServer = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
-export const pipelineParams = { type: "object", required: ["id"], additionalProperties: false, properties: { id: ID } } as const;
-export const runParams = { type: "object", required: ["run"], additionalProperties: false, properties: { run: { type: "string", minLength: 1, maxLength: 300 } } } as const;
-export const taskParams = {
-  type: "object",
-  required: ["run", "task"],
-  additionalProperties: false,
-  properties: { run: { type: "string", minLength: 1, maxLength: 300 }, task: ID },
-} as const;
-export const usernameParams = { type: "object", required: ["username"], additionalProperties: false, properties: { username: { type: "string", minLength: 1, maxLength: 63 } } } as const;
-export const teamParams = { type: "object", required: ["team"], additionalProperties: false, properties: { team: { type: "string", minLength: 1, maxLength: 63 } } } as const;
-export const usernameSchema = { type: "string", pattern: USERNAME_PATTERN, maxLength: 63 } as const;
-export const teamNameSchema = { type: "string", pattern: TEAM_PATTERN, maxLength: 63 } as const;
+/** Ids of pipelines and tasks as pipeline files allow them. */
+export const id = z.string().min(1).max(200);
+/** Run ids. */
+export const runId = z.string().min(1).max(300);
+/** A username or team name as a path or query value (the pattern is checked where one is created). */
+export const accountName = z.string().min(1).max(63);
+
+export const pipelineParams = z.strictObject({ id });
+export const runParams = z.strictObject({ run: runId });
+export const taskParams = z.strictObject({ run: runId, task: id });
+export const usernameParams = z.strictObject({ username: accountName });
+export const teamParams = z.strictObject({ team: accountName });
+export const usernameSchema = z.string().regex(new RegExp(USERNAME_PATTERN)).max(63);
+export const teamNameSchema = z.string().regex(new RegExp(TEAM_PATTERN)).max(63);
+
+/** An integer in a query string (query values arrive as text). */
+export function queryInt(min: number, max: number) {
+  return z.coerce.number<string | number>().int().min(min).max(max);
+}
+
+/** A boolean in a query string: true or false. */
+export const queryBoolean = z.enum(["true", "false"]).transform((text) => text === "true");
 
 /** The error answer of every route. */
-export const errorSchema = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message"],
-      properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
-    },
-  },
-} as const;
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe("Stable, for programs: not_found, invalid_request, invalid_param, conflict, forbidden, unauthenticated, …"),
+      message: z.string().describe("For people: what was wrong and, where it helps, what to do"),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: "Error" });
 
 /** Error answers that any authenticated route may give. */
 export const authErrors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema } as const;
@@ -37,11 +52,16 @@ export const authErrors = { 400: errorSchema, 401: errorSchema, 403: errorSchema
 export const authenticated: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { sessionCookie: [] }];
 
 /** The answer of routes that return nothing. */
-export const noContent = { 204: { type: "null", description: "Done; no body" } } as const;
+export const noContent = { 204: z.undefined().describe("Done; no body") } as const;
+
+/** An answer that is not JSON (a stream, a file, a page), documented by its media type. */
+export function mediaAnswer(mediaType: string, description: string) {
+  return { description, content: { [mediaType]: { schema: z.string() } } };
+}
 
 /**
- * For routes with large answers: the response schemas still document them, but the answer is
- * written with JSON.stringify, which is several times faster than a compiled serializer for
- * thousands of map entries.
+ * For routes with large answers: the response schemas still type and document them, but the
+ * answer is written with JSON.stringify, unchecked, which is several times faster for thousands
+ * of map entries.
  */
 export const plainJsonSerializer = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) } as const;

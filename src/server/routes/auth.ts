@@ -1,14 +1,14 @@
 /** Sign-in and sign-out, the current user, password changes, and exchanging a password for an API token (`capstan login`). */
-import type { FastifyInstance } from "fastify";
-import { AuthenticationError, type Principal } from "../../auth/index.js";
+import { z } from "zod";
+import { AuthenticationError, TEAM_ROLES, type Principal } from "../../auth/index.js";
 import { clearSessionCookie, principalOf, setSessionCookie } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { HttpError } from "../errors.js";
-import { authenticated, authErrors, errorSchema, noContent } from "../schemas.js";
-import { tokenExpiry } from "./tokens.js";
+import { authenticated, authErrors, errorSchema, noContent, type ApiServer } from "../schemas.js";
+import { NewTokenSchema, tokenExpiry, tokenView } from "./tokens.js";
 
 /** The signed-in user as the UI and `GET /api/auth/me` see it. */
-export function meView(principal: Principal) {
+export function meView(principal: Principal): z.infer<typeof MeSchema> {
   return {
     username: principal.username,
     display_name: principal.displayName,
@@ -22,26 +22,27 @@ export function meView(principal: Principal) {
 }
 
 const credentials = {
-  username: { type: "string", minLength: 1, maxLength: 100 },
-  password: { type: "string", minLength: 1, maxLength: 1000 },
-} as const;
+  username: z.string().min(1).max(100),
+  password: z.string().min(1).max(1000),
+};
 
-const meSchema = {
-  type: "object",
-  properties: {
-    username: { type: "string" },
-    display_name: { type: ["string", "null"] },
-    admin: { type: "boolean" },
-    kind: { type: "string" },
-    via: { type: "string", enum: ["session", "token"] },
-    teams: { type: "array", items: { type: "object", properties: { team: { type: "string" }, role: { type: "string" } } } },
-    expires_at: { type: ["string", "null"] },
-    csrf_token: { type: "string" },
-  },
-} as const;
+export const MembershipSchema = z.object({ team: z.string(), role: z.enum(TEAM_ROLES) }).meta({ id: "Membership" });
 
-export function authRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.post<{ Body: { username: string; password: string } }>(
+export const MeSchema = z
+  .object({
+    username: z.string(),
+    display_name: z.string().nullable(),
+    admin: z.boolean(),
+    kind: z.enum(["person", "service"]),
+    via: z.enum(["session", "token"]),
+    teams: z.array(MembershipSchema),
+    expires_at: z.string().nullable().describe("When the session or token ends"),
+    csrf_token: z.string().optional().describe("For sessions: send it as X-CSRF-Token with every request that changes something"),
+  })
+  .meta({ id: "Me" });
+
+export function authRoutes(app: ApiServer, ctx: RouteContext): void {
+  app.post(
     "/api/auth/login",
     {
       config: { public: true },
@@ -49,8 +50,8 @@ export function authRoutes(app: FastifyInstance, ctx: RouteContext): void {
         tags: ["auth"],
         summary: "Sign in with a password: sets the session cookie (HttpOnly, SameSite=Strict) and returns the CSRF token that mutating requests send in X-CSRF-Token",
         security: [],
-        body: { type: "object", required: ["username", "password"], additionalProperties: false, properties: credentials },
-        response: { 200: meSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema },
+        body: z.strictObject(credentials),
+        response: { 200: MeSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema },
       },
     },
     async (request, reply) => {
@@ -60,7 +61,7 @@ export function authRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.post<{ Body: { username: string; password: string; name: string; expires_in_days?: number } }>(
+  app.post(
     "/api/auth/token",
     {
       config: { public: true },
@@ -68,20 +69,15 @@ export function authRoutes(app: FastifyInstance, ctx: RouteContext): void {
         tags: ["auth"],
         summary: "Exchange a username and password for a new API token (what `capstan login` does); the token is shown once",
         security: [],
-        body: {
-          type: "object",
-          required: ["username", "password", "name"],
-          additionalProperties: false,
-          properties: { ...credentials, name: { type: "string", minLength: 1, maxLength: 100 }, expires_in_days: { type: "integer", minimum: 1, maximum: 3650 } },
-        },
-        response: { 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema },
+        body: z.strictObject({ ...credentials, name: z.string().min(1).max(100), expires_in_days: z.int().min(1).max(3650).optional() }),
+        response: { 201: NewTokenSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema },
       },
     },
     async (request, reply) => {
       const { username, password, name, expires_in_days } = request.body;
       const created = await ctx.auth.exchangePassword(username, password, request.ip, name, tokenExpiry(expires_in_days, ctx.auth.now()));
       void reply.status(201);
-      return { id: created.id, name: created.name, username: created.username, token: created.token, created_at: new Date(created.createdAt).toISOString(), expires_at: created.expiresAt === null ? null : new Date(created.expiresAt).toISOString() };
+      return { ...tokenView({ ...created, tokenHash: "", lastUsedAt: null, revokedAt: null }, ctx.auth.now()), token: created.token };
     },
   );
 
@@ -97,23 +93,18 @@ export function authRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.get("/api/auth/me", { schema: { tags: ["auth"], summary: "The signed-in user, teams and roles; for sessions, the CSRF token", security: authenticated, response: { 200: meSchema, ...authErrors } } }, (request) =>
+  app.get("/api/auth/me", { schema: { tags: ["auth"], summary: "The signed-in user, teams and roles; for sessions, the CSRF token", security: authenticated, response: { 200: MeSchema, ...authErrors } } }, (request) =>
     meView(principalOf(request)),
   );
 
-  app.post<{ Body: { current_password: string; new_password: string } }>(
+  app.post(
     "/api/auth/password",
     {
       schema: {
         tags: ["auth"],
         summary: "Change one's own password; other sessions of the user end",
         security: authenticated,
-        body: {
-          type: "object",
-          required: ["current_password", "new_password"],
-          additionalProperties: false,
-          properties: { current_password: { type: "string", minLength: 1, maxLength: 1000 }, new_password: { type: "string", minLength: 1, maxLength: 1000 } },
-        },
+        body: z.strictObject({ current_password: z.string().min(1).max(1000), new_password: z.string().min(1).max(1000) }),
         response: { ...noContent, ...authErrors, 429: errorSchema },
       },
     },

@@ -1,24 +1,21 @@
 /** GET /api/events: live run and task state changes as Server-Sent Events, for the pipelines the caller may see. */
-import type { FastifyInstance } from "fastify";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
-import { authenticated, authErrors } from "../schemas.js";
+import { ChangeEventSchema } from "../event-hub.js";
+import { authenticated, authErrors, id, runId, type ApiServer } from "../schemas.js";
 import { openEventStream } from "../sse.js";
+import { z } from "zod";
 
-export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get<{ Querystring: { pipeline?: string; run?: string } }>(
+export function eventRoutes(app: ApiServer, ctx: RouteContext): void {
+  app.get(
     "/api/events",
     {
       schema: {
         tags: ["events"],
         summary: "State changes as Server-Sent Events (`change` events: {kind, pipeline, run, task?, state, at}); filter by pipeline or run",
         security: authenticated,
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: { pipeline: { type: "string", minLength: 1, maxLength: 200 }, run: { type: "string", minLength: 1, maxLength: 300 } },
-        },
-        response: { 200: { description: "text/event-stream", type: "string" }, ...authErrors },
+        querystring: z.strictObject({ pipeline: id.optional(), run: runId.optional() }),
+        response: { 200: { description: "text/event-stream of `change` events (the data of each is a ChangeEvent)", content: { "text/event-stream": { schema: ChangeEventSchema } } }, ...authErrors },
       },
     },
     async (request, reply) => {

@@ -2,12 +2,11 @@
  * GET /metrics: the platform's Prometheus metrics in the text exposition format, for platform admins
  * (the figures span every team). Also times every API request by its route pattern.
  */
-import type { FastifyInstance } from "fastify";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
-import { authErrors, authenticated } from "../schemas.js";
+import { authErrors, authenticated, mediaAnswer, type ApiServer } from "../schemas.js";
 
-export function metricsRoutes(app: FastifyInstance, { platform }: RouteContext): void {
+export function metricsRoutes(app: ApiServer, { platform }: RouteContext): void {
   const { metrics } = platform;
   app.addHook("onResponse", async (request, reply) => {
     // Route patterns, not raw URLs, so ids never become label values; unmatched requests are one series.
@@ -22,7 +21,7 @@ export function metricsRoutes(app: FastifyInstance, { platform }: RouteContext):
         tags: ["metrics"],
         summary: "Prometheus metrics (text exposition format) of runs, task instances, queue and pools, attempts, hops, Kubernetes requests, warm kernels and HTTP requests; platform admins only",
         security: authenticated,
-        response: { 200: { description: "text/plain; version=0.0.4", type: "string" }, ...authErrors },
+        response: { 200: mediaAnswer("text/plain", "The Prometheus text exposition format (version 0.0.4)"), ...authErrors },
       },
     },
     async (request, reply) => {

@@ -1,31 +1,29 @@
 /** Team secrets (task env from secret references): editors see names and keys, team admins set and delete them; values are write-only and never returned. */
-import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { deleteSecret, listSecrets, setSecret } from "../../operations/index.js";
+import { SecretSummarySchema } from "../../platform/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
-import { authenticated, authErrors, noContent } from "../schemas.js";
+import { accountName, authenticated, authErrors, noContent, type ApiServer } from "../schemas.js";
 
-const secretParams = {
-  type: "object",
-  required: ["team", "name"],
-  additionalProperties: false,
-  properties: { team: { type: "string", minLength: 1, maxLength: 63 }, name: { type: "string", minLength: 1, maxLength: 63 } },
-} as const;
+const secretParams = z.strictObject({ team: accountName, name: z.string().min(1).max(63) });
+const MAX_KEYS = 100;
+const secretData = z
+  .record(z.string(), z.string().max(65536))
+  .refine((data) => Object.keys(data).length >= 1 && Object.keys(data).length <= MAX_KEYS, { message: `a secret holds 1 to ${MAX_KEYS} keys` })
+  .meta({ minProperties: 1, maxProperties: MAX_KEYS });
 
-const summarySchema = { type: "object", properties: { team: { type: "string" }, name: { type: "string" }, keys: { type: "array", items: { type: "string" } }, updated_at: { type: "string" } } } as const;
-
-export function secretRoutes(app: FastifyInstance, { platform }: RouteContext): void {
-  const { secrets } = platform;
-
-  app.get<{ Querystring: { team?: string } }>(
+export function secretRoutes(app: ApiServer, { operations }: RouteContext): void {
+  app.get(
     "/api/secrets",
     {
       schema: {
         tags: ["secrets"],
         summary: "Names and keys of secrets, never values: of the teams where the caller is an editor or admin (admins: all); team=NAME for one team",
         security: authenticated,
-        querystring: { type: "object", additionalProperties: false, properties: { team: { type: "string", minLength: 1, maxLength: 63 } } },
-        response: { 200: { type: "object", properties: { secrets: { type: "array", items: summarySchema } } }, ...authErrors },
+        querystring: z.strictObject({ team: accountName.optional() }),
+        response: { 200: z.object({ secrets: z.array(SecretSummarySchema) }), ...authErrors },
       },
     },
     async (request) => {
@@ -35,14 +33,11 @@ export function secretRoutes(app: FastifyInstance, { platform }: RouteContext): 
         if (!principal.canRead(team)) throw notFound("team", team);
         principal.require(team, "editor", "see the team's secrets");
       }
-      const list = await secrets.list(team);
-      return {
-        secrets: list.filter((s) => principal.canEdit(s.team)).map((s) => ({ team: s.team, name: s.name, keys: s.keys, updated_at: new Date(s.updatedAt).toISOString() })),
-      };
+      return { secrets: await listSecrets(operations, principal, team) };
     },
   );
 
-  app.put<{ Params: { team: string; name: string }; Body: { data: Record<string, string> } }>(
+  app.put(
     "/api/secrets/:team/:name",
     {
       schema: {
@@ -50,13 +45,8 @@ export function secretRoutes(app: FastifyInstance, { platform }: RouteContext): 
         summary: "Create or replace a secret (team admins); the values are write-only",
         security: authenticated,
         params: secretParams,
-        body: {
-          type: "object",
-          required: ["data"],
-          additionalProperties: false,
-          properties: { data: { type: "object", minProperties: 1, maxProperties: 100, additionalProperties: { type: "string", maxLength: 65536 } } },
-        },
-        response: { 200: summarySchema, ...authErrors },
+        body: z.strictObject({ data: secretData }),
+        response: { 200: SecretSummarySchema, ...authErrors },
       },
     },
     async (request) => {
@@ -64,12 +54,11 @@ export function secretRoutes(app: FastifyInstance, { platform }: RouteContext): 
       const { team, name } = request.params;
       if (!principal.canRead(team)) throw notFound("team", team);
       principal.require(team, "admin", "set secrets");
-      await secrets.set(team, name, request.body.data);
-      return { team, name, keys: Object.keys(request.body.data), updated_at: new Date().toISOString() };
+      return setSecret(operations, team, name, request.body.data);
     },
   );
 
-  app.delete<{ Params: { team: string; name: string } }>(
+  app.delete(
     "/api/secrets/:team/:name",
     { schema: { tags: ["secrets"], summary: "Delete a secret (team admins)", security: authenticated, params: secretParams, response: { ...noContent, ...authErrors } } },
     async (request, reply) => {
@@ -77,7 +66,7 @@ export function secretRoutes(app: FastifyInstance, { platform }: RouteContext): 
       const { team, name } = request.params;
       if (!principal.canRead(team)) throw notFound("team", team);
       principal.require(team, "admin", "delete secrets");
-      if (!(await secrets.delete(team, name))) throw notFound("secret", name);
+      await deleteSecret(operations, team, name);
       void reply.status(204);
     },
   );

@@ -1,68 +1,42 @@
 /** Task instances: one with its attempts, clear (with or without downstream), mark, outputs, and the output notebook (raw, or rendered in a sandbox). */
 import { readFile } from "node:fs/promises";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { attemptView, taskView } from "../../platform/index.js";
-import type { TaskInstance } from "../../store/index.js";
+import { z } from "zod";
+import { clearTask, findTask, markTask, taskDetail, taskOutputs } from "../../operations/index.js";
+import { TaskDetailSchema, TaskViewSchema } from "../../platform/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
-import { HttpError, notFound } from "../errors.js";
-import { authenticated, authErrors, errorSchema, taskParams } from "../schemas.js";
-import { redactTaskFields, redactValues } from "../views/redact-values.js";
+import { HttpError } from "../errors.js";
+import { authenticated, authErrors, errorSchema, mediaAnswer, queryInt, taskParams, type ApiServer } from "../schemas.js";
 import { NOTEBOOK_CSP, renderNotebookHtml } from "../views/notebook-html.js";
 import { attemptNotebookPath, maskNotebookText } from "../views/notebook-file.js";
 
-type TaskRequest = FastifyRequest<{ Params: { run: string; task: string }; Querystring: { try?: number } }>;
+const tryQuery = z.strictObject({ try: queryInt(1, 100000).optional() });
 
-const tryQuery = { type: "object", additionalProperties: false, properties: { try: { type: "integer", minimum: 1, maximum: 100000 } } } as const;
+export function taskRoutes(app: ApiServer, ctx: RouteContext): void {
+  const { platform, access, operations } = ctx;
+  const { store } = platform;
 
-export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const { platform, access } = ctx;
-  const { store, scheduler } = platform;
-
-  /** The task instance when the caller may see its run. */
-  const readable = async (request: TaskRequest): Promise<{ ti: TaskInstance; team: string }> => {
-    const { run, team } = await access.run(principalOf(request), request.params.run, "read");
-    const ti = await store.tasks.get({ runId: run.id, taskId: request.params.task });
-    if (!ti) throw notFound("task", request.params.task);
-    return { ti, team };
-  };
-
-  /** The output notebook of the asked try (default: the latest). */
-  const notebookOf = async (request: TaskRequest): Promise<string> => {
-    const { ti } = await readable(request);
-    const tryNumber = request.query.try ?? ti.tryNumber;
+  /** The output notebook of the asked try (default: the latest), when the caller may see the run. */
+  const notebookOf = async (principal: ReturnType<typeof principalOf>, params: { run: string; task: string }, asked: number | undefined): Promise<string> => {
+    await access.run(principal, params.run, "read");
+    const ti = await findTask(operations, params.run, params.task);
+    const tryNumber = asked ?? ti.tryNumber;
     const attempt = tryNumber > 0 ? await store.attempts.get({ runId: ti.runId, taskId: ti.taskId, tryNumber }) : undefined;
     const path = attempt ? await attemptNotebookPath(ti, attempt) : undefined;
     if (!path) throw new HttpError(404, "not_found", `task ${ti.taskId} of run ${ti.runId} has no output notebook${tryNumber > 0 ? ` for try ${tryNumber}` : " yet"}`);
     return path;
   };
 
-  app.get<{ Params: { run: string; task: string } }>(
+  app.get(
     "/api/runs/:run/tasks/:task",
-    { schema: { tags: ["tasks"], summary: "A task instance with its attempts, failure reason and outputs", security: authenticated, params: taskParams, response: { ...authErrors } } },
+    { schema: { tags: ["tasks"], summary: "A task instance with its attempts, failure reason and outputs", security: authenticated, params: taskParams, response: { 200: TaskDetailSchema, ...authErrors } } },
     async (request) => {
-      const { ti, team } = await readable(request as TaskRequest);
-      const run = await store.runs.get(ti.runId);
-      const spec = run ? await scheduler.versions.get(run.pipelineId, run.version).then((v) => v.spec.tasks[ti.taskId], () => undefined) : undefined;
-      const attempts = await redactValues((await store.attempts.listByTask(ti)).map(attemptView), ctx.redact);
-      const [view] = await redactTaskFields([taskView(ti)], ctx.redact);
-      return {
-        run: ti.runId,
-        task: ti.taskId,
-        pipeline: ti.pipelineId,
-        team,
-        ...view,
-        kind: spec?.kind ?? null,
-        depends_on: spec?.dependsOn ?? [],
-        pool: ti.pool,
-        max_tries: ti.maxTries,
-        has_notebook: typeof ti.outputs?.notebook === "string",
-        attempts,
-      };
+      const { team } = await access.run(principalOf(request), request.params.run, "read");
+      return { ...(await taskDetail(operations, request.params.run, request.params.task)), team };
     },
   );
 
-  app.post<{ Params: { run: string; task: string }; Body: { downstream?: boolean } | undefined }>(
+  app.post(
     "/api/runs/:run/tasks/:task/clear",
     {
       schema: {
@@ -70,18 +44,17 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
         summary: "Clear a task so it runs again with fresh retries; downstream=true clears everything after it too (editors)",
         security: authenticated,
         params: taskParams,
-        body: { type: "object", additionalProperties: false, properties: { downstream: { type: "boolean" } } },
-        response: { 200: { type: "object", properties: { cleared: { type: "array", items: { type: "string" } } } }, ...authErrors, 409: errorSchema },
+        body: z.strictObject({ downstream: z.boolean().optional() }).optional(),
+        response: { 200: z.object({ cleared: z.array(z.string()) }), ...authErrors, 409: errorSchema },
       },
     },
     async (request) => {
       await access.run(principalOf(request), request.params.run, { role: "editor", action: "clear tasks" });
-      const cleared = await scheduler.clear(request.params.run, [request.params.task], { downstream: request.body?.downstream ?? false });
-      return { cleared };
+      return { cleared: await clearTask(operations, request.params.run, request.params.task, request.body?.downstream ?? false) };
     },
   );
 
-  app.post<{ Params: { run: string; task: string }; Body: { state: "success" | "failed" } }>(
+  app.post(
     "/api/runs/:run/tasks/:task/mark",
     {
       schema: {
@@ -89,28 +62,34 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
         summary: "Set a task to success or failed by hand; a running attempt is killed (editors)",
         security: authenticated,
         params: taskParams,
-        body: { type: "object", required: ["state"], additionalProperties: false, properties: { state: { type: "string", enum: ["success", "failed"] } } },
-        response: { ...authErrors, 409: errorSchema },
+        body: z.strictObject({ state: z.enum(["success", "failed"]) }),
+        response: { 200: TaskViewSchema, ...authErrors, 409: errorSchema },
       },
     },
     async (request) => {
       await access.run(principalOf(request), request.params.run, { role: "editor", action: "mark tasks" });
-      const [view] = await redactTaskFields([taskView(await scheduler.mark(request.params.run, request.params.task, request.body.state))], ctx.redact);
-      return view;
+      return markTask(operations, request.params.run, request.params.task, request.body.state);
     },
   );
 
-  app.get<{ Params: { run: string; task: string } }>(
+  app.get(
     "/api/runs/:run/tasks/:task/outputs",
-    { schema: { tags: ["tasks"], summary: "The outputs the task wrote ($CAPSTAN_OUTPUT), or null", security: authenticated, params: taskParams, response: { ...authErrors } } },
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "The outputs the task wrote ($CAPSTAN_OUTPUT), or null",
+        security: authenticated,
+        params: taskParams,
+        response: { 200: z.object({ run: z.string(), task: z.string(), outputs: z.record(z.string(), z.unknown()).nullable() }), ...authErrors },
+      },
+    },
     async (request) => {
-      const { ti } = await readable(request as TaskRequest);
-      const [outputs] = await redactValues([ti.outputs], ctx.redact);
-      return { run: ti.runId, task: ti.taskId, outputs: outputs ?? null };
+      await access.run(principalOf(request), request.params.run, "read");
+      return taskOutputs(operations, request.params.run, request.params.task);
     },
   );
 
-  app.get<{ Params: { run: string; task: string }; Querystring: { try?: number } }>(
+  app.get(
     "/api/runs/:run/tasks/:task/notebook",
     {
       schema: {
@@ -119,11 +98,11 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
         security: authenticated,
         params: taskParams,
         querystring: tryQuery,
-        response: { ...authErrors },
+        response: { 200: mediaAnswer("application/x-ipynb+json", "The notebook file, secret values masked"), ...authErrors },
       },
     },
     async (request, reply) => {
-      const path = await notebookOf(request);
+      const path = await notebookOf(principalOf(request), request.params, request.query.try);
       const name = `${request.params.run}-${request.params.task}.ipynb`.replace(/[^A-Za-z0-9_.-]/g, "_");
       void reply
         .header("content-type", "application/x-ipynb+json")
@@ -134,7 +113,7 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.get<{ Params: { run: string; task: string }; Querystring: { try?: number } }>(
+  app.get(
     "/api/runs/:run/tasks/:task/notebook/html",
     {
       schema: {
@@ -143,11 +122,11 @@ export function taskRoutes(app: FastifyInstance, ctx: RouteContext): void {
         security: authenticated,
         params: taskParams,
         querystring: tryQuery,
-        response: { ...authErrors, 422: errorSchema },
+        response: { 200: mediaAnswer("text/html", "The rendered notebook"), ...authErrors, 422: errorSchema },
       },
     },
     async (request, reply) => {
-      const path = await notebookOf(request);
+      const path = await notebookOf(principalOf(request), request.params, request.query.try);
       let html: string;
       try {
         html = renderNotebookHtml(await readFile(path, "utf8"), `${request.params.task} · ${request.params.run}`, await platform.secrets.mask());

@@ -1,23 +1,26 @@
 /** Teams and their members: everyone sees their own teams, team admins manage members, admins create and delete teams. */
-import type { FastifyInstance } from "fastify";
-import { TEAM_ROLES, type TeamRole } from "../../auth/index.js";
+import { z } from "zod";
+import { TEAM_ROLES } from "../../auth/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
-import { authenticated, authErrors, errorSchema, noContent, teamNameSchema, teamParams } from "../schemas.js";
+import { accountName, authenticated, authErrors, errorSchema, noContent, teamNameSchema, teamParams, type ApiServer } from "../schemas.js";
 
-const teamSchema = {
-  type: "object",
-  properties: {
-    name: { type: "string" },
-    description: { type: ["string", "null"] },
-    role: { type: ["string", "null"] },
-    pipelines: { type: "array", items: { type: "string" } },
-    members: { type: "array", items: { type: "object", properties: { username: { type: "string" }, role: { type: "string" } } } },
-  },
-} as const;
+const role = z.enum(TEAM_ROLES);
 
-export function teamRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export const TeamSchema = z
+  .object({
+    name: z.string(),
+    description: z.string().nullable(),
+    role: role.nullable().describe("The caller's role in the team"),
+    pipelines: z.array(z.string()),
+    members: z.array(z.object({ username: z.string(), role })).optional().describe("Listed to the team's admins"),
+  })
+  .meta({ id: "Team" });
+
+const memberParams = z.strictObject({ team: accountName, username: accountName });
+
+export function teamRoutes(app: ApiServer, ctx: RouteContext): void {
   app.get(
     "/api/teams",
     {
@@ -25,7 +28,7 @@ export function teamRoutes(app: FastifyInstance, ctx: RouteContext): void {
         tags: ["teams"],
         summary: "Teams of the caller (admins: all, including teams that pipelines name but nobody belongs to); members are listed to team admins",
         security: authenticated,
-        response: { 200: { type: "object", properties: { teams: { type: "array", items: teamSchema } } }, ...authErrors },
+        response: { 200: z.object({ teams: z.array(TeamSchema) }), ...authErrors },
       },
     },
     async (request) => {
@@ -53,15 +56,15 @@ export function teamRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.post<{ Body: { name: string; description?: string } }>(
+  app.post(
     "/api/teams",
     {
       schema: {
         tags: ["teams"],
         summary: "Create a team (admins)",
         security: authenticated,
-        body: { type: "object", required: ["name"], additionalProperties: false, properties: { name: teamNameSchema, description: { type: "string", maxLength: 500 } } },
-        response: { ...authErrors, 409: errorSchema },
+        body: z.strictObject({ name: teamNameSchema, description: z.string().max(500).optional() }),
+        response: { 201: z.object({ name: z.string(), description: z.string().nullable() }), ...authErrors, 409: errorSchema },
       },
     },
     async (request, reply) => {
@@ -72,7 +75,7 @@ export function teamRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.delete<{ Params: { team: string } }>(
+  app.delete(
     "/api/teams/:team",
     { schema: { tags: ["teams"], summary: "Delete a team and its memberships (admins); its pipelines stay, seen by admins only", security: authenticated, params: teamParams, response: { ...noContent, ...authErrors } } },
     async (request, reply) => {
@@ -82,16 +85,16 @@ export function teamRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.put<{ Params: { team: string; username: string }; Body: { role: TeamRole } }>(
+  app.put(
     "/api/teams/:team/members/:username",
     {
       schema: {
         tags: ["teams"],
         summary: "Add a member or change the role (team admins and admins)",
         security: authenticated,
-        params: { type: "object", required: ["team", "username"], additionalProperties: false, properties: { team: { type: "string", minLength: 1, maxLength: 63 }, username: { type: "string", minLength: 1, maxLength: 63 } } },
-        body: { type: "object", required: ["role"], additionalProperties: false, properties: { role: { type: "string", enum: [...TEAM_ROLES] } } },
-        response: { ...authErrors },
+        params: memberParams,
+        body: z.strictObject({ role }),
+        response: { 200: z.object({ team: z.string(), username: z.string(), role }), ...authErrors },
       },
     },
     async (request) => {
@@ -104,14 +107,14 @@ export function teamRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.delete<{ Params: { team: string; username: string } }>(
+  app.delete(
     "/api/teams/:team/members/:username",
     {
       schema: {
         tags: ["teams"],
         summary: "Remove a member (team admins and admins); takes effect at once",
         security: authenticated,
-        params: { type: "object", required: ["team", "username"], additionalProperties: false, properties: { team: { type: "string", minLength: 1, maxLength: 63 }, username: { type: "string", minLength: 1, maxLength: 63 } } },
+        params: memberParams,
         response: { ...noContent, ...authErrors },
       },
     },

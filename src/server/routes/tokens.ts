@@ -1,9 +1,9 @@
 /** API tokens: list one's own (admins: anyone's), create (the secret is shown once), revoke. */
-import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import type { ApiToken } from "../../store/token-repository.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
-import { authenticated, authErrors, errorSchema, noContent, usernameSchema } from "../schemas.js";
+import { accountName, authenticated, authErrors, errorSchema, noContent, queryBoolean, usernameSchema, type ApiServer } from "../schemas.js";
 
 /** The expiry of a token that lives `days` days from now; null when no lifetime is given. */
 export function tokenExpiry(days: number | undefined, now: number): number | null {
@@ -15,7 +15,7 @@ function iso(ms: number | null): string | null {
 }
 
 /** A token as listed: never the secret, never its hash. */
-export function tokenView(token: ApiToken, now = Date.now()) {
+export function tokenView(token: ApiToken, now = Date.now()): z.infer<typeof TokenSchema> {
   const state = token.revokedAt !== null ? "revoked" : token.expiresAt !== null && token.expiresAt <= now ? "expired" : "active";
   return {
     id: token.id,
@@ -29,30 +29,32 @@ export function tokenView(token: ApiToken, now = Date.now()) {
   };
 }
 
-const tokenSchema = {
-  type: "object",
-  properties: {
-    id: { type: "string" },
-    name: { type: "string" },
-    username: { type: "string" },
-    state: { type: "string", enum: ["active", "expired", "revoked"] },
-    created_at: { type: "string" },
-    expires_at: { type: ["string", "null"] },
-    last_used_at: { type: ["string", "null"] },
-    revoked_at: { type: ["string", "null"] },
-  },
-} as const;
+export const TokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    username: z.string(),
+    state: z.enum(["active", "expired", "revoked"]),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .meta({ id: "ApiToken" });
 
-export function tokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get<{ Querystring: { user?: string; all?: boolean } }>(
+/** A token just created: the only answer that holds its secret. */
+export const NewTokenSchema = TokenSchema.extend({ token: z.string().describe("The secret (capstan_…); shown in this answer only") }).meta({ id: "NewApiToken" });
+
+export function tokenRoutes(app: ApiServer, ctx: RouteContext): void {
+  app.get(
     "/api/tokens",
     {
       schema: {
         tags: ["tokens"],
         summary: "API tokens of the caller; admins may ask for another user's (user=NAME) or everyone's (all=true)",
         security: authenticated,
-        querystring: { type: "object", additionalProperties: false, properties: { user: { type: "string", minLength: 1, maxLength: 63 }, all: { type: "boolean" } } },
-        response: { 200: { type: "object", properties: { tokens: { type: "array", items: tokenSchema } } }, ...authErrors },
+        querystring: z.strictObject({ user: accountName.optional(), all: queryBoolean.optional() }),
+        response: { 200: z.object({ tokens: z.array(TokenSchema) }), ...authErrors },
       },
     },
     async (request) => {
@@ -65,20 +67,15 @@ export function tokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.post<{ Body: { name: string; expires_in_days?: number; username?: string } }>(
+  app.post(
     "/api/tokens",
     {
       schema: {
         tags: ["tokens"],
         summary: "Create an API token for the caller (admins: for any user, e.g. a service account); the secret is in this answer only",
         security: authenticated,
-        body: {
-          type: "object",
-          required: ["name"],
-          additionalProperties: false,
-          properties: { name: { type: "string", minLength: 1, maxLength: 100 }, expires_in_days: { type: "integer", minimum: 1, maximum: 3650 }, username: usernameSchema },
-        },
-        response: { 201: { type: "object", properties: { ...tokenSchema.properties, token: { type: "string" } } }, ...authErrors, 409: errorSchema },
+        body: z.strictObject({ name: z.string().min(1).max(100), expires_in_days: z.int().min(1).max(3650).optional(), username: usernameSchema.optional() }),
+        response: { 201: NewTokenSchema, ...authErrors, 409: errorSchema },
       },
     },
     async (request, reply) => {
@@ -97,14 +94,14 @@ export function tokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     "/api/tokens/:id",
     {
       schema: {
         tags: ["tokens"],
         summary: "Revoke a token at once",
         security: authenticated,
-        params: { type: "object", required: ["id"], additionalProperties: false, properties: { id: { type: "string", minLength: 1, maxLength: 100 } } },
+        params: z.strictObject({ id: z.string().min(1).max(100) }),
         response: { ...noContent, ...authErrors, 409: errorSchema },
       },
     },

@@ -1,14 +1,15 @@
 /** Users: admins create, change, disable and delete them; team admins may list them to add members. */
-import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { roleAtLeast } from "../../auth/index.js";
 import type { TeamMember } from "../../store/team-repository.js";
 import type { User } from "../../store/user-repository.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
-import { authenticated, authErrors, errorSchema, noContent, usernameParams, usernameSchema } from "../schemas.js";
+import { authenticated, authErrors, errorSchema, noContent, usernameParams, usernameSchema, type ApiServer } from "../schemas.js";
+import { MembershipSchema } from "./auth.js";
 
 /** A user as listed: never the password hash. */
-export function userView(user: User, memberships: readonly TeamMember[]) {
+export function userView(user: User, memberships: readonly TeamMember[]): z.infer<typeof UserSchema> {
   return {
     username: user.username,
     display_name: user.displayName,
@@ -21,24 +22,23 @@ export function userView(user: User, memberships: readonly TeamMember[]) {
   };
 }
 
-const userSchema = {
-  type: "object",
-  properties: {
-    username: { type: "string" },
-    display_name: { type: ["string", "null"] },
-    admin: { type: "boolean" },
-    kind: { type: "string", enum: ["person", "service"] },
-    disabled: { type: "boolean" },
-    has_password: { type: "boolean" },
-    created_at: { type: "string" },
-    teams: { type: "array", items: { type: "object", properties: { team: { type: "string" }, role: { type: "string" } } } },
-  },
-} as const;
+export const UserSchema = z
+  .object({
+    username: z.string(),
+    display_name: z.string().nullable(),
+    admin: z.boolean(),
+    kind: z.enum(["person", "service"]),
+    disabled: z.boolean(),
+    has_password: z.boolean(),
+    created_at: z.string(),
+    teams: z.array(MembershipSchema).describe("Listed to admins"),
+  })
+  .meta({ id: "User" });
 
-export function userRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function userRoutes(app: ApiServer, ctx: RouteContext): void {
   app.get(
     "/api/users",
-    { schema: { tags: ["users"], summary: "All users (admins and team admins)", security: authenticated, response: { 200: { type: "object", properties: { users: { type: "array", items: userSchema } } }, ...authErrors } } },
+    { schema: { tags: ["users"], summary: "All users (admins and team admins)", security: authenticated, response: { 200: z.object({ users: z.array(UserSchema) }), ...authErrors } } },
     async (request) => {
       const principal = principalOf(request);
       if (!principal.isAdmin && ![...principal.roles.values()].some((role) => roleAtLeast(role, "admin"))) principal.requireAdmin("list users (team admins can too)");
@@ -47,26 +47,21 @@ export function userRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.post<{ Body: { username: string; display_name?: string; password?: string; admin?: boolean; kind?: "person" | "service" } }>(
+  app.post(
     "/api/users",
     {
       schema: {
         tags: ["users"],
         summary: "Create a user (admins); without a password a person gets a generated one, returned in this answer only",
         security: authenticated,
-        body: {
-          type: "object",
-          required: ["username"],
-          additionalProperties: false,
-          properties: {
-            username: usernameSchema,
-            display_name: { type: "string", maxLength: 200 },
-            password: { type: "string", minLength: 1, maxLength: 1000 },
-            admin: { type: "boolean" },
-            kind: { type: "string", enum: ["person", "service"] },
-          },
-        },
-        response: { 201: { type: "object", properties: { user: userSchema, password: { type: "string" } } }, ...authErrors, 409: errorSchema },
+        body: z.strictObject({
+          username: usernameSchema,
+          display_name: z.string().max(200).optional(),
+          password: z.string().min(1).max(1000).optional(),
+          admin: z.boolean().optional(),
+          kind: z.enum(["person", "service"]).optional(),
+        }),
+        response: { 201: z.object({ user: UserSchema, password: z.string().optional().describe("The generated password, in this answer only") }), ...authErrors, 409: errorSchema },
       },
     },
     async (request, reply) => {
@@ -84,9 +79,9 @@ export function userRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.get<{ Params: { username: string } }>(
+  app.get(
     "/api/users/:username",
-    { schema: { tags: ["users"], summary: "One user (admins, or the user itself)", security: authenticated, params: usernameParams, response: { 200: userSchema, ...authErrors } } },
+    { schema: { tags: ["users"], summary: "One user (admins, or the user itself)", security: authenticated, params: usernameParams, response: { 200: UserSchema, ...authErrors } } },
     async (request) => {
       const principal = principalOf(request);
       if (request.params.username !== principal.username) principal.requireAdmin("see other users");
@@ -95,7 +90,7 @@ export function userRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.patch<{ Params: { username: string }; Body: { display_name?: string | null; admin?: boolean; disabled?: boolean; password?: string } }>(
+  app.patch(
     "/api/users/:username",
     {
       schema: {
@@ -103,12 +98,8 @@ export function userRoutes(app: FastifyInstance, ctx: RouteContext): void {
         summary: "Change a user (admins): display name, admin, disabled (ends its sessions at once), password",
         security: authenticated,
         params: usernameParams,
-        body: {
-          type: "object",
-          additionalProperties: false,
-          properties: { display_name: { type: ["string", "null"], maxLength: 200 }, admin: { type: "boolean" }, disabled: { type: "boolean" }, password: { type: "string", minLength: 1, maxLength: 1000 } },
-        },
-        response: { 200: userSchema, ...authErrors, 409: errorSchema },
+        body: z.strictObject({ display_name: z.string().max(200).nullable().optional(), admin: z.boolean().optional(), disabled: z.boolean().optional(), password: z.string().min(1).max(1000).optional() }).optional(),
+        response: { 200: UserSchema, ...authErrors, 409: errorSchema },
       },
     },
     async (request) => {
@@ -124,7 +115,7 @@ export function userRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.delete<{ Params: { username: string } }>(
+  app.delete(
     "/api/users/:username",
     { schema: { tags: ["users"], summary: "Delete a user with its tokens, sessions and memberships (admins)", security: authenticated, params: usernameParams, response: { ...noContent, ...authErrors, 409: errorSchema } } },
     async (request, reply) => {

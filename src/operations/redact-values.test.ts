@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SecretMask } from "../../secrets/index.js";
+import { SecretMask } from "../secrets/index.js";
 import { redactRunViews, redactTaskFields, redactValues } from "./redact-values.js";
 
 // Several teams' secrets: every team's values are masked in every answer (masking more is safe).

@@ -2,30 +2,14 @@
  * The runs × tasks grid of a pipeline, in the compact shape the UI draws from: task ids once, and
  * per run the states and tries in that order. Three indexed queries, whatever the size.
  */
-import type { Platform } from "../../platform/index.js";
-import { isoOrNull } from "../../platform/index.js";
-import { forEachCell } from "../../store/run-grid-repository.js";
+import { isoOrNull, type GridView } from "../platform/index.js";
+import type { TaskState } from "../store/index.js";
+import { forEachCell } from "../store/run-grid-repository.js";
+import type { OperationsContext } from "./context.js";
 
-export interface GridView {
-  pipeline: string;
-  total: number;
-  tasks: { id: string; kind: string; depends_on: string[] }[];
-  runs: {
-    id: string;
-    state: string;
-    trigger: string;
-    version: string;
-    logical_date: string;
-    started_at: string | null;
-    ended_at: string | null;
-    /** One per task of `tasks`; "" where the run has no such task (another version). */
-    states: string[];
-    tries: number[];
-  }[];
-}
-
-export async function buildGrid(platform: Platform, pipelineId: string, limit: number, offset: number): Promise<GridView> {
-  const { store, registry } = platform;
+/** The latest runs of a pipeline (newest first) with every task's state and tries, in task order. */
+export async function pipelineGrid(ctx: OperationsContext, pipelineId: string, limit: number, offset: number): Promise<GridView> {
+  const { store, pipelines: registry } = ctx;
   const { runs, total } = await store.grid.page({ pipelineIds: [pipelineId] }, limit, offset);
   const texts = await store.grid.cellTexts(runs.map((r) => r.id));
   const spec = registry.get(pipelineId)?.spec;
@@ -42,9 +26,9 @@ export async function buildGrid(platform: Platform, pipelineId: string, limit: n
     index.set(id, order.length);
     order.push(id);
   }
-  const rowOf = new Map<string, { states: string[]; tries: number[] }>();
+  const rowOf = new Map<string, { states: (TaskState | "")[]; tries: number[] }>();
   for (const run of runs) {
-    const row = { states: new Array<string>(order.length).fill(""), tries: new Array<number>(order.length).fill(0) };
+    const row = { states: new Array<TaskState | "">(order.length).fill(""), tries: new Array<number>(order.length).fill(0) };
     forEachCell(texts.get(run.id) ?? "", (taskId, state, tryNumber) => {
       const i = index.get(taskId);
       if (i === undefined) return;

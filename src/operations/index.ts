@@ -1,0 +1,16 @@
+/**
+ * The application layer: what the API and the CLI do — list and show pipelines, runs and tasks,
+ * trigger, backfill, cancel, clear, mark, read logs, manage pools and secrets — written once.
+ * HTTP routes call these after deciding who may; the CLI without a server calls them on the home.
+ */
+export { HOME_VIEWER, type LoadErrorRecord, type OperationsContext, type SchedulerCommands, type Viewer } from "./context.js";
+export { HomeContext } from "./home-context.js";
+export { platformContext } from "./platform-context.js";
+export { pipelineGrid } from "./grid.js";
+export { listPipelines, noPipeline, pipelineDetail, pipelineVersion, pipelineVersions, setPaused } from "./pipelines.js";
+export { backfillRuns, cancelRun, getRun, listRuns, MAX_BACKFILL_RUNS, noRun, triggerRun, type BackfillRequest, type RunListFilter, type RunOrigin, type TriggerRequest } from "./runs.js";
+export { attemptOf, clearTask, findTask, markTask, noTask, readTaskLog, taskDetail, taskOutputs } from "./tasks.js";
+export { deletePool, listPools, setPool } from "./pools.js";
+export { deleteSecret, listSecrets, setSecret } from "./secrets.js";
+export { redactRunViews, redactTaskFields, redactValues } from "./redact-values.js";
+export { watchRun } from "./watch-run.js";
