@@ -14,9 +14,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { HelperProcess, type HelperExit, type HelperMessage } from "../../helper-process/index.js";
 import { wrapperArgv } from "./attempt-wrapper.js";
 import { refuseNul, type StartRequest } from "./start-request.js";
 
@@ -87,186 +87,77 @@ export class DirectStarter implements ProcessStarter {
   close(): void {}
 }
 
-interface LauncherMessage {
-  ready?: number;
-  subreaper?: boolean;
-  id?: number;
-  pid?: number;
-  error?: string;
-  exit?: number;
-  code?: number;
-  signal?: number;
-}
-
-/** The Python launcher (python/capstan_runtime/launcher.py), spoken to over pipes. */
+/** The Python launcher (python/capstan_runtime/launcher.py), a helper process restarted when it dies. */
 export class PythonStarter implements ProcessStarter {
   readonly kind = "python-launcher";
-  #subreaper = false;
-  #child: ChildProcess | undefined;
-  /** The launcher being started, while it is. */
-  #booting: Promise<void> | undefined;
-  /** How many launchers have been started (1 + restarts). */
-  #boots = 0;
-  #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (pid: number) => void; reject: (error: Error) => void }>();
+  readonly #helper: HelperProcess;
+  readonly #logger: Logger;
   readonly #running = new Set<number>();
   /** Exits reported before the pid reply was read. */
   readonly #early = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>();
   #exit: ExitListener = () => undefined;
   #orphaned: (pids: number[]) => void = () => undefined;
-  #closed = false;
 
-  private constructor(
-    private readonly python: string,
-    private readonly logger: Logger,
-  ) {}
+  private constructor(helper: HelperProcess, logger: Logger) {
+    this.#helper = helper;
+    this.#logger = logger;
+  }
 
   /** Starts the launcher; resolves undefined when Python cannot run it. */
   static async create(python: string, logger: Logger): Promise<PythonStarter | undefined> {
-    const starter = new PythonStarter(python, logger);
+    let starter: PythonStarter | undefined;
     try {
-      await starter.#ensureRunning();
+      const helper = await HelperProcess.start({
+        name: "the process launcher",
+        command: python,
+        args: ["-I", fileURLToPath(new URL("../../../python/capstan_runtime/launcher.py", import.meta.url))],
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        unref: true,
+        restart: true,
+        exitedError: () => new LauncherExitedError(),
+        onEvent: (message) => {
+          if (starter) starter.#event(message);
+        },
+        onExit: (exit) => {
+          if (starter) starter.#launcherExited(exit);
+        },
+        log: logger,
+      });
+      starter = new PythonStarter(helper, logger);
       return starter;
     } catch (error) {
       logger.warn({ err: error, python }, "the process launcher could not start; tasks are started by Node's spawn");
-      starter.close();
       return undefined;
     }
   }
 
   /** Whether orphaned task processes are re-parented to the launcher (it is a child subreaper). */
   get subreaper(): boolean {
-    return this.#subreaper;
+    return this.#helper.ready.subreaper === true;
   }
 
   /** How many launchers were started so far (more than one after a restart). */
   get boots(): number {
-    return this.#boots;
+    return this.#helper.boots;
   }
 
   /** The launcher's pid while it runs. */
   get pid(): number | undefined {
-    return this.#child?.pid;
-  }
-
-  #ensureRunning(): Promise<void> {
-    if (this.#child && !this.#booting) return Promise.resolve();
-    this.#booting ??= this.#boot().finally(() => {
-      this.#booting = undefined;
-    });
-    return this.#booting;
-  }
-
-  #boot(): Promise<void> {
-    const script = fileURLToPath(new URL("../../../python/capstan_runtime/launcher.py", import.meta.url));
-    const child = spawn(this.python, ["-I", script], { stdio: ["pipe", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
-    this.#child = child;
-    this.#boots += 1;
-    // A write to a launcher that just died fails with EPIPE: the request fails, the process stays up.
-    child.stdin?.on("error", (error) => this.logger.debug({ err: error }, "writing to the process launcher failed"));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the launcher did not start within 20 s")), 20_000);
-      child.once("error", (error) => {
-        clearTimeout(timer);
-        if (this.#child === child) this.#child = undefined;
-        reject(error);
-      });
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-      lines.on("line", (line) => {
-        let message: LauncherMessage;
-        try {
-          message = JSON.parse(line) as LauncherMessage;
-        } catch {
-          this.logger.warn({ line }, "unreadable line from the process launcher");
-          return;
-        }
-        if (message.ready !== undefined) {
-          clearTimeout(timer);
-          this.#subreaper = message.subreaper === true;
-          resolve();
-          return;
-        }
-        this.#handle(message);
-      });
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`the launcher exited (${code ?? signal ?? "?"})`));
-        this.#onLauncherExit(child, code, signal);
-      });
-      child.unref();
-      (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    });
-  }
-
-  #handle(message: LauncherMessage): void {
-    if (message.id === undefined && message.error !== undefined) {
-      this.logger.warn({ error: message.error }, "the process launcher refused a line");
-      return;
-    }
-    if (message.id !== undefined) {
-      const pending = this.#pending.get(message.id);
-      this.#pending.delete(message.id);
-      if (!pending) return;
-      if (message.error !== undefined || message.pid === undefined) {
-        pending.reject(new Error(message.error ?? "the launcher gave no pid"));
-        return;
-      }
-      const pid = message.pid;
-      this.#running.add(pid);
-      pending.resolve(pid);
-      const early = this.#early.get(pid);
-      if (early) {
-        this.#early.delete(pid);
-        this.#running.delete(pid);
-        queueMicrotask(() => this.#exit(pid, early.code, early.signal));
-      }
-      return;
-    }
-    if (message.exit !== undefined) {
-      const pid = message.exit;
-      const code = message.code ?? null;
-      const signal = message.signal !== undefined ? (SIGNALS[message.signal] ?? "SIGTERM") : null;
-      if (!this.#running.has(pid)) {
-        this.#early.set(pid, { code, signal });
-        return;
-      }
-      this.#running.delete(pid);
-      this.#exit(pid, code, signal);
-    }
-  }
-
-  #onLauncherExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#child === child) this.#child = undefined;
-    for (const pending of this.#pending.values()) pending.reject(new LauncherExitedError());
-    this.#pending.clear();
-    this.#early.clear();
-    if (this.#closed) return;
-    this.logger.warn({ code, signal, running: this.#running.size }, "the process launcher exited; its running tasks are watched through their status files, and a new launcher is started");
-    const orphans = [...this.#running];
-    this.#running.clear();
-    if (orphans.length > 0) this.#orphaned(orphans);
-    // Start the next one now rather than on the next launch; a failure here is retried by that launch.
-    if (!this.#booting) {
-      this.#ensureRunning().catch((error: unknown) => this.logger.error({ err: error }, "the process launcher could not be restarted; the next launch tries again"));
-    }
+    return this.#helper.pid;
   }
 
   async start(request: StartRequest): Promise<number> {
     refuseNul(request);
-    if (this.#closed) throw new Error("the process launcher is closed");
-    await this.#ensureRunning();
-    const child = this.#child;
-    if (!child?.stdin?.writable) throw new LauncherExitedError();
-    const id = this.#nextId++;
-    const pid = new Promise<number>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    const message = { id, argv: request.argv, env: request.env, log: request.log, dir: request.attemptDir, cwd: request.cwd, cgroup: request.cgroup, max_log: request.maxLogBytes, boundary: request.boundary };
-    child.stdin.write(`${JSON.stringify(message)}\n`, (error) => {
-      if (!error) return;
-      const pending = this.#pending.get(id);
-      this.#pending.delete(id);
-      pending?.reject(new LauncherExitedError());
-    });
+    const reply = await this.#helper.request({ argv: request.argv, env: request.env, log: request.log, dir: request.attemptDir, cwd: request.cwd, cgroup: request.cgroup, max_log: request.maxLogBytes, boundary: request.boundary });
+    if (typeof reply.pid !== "number") throw new Error("the launcher gave no pid");
+    const pid = reply.pid;
+    this.#running.add(pid);
+    const early = this.#early.get(pid);
+    if (early) {
+      this.#early.delete(pid);
+      this.#running.delete(pid);
+      queueMicrotask(() => this.#exit(pid, early.code, early.signal));
+    }
     return pid;
   }
 
@@ -279,8 +170,30 @@ export class PythonStarter implements ProcessStarter {
   }
 
   close(): void {
-    this.#closed = true;
-    this.#child?.stdin?.end();
-    this.#child = undefined;
+    this.#helper.close();
+  }
+
+  #event(message: HelperMessage): void {
+    if (typeof message.exit !== "number") {
+      if (message.error !== undefined) this.#logger.warn({ error: message.error }, "the process launcher refused a line");
+      return;
+    }
+    const pid = message.exit;
+    const code = typeof message.code === "number" ? message.code : null;
+    const signal = typeof message.signal === "number" ? (SIGNALS[message.signal] ?? "SIGTERM") : null;
+    if (!this.#running.has(pid)) {
+      this.#early.set(pid, { code, signal });
+      return;
+    }
+    this.#running.delete(pid);
+    this.#exit(pid, code, signal);
+  }
+
+  #launcherExited(exit: HelperExit): void {
+    this.#early.clear();
+    this.#logger.warn({ ...exit, running: this.#running.size }, "the process launcher exited; its running tasks are watched through their status files, and a new launcher is started");
+    const orphans = [...this.#running];
+    this.#running.clear();
+    if (orphans.length > 0) this.#orphaned(orphans);
   }
 }
