@@ -1,7 +1,7 @@
 /** TanStack Query hooks for the API's resources; query keys are shared with the live updates in live.ts. */
 import { useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import { api, seg, setCsrfToken } from "./client.js";
-import type { ApiToken, Grid, LoadError, Me, PipelineDetail, PipelineSummary, Pool, RunState, RunSummary, RunView, SecretSummary, TaskDetail, Team, User } from "./types.js";
+import type { Answer, Grid, Me, PipelineDetail, RunState, RunSummary, RunView, TaskDetail } from "./types.js";
 
 export const keys = {
   me: ["me"] as const,
@@ -50,7 +50,7 @@ export function isTeamAdmin(me: Me | undefined, team: string): boolean {
 }
 
 export function usePipelines() {
-  return useQuery({ queryKey: keys.pipelines, queryFn: () => api<{ pipelines: PipelineSummary[]; errors: LoadError[] }>("GET", "/api/pipelines") });
+  return useQuery({ queryKey: keys.pipelines, queryFn: () => api<Answer<"/api/pipelines", "get">>("GET", "/api/pipelines") });
 }
 
 export function usePipeline(id: string | undefined) {
@@ -80,27 +80,28 @@ export function useRuns(filter: RunFilter) {
   const query = new URLSearchParams({ view: "summary", limit: String(filter.limit), offset: String(filter.offset) });
   if (filter.pipeline) query.set("pipeline", filter.pipeline);
   if (filter.state) query.set("state", filter.state);
-  return useQuery({ queryKey: [...keys.runs, filter], queryFn: () => api<{ total: number; runs: RunSummary[] }>("GET", `/api/runs?${query.toString()}`), placeholderData: (previous) => previous });
+  // view=summary: every item is a RunSummary.
+  return useQuery({ queryKey: [...keys.runs, filter], queryFn: () => api<Omit<Answer<"/api/runs", "get">, "runs"> & { runs: RunSummary[] }>("GET", `/api/runs?${query.toString()}`), placeholderData: (previous) => previous });
 }
 
 export function usePools() {
-  return useQuery({ queryKey: keys.pools, queryFn: async () => (await api<{ pools: Pool[] }>("GET", "/api/pools")).pools });
+  return useQuery({ queryKey: keys.pools, queryFn: async () => (await api<Answer<"/api/pools", "get">>("GET", "/api/pools")).pools });
 }
 
 export function useSecrets(enabled: boolean) {
-  return useQuery({ queryKey: keys.secrets, queryFn: async () => (await api<{ secrets: SecretSummary[] }>("GET", "/api/secrets")).secrets, enabled });
+  return useQuery({ queryKey: keys.secrets, queryFn: async () => (await api<Answer<"/api/secrets", "get">>("GET", "/api/secrets")).secrets, enabled });
 }
 
 export function useTokens() {
-  return useQuery({ queryKey: keys.tokens, queryFn: async () => (await api<{ tokens: ApiToken[] }>("GET", "/api/tokens")).tokens });
+  return useQuery({ queryKey: keys.tokens, queryFn: async () => (await api<Answer<"/api/tokens", "get">>("GET", "/api/tokens")).tokens });
 }
 
 export function useUsers(enabled: boolean) {
-  return useQuery({ queryKey: keys.users, queryFn: async () => (await api<{ users: User[] }>("GET", "/api/users")).users, enabled });
+  return useQuery({ queryKey: keys.users, queryFn: async () => (await api<Answer<"/api/users", "get">>("GET", "/api/users")).users, enabled });
 }
 
 export function useTeams() {
-  return useQuery({ queryKey: keys.teams, queryFn: async () => (await api<{ teams: Team[] }>("GET", "/api/teams")).teams });
+  return useQuery({ queryKey: keys.teams, queryFn: async () => (await api<Answer<"/api/teams", "get">>("GET", "/api/teams")).teams });
 }
 
 /** A mutation that refreshes the given queries when it succeeds. */

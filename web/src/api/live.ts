@@ -6,7 +6,7 @@
 import { useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { keys } from "./hooks.js";
-import type { ChangeEvent, Grid, RunState, RunView, TaskState } from "./types.js";
+import type { ChangeEvent, Grid, RunState, RunView } from "./types.js";
 
 const REFRESH_MS = 400;
 
@@ -45,7 +45,7 @@ function patch(client: QueryClient, change: ChangeEvent, refresh: (key: QueryKey
       const column = grid.tasks.findIndex((t) => t.id === change.task);
       if (column < 0) return grid;
       const states = [...run.states];
-      states[column] = change.state as TaskState;
+      states[column] = change.state;
       runs[index] = { ...run, states };
     }
     return { ...grid, runs };
@@ -57,7 +57,7 @@ function patch(client: QueryClient, change: ChangeEvent, refresh: (key: QueryKey
     if (change.kind === "run") return { ...run, state: change.state as RunState };
     const task = change.task ? run.tasks[change.task] : undefined;
     if (!task || !change.task) return run;
-    return { ...run, tasks: { ...run.tasks, [change.task]: { ...task, state: change.state as TaskState } } };
+    return { ...run, tasks: { ...run.tasks, [change.task]: { ...task, state: change.state } } };
   });
   refresh(keys.run(change.run));
   if (change.kind === "task" && change.task) refresh(keys.task(change.run, change.task));

@@ -4,17 +4,10 @@
  */
 import { useEffect, useRef, useState } from "react";
 import { api, seg } from "../api/client.js";
+import type { LogChunk } from "../api/types.js";
 
 const TAIL_BYTES = 256 * 1024;
 const MAX_CHARS = 2 * 1024 * 1024;
-
-interface LogChunk {
-  try: number;
-  text: string;
-  next: number;
-  size: number;
-  done: boolean;
-}
 
 export function LogViewer({ run, task, tries, active }: { run: string; task: string; tries: number; active: boolean }) {
   const [chosen, setChosen] = useState<number | undefined>(undefined);

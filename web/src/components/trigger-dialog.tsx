@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { ApiError, api, seg } from "../api/client.js";
 import { keys, useAction } from "../api/hooks.js";
-import type { ParamSpec, PipelineDetail, RunView } from "../api/types.js";
+import type { ParamSpec, PipelineDetail, RequestBody, RunView } from "../api/types.js";
 import { Dialog } from "./dialog.js";
 import { ErrorNote } from "./feedback.js";
 
@@ -47,7 +47,7 @@ export function TriggerDialog({ pipeline, open, onClose }: { pipeline: PipelineD
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const navigate = useNavigate();
   const trigger = useAction(
-    (body: { params: Record<string, unknown>; logical_date?: string; note?: string }) => api<RunView>("POST", `/api/pipelines/${seg(pipeline.id)}/runs`, body),
+    (body: RequestBody<"/api/pipelines/{id}/runs", "post">) => api<RunView>("POST", `/api/pipelines/${seg(pipeline.id)}/runs`, body),
     () => [keys.gridsOf(pipeline.id), keys.pipelines, keys.pipeline(pipeline.id), keys.runs],
   );
 

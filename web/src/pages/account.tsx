@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { api, seg } from "../api/client.js";
 import { keys, useAction, useMe, useTokens } from "../api/hooks.js";
-import type { ApiToken } from "../api/types.js";
+import type { ApiToken, RequestBody } from "../api/types.js";
 import { ErrorNote, Loading } from "../components/feedback.js";
 import { PageHeader } from "../components/layout.js";
 import { dateTime, relative } from "../format.js";
@@ -58,7 +58,7 @@ function Tokens() {
   const [name, setName] = useState("");
   const [days, setDays] = useState("90");
   const [created, setCreated] = useState<ApiToken | undefined>();
-  const create = useAction((body: { name: string; expires_in_days?: number }) => api<ApiToken>("POST", "/api/tokens", body), () => [keys.tokens]);
+  const create = useAction((body: RequestBody<"/api/tokens", "post">) => api<ApiToken>("POST", "/api/tokens", body), () => [keys.tokens]);
   const revoke = useAction((id: string) => api("DELETE", `/api/tokens/${seg(id)}`), () => [keys.tokens]);
   const submit = (event: FormEvent) => {
     event.preventDefault();

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { api, seg } from "../api/client.js";
 import { keys, useAction, useTeams, useUsers } from "../api/hooks.js";
-import type { Role, User } from "../api/types.js";
+import type { Answer, RequestBody, Role, User } from "../api/types.js";
 import { ErrorNote, Loading } from "../components/feedback.js";
 import { PageHeader } from "../components/layout.js";
 
@@ -13,7 +13,7 @@ function NewUser() {
   const [displayName, setDisplayName] = useState("");
   const [admin, setAdmin] = useState(false);
   const [result, setResult] = useState<{ user: User; password?: string } | undefined>();
-  const create = useAction((body: { username: string; display_name?: string; admin: boolean }) => api<{ user: User; password?: string }>("POST", "/api/users", body), () => [keys.users]);
+  const create = useAction((body: RequestBody<"/api/users", "post">) => api<Answer<"/api/users", "post", 201>>("POST", "/api/users", body), () => [keys.users]);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate({ username, ...(displayName ? { display_name: displayName } : {}), admin }, { onSuccess: (r) => (setResult(r), setUsername(""), setDisplayName("")) });

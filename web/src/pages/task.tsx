@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, seg } from "../api/client.js";
 import { canEdit, keys, useAction, useMe, useTask } from "../api/hooks.js";
+import type { Answer } from "../api/types.js";
 import { useLiveUpdates } from "../api/live.js";
 import { Dialog } from "../components/dialog.js";
 import { ErrorNote, Loading } from "../components/feedback.js";
@@ -20,7 +21,7 @@ export function TaskPage() {
   const [view, setView] = useState<"log" | "notebook">("log");
   useLiveUpdates({ run });
   const refresh = () => [keys.task(run, task), keys.run(run)];
-  const clear = useAction((withDownstream: boolean) => api<{ cleared: string[] }>("POST", `/api/runs/${seg(run)}/tasks/${seg(task)}/clear`, { downstream: withDownstream }), refresh);
+  const clear = useAction((withDownstream: boolean) => api<Answer<"/api/runs/{run}/tasks/{task}/clear", "post">>("POST", `/api/runs/${seg(run)}/tasks/${seg(task)}/clear`, { downstream: withDownstream }), refresh);
   const mark = useAction((state: "success" | "failed") => api("POST", `/api/runs/${seg(run)}/tasks/${seg(task)}/mark`, { state }), refresh);
 
   if (detail.error) return <ErrorNote error={detail.error} />;
