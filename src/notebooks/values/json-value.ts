@@ -128,11 +128,19 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Objects whose keys Python sorts by another order than code points (dicts with number keys). */
+const keyOrders = new WeakMap<object, (a: string, b: string) => number>();
+
+/** Makes {@link sortedKeys} order this object's keys with `compare` (kept by {@link cloneJson}). */
+export function sortKeysBy(object: JsonObject, compare: (a: string, b: string) => number): void {
+  keyOrders.set(object, compare);
+}
+
 /** Sorted keys of an object, skipping undefined values. */
 export function sortedKeys(object: Record<string, unknown>): string[] {
   return Object.keys(object)
     .filter((key) => object[key] !== undefined)
-    .sort(compareCodePoints);
+    .sort(keyOrders.get(object) ?? compareCodePoints);
 }
 
 /** A string as a JSON literal, as Python writes it with ensure_ascii=False. */
@@ -202,6 +210,8 @@ export function cloneJson<T extends JsonValue>(value: T): T {
     for (const key of Object.keys(value)) {
       copy[key] = cloneJson(value[key] as JsonValue);
     }
+    const order = keyOrders.get(value);
+    if (order) keyOrders.set(copy, order);
     return copy as T;
   }
   return value;
