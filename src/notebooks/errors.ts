@@ -13,7 +13,7 @@ export abstract class NotebookRunError extends Error {
 /** The input is not JSON, not a notebook, or a notebook version Capstan cannot read. */
 export class NotebookFormatError extends NotebookRunError {
   override readonly name = "NotebookFormatError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
   /** the file, with `:line:column` when known */
   readonly location: string;
 
@@ -26,7 +26,7 @@ export class NotebookFormatError extends NotebookRunError {
 /** A parameter could not be read (bad YAML, bad file) or a path placeholder has no value. */
 export class ParameterError extends NotebookRunError {
   override readonly name = "ParameterError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
   /** where the parameter came from: `-y`, `-f FILE`, `-b`, `output path`… */
   readonly origin: string;
 
@@ -39,7 +39,7 @@ export class ParameterError extends NotebookRunError {
 /** A parameter value that the notebook's language cannot represent, or a language with no translator. */
 export class ParameterTranslationError extends NotebookRunError {
   override readonly name = "ParameterTranslationError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
   /** the parameter at fault; undefined when no translator exists at all */
   readonly parameter: string | undefined;
   /** the kernel and language the notebook runs with */
@@ -57,7 +57,7 @@ export class ParameterTranslationError extends NotebookRunError {
 /** No kernel name in the notebook and none given, or no language to pick a translator. */
 export class KernelNameMissingError extends NotebookRunError {
   override readonly name = "KernelNameMissingError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
 }
 
 /** One kernelspec found on the Jupyter data paths. */
@@ -70,7 +70,7 @@ export interface FoundKernelSpec {
 /** The named kernelspec is not on any Jupyter data path. */
 export class KernelNotFoundError extends NotebookRunError {
   override readonly name = "KernelNotFoundError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
   readonly kernelName: string;
   readonly found: FoundKernelSpec[];
   readonly searched: string[];
@@ -90,7 +90,7 @@ export class KernelNotFoundError extends NotebookRunError {
 /** A kernelspec's kernel.json that cannot be used. */
 export class KernelSpecError extends NotebookRunError {
   override readonly name = "KernelSpecError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
   readonly file: string;
 
   constructor(file: string, reason: string, options?: ErrorOptions) {
@@ -194,7 +194,7 @@ function describeWriteFailure(cause: unknown): string {
 /** The output notebook cannot be written (checked before any cell runs). */
 export class OutputNotWritableError extends NotebookRunError {
   override readonly name = "OutputNotWritableError";
-  readonly exitCode = 2;
+  readonly exitCode = 1;
   readonly path: string;
 
   constructor(path: string, options?: ErrorOptions) {

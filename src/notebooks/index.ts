@@ -4,6 +4,7 @@
  */
 export { runNotebook, type NotebookRunEvents, type NotebookRunResult, type RunNotebookOptions } from "./runner/run-notebook.js";
 export type { LiveOutput } from "./runner/output-tracker.js";
+export { notebookHelp, notebookHelpForPath, type NotebookHelp } from "./parameters/notebook-help.js";
 export { collectParameters, type ParameterSources } from "./parameters/parameter-sources.js";
 export type { ParameterDict, ParameterValue } from "./parameters/parameter-value.js";
 export { translateParameters, TRANSLATOR_KEYS } from "./parameters/translators.js";

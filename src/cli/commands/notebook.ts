@@ -4,8 +4,10 @@
  * src/notebooks, prints; the progress bar shows on a terminal.
  */
 import { closeSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Command } from "commander";
+import { capstanVersion } from "../../notebooks/version.js";
 
 const HELP = `
 Options (papermill's):
@@ -19,7 +21,8 @@ Options (papermill's):
   --cwd DIR                       working directory of the kernel
   --prepare-only                  parameterise and write the notebook without executing it
   --report-mode                   hide the source of code cells
-  --log-output                    stream cell outputs to stdout/stderr as they arrive
+  --log-output                    log cell outputs on stderr as they arrive (stdout and results at
+                                  INFO, stderr at WARNING, as papermill's logger does)
   --progress-bar / --no-progress-bar   (default: on a terminal unless --log-output)
   --execution-timeout SECONDS     fail a cell that runs longer
   --start-timeout SECONDS         wait this long for the kernel to start (default 60)
@@ -34,16 +37,27 @@ Options (papermill's):
   --request-save-on-cell-execute / --no-request-save-on-cell-execute   save after each cell (default on)
   --engine nbclient               the only engine (papermill's default)
   --transport ipc|tcp             how to reach the kernel (default ipc: no port races)
+  --help-notebook                 print the parameters inferred from the notebook's parameters cell
+  --version                       print the version and exit
 
 Sources apply in this order whatever their order on the line (later wins): inject paths, -b, -f, -y, -p, -r.
-INPUT and OUTPUT may hold {name} placeholders; "-" reads stdin / writes stdout.
+INPUT and OUTPUT may hold {name} or {name:format} placeholders (Python's format mini-language);
+"-" reads stdin / writes stdout. A piped stdin is the input when one path is given (it is then
+OUTPUT); with OUTPUT missing and stdout not a terminal, the notebook is written to stdout.
 Environment: CAPSTAN_PYTHON (its prefix holds kernelspecs), CAPSTAN_KERNEL_POOL_DIR (claim a warm kernel).
-Exit codes: 0 success (also SystemExit(0)), 1 a cell failed or timed out, 138 the kernel died, 2 bad input.`;
+Exit codes: 0 success (also SystemExit(0)), 1 a cell failed or timed out or the run could not start
+(bad notebook, parameter, kernel or path), 138 the kernel died, 2 a usage error in the options.`;
 
-/** A usage problem with the run command's arguments. */
+/** A usage problem with the run command's arguments (papermill's click exits 2 for these). */
 class NotebookUsageError extends Error {
   override readonly name = "NotebookUsageError";
   readonly exitCode = 2;
+}
+
+/** `--engine` names an engine that does not exist (papermill fails with exit 1, not a usage error). */
+class UnknownEngineError extends Error {
+  override readonly name = "UnknownEngineError";
+  readonly exitCode = 1;
 }
 
 const PAIR_FLAGS = new Map([
@@ -55,8 +69,8 @@ const PAIR_FLAGS = new Map([
 ] as const);
 
 interface RunArguments {
-  input: string;
-  output: string;
+  /** the positional paths as given (zero to two) */
+  positionals: string[];
   values: [string, string][];
   raw: [string, string][];
   flags: ReturnType<typeof parseFlags>["values"];
@@ -99,6 +113,8 @@ function parseFlags(tokens: string[]) {
       "request-save-on-cell-execute": { type: "boolean" },
       "no-request-save-on-cell-execute": { type: "boolean" },
       engine: { type: "string" },
+      "help-notebook": { type: "boolean" },
+      version: { type: "boolean" },
     },
   });
 }
@@ -132,15 +148,51 @@ function parseRunArguments(tokens: string[]): RunArguments {
   } catch (error) {
     throw new NotebookUsageError(`${(error as Error).message}; see capstan notebook run --help`);
   }
-  const [input, output, extra] = parsed.positionals;
-  if (input === undefined || output === undefined) {
-    throw new NotebookUsageError("capstan notebook run needs INPUT and OUTPUT notebook paths (use - for stdin/stdout)");
-  }
+  const extra = parsed.positionals[2];
   if (extra !== undefined) {
     throw new NotebookUsageError(`unexpected argument '${extra}': give INPUT and OUTPUT only`);
   }
-  return { input, output, ...pairs, flags: parsed.values };
+  return { positionals: parsed.positionals, ...pairs, flags: parsed.values };
 }
+
+/** True when this process's stdin is a pipe (`cat in.ipynb | capstan notebook run …`). */
+function stdinIsPipe(): boolean {
+  try {
+    return fstatSync(0).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * INPUT and OUTPUT as papermill resolves them: a piped stdin is the input when only one path is
+ * given (it is then the output), and stdout is the output when OUTPUT is missing and stdout is not
+ * a terminal — so `cat in.ipynb | capstan notebook run out.ipynb` and
+ * `capstan notebook run in.ipynb | jq …` work as they do with papermill.
+ */
+function resolvePaths(positionals: string[], helpNotebook: boolean): { input: string; output: string } {
+  const [first, second] = positionals;
+  const inputPiped = stdinIsPipe();
+  const outputPiped = !process.stdout.isTTY;
+  if (first === undefined && !inputPiped) {
+    throw new NotebookUsageError("Missing argument 'NOTEBOOK_PATH': capstan notebook run needs INPUT (a path, or - or a pipe for stdin)");
+  }
+  if (!helpNotebook && second === undefined && !(inputPiped || outputPiped)) {
+    throw new NotebookUsageError("Missing argument 'OUTPUT_PATH': capstan notebook run needs OUTPUT (a path, or - for stdout)");
+  }
+  if (inputPiped && first !== undefined && second === undefined) {
+    return { input: "-", output: first };
+  }
+  return { input: first ?? "-", output: second ?? "-" };
+}
+
+/** `--version`, in papermill's shape: the version, where it runs from, the runtime's version. */
+function versionLine(): string {
+  return `${capstanVersion().replace(/^capstan-/, "")} from ${fileURLToPath(import.meta.url)} (Node.js ${process.versions.node})`;
+}
+
+/** The usage line `--help-notebook` starts with, as papermill prints its own. */
+const USAGE = "Usage: capstan notebook run [OPTIONS] NOTEBOOK_PATH [OUTPUT_PATH]";
 
 function seconds(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) {
@@ -156,6 +208,12 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 async function runCommand(tokens: string[]): Promise<void> {
   const args = parseRunArguments(tokens);
   const { flags } = args;
+  if (flags.version) {
+    process.stdout.write(`${versionLine()}\n`);
+    return;
+  }
+  const helpNotebook = Boolean(flags["help-notebook"]);
+  const { input, output } = resolvePaths(args.positionals, helpNotebook);
   const notebooks = await import("../../notebooks/index.js");
   const logOutput = Boolean(flags["log-output"]) && !flags["no-log-output"];
   const wantsBar = flags["no-progress-bar"] ? false : flags["progress-bar"] ? true : process.stderr.isTTY && !logOutput;
@@ -163,19 +221,31 @@ async function runCommand(tokens: string[]): Promise<void> {
   if (transport !== "ipc" && transport !== "tcp") {
     throw new NotebookUsageError(`--transport must be ipc or tcp, got '${transport}'`);
   }
-  if (flags.engine !== undefined && flags.engine !== "nbclient") {
-    throw new NotebookUsageError(`--engine: only nbclient (papermill's default engine) is built in, got '${flags.engine}'`);
-  }
   const logLevel = (flags["log-level"] ?? "INFO").toUpperCase();
-  const levelRank = LOG_LEVELS.get(logLevel);
+  let levelRank = LOG_LEVELS.get(logLevel);
   if (levelRank === undefined) {
     throw new NotebookUsageError(`--log-level must be one of ${[...LOG_LEVELS.keys()].join(", ")}, got '${flags["log-level"] ?? ""}'`);
   }
+  // As papermill: with the notebook on stdout, the default level drops to ERROR and the notebook is
+  // written once, at the end.
+  const toStdout = output === "-";
+  if (toStdout && levelRank === INFO) levelRank = ERROR;
   const autosave = flags["autosave-cell-every"];
   const autosaveSeconds = autosave === undefined ? undefined : Number(autosave);
   if (autosaveSeconds !== undefined && !(Number.isInteger(autosaveSeconds) && autosaveSeconds >= 0)) {
     throw new NotebookUsageError(`--autosave-cell-every takes a whole number of seconds (0 turns it off), got '${autosave ?? ""}'`);
   }
+  const executionTimeoutSeconds = seconds(flags["execution-timeout"], "--execution-timeout");
+  const startTimeoutSeconds = seconds(flags["start-timeout"] ?? flags.start_timeout, "--start-timeout") ?? 60;
+  const bar = wantsBar && !toStdout ? await progressBar() : undefined;
+  /** papermill's logger: "%(message)s" lines on stderr, from --log-level up. */
+  const logAt = (rank: number, message: string): void => {
+    if (rank >= (levelRank ?? INFO)) {
+      bar?.clearLine();
+      process.stderr.write(`${message}\n`);
+    }
+  };
+  const log = (level: "info" | "warning", message: string): void => logAt(level === "info" ? INFO : WARNING, message);
 
   const parameters = await notebooks.collectParameters(
     {
@@ -188,11 +258,23 @@ async function runCommand(tokens: string[]): Promise<void> {
       values: args.values,
       raw: args.raw,
     },
-    args.input,
-    args.output,
+    input,
+    output,
   );
+  if (helpNotebook) {
+    if (input === "-") {
+      throw new NotebookUsageError("--help-notebook needs the notebook's path");
+    }
+    const help = await notebooks.notebookHelpForPath(input, parameters, USAGE, log);
+    process.stdout.write(help.text);
+    process.exitCode = help.exitCode;
+    return;
+  }
+  const prepareOnly = Boolean(flags["prepare-only"]) && !flags["prepare-execute"];
+  if (!prepareOnly && flags.engine !== undefined && flags.engine !== "nbclient") {
+    throw new UnknownEngineError(`No engine named '${flags.engine}' found: the only engine is nbclient (papermill's default)`);
+  }
   const streamFiles = { stdout: openStreamFile(flags["stdout-file"], "--stdout-file"), stderr: openStreamFile(flags["stderr-file"], "--stderr-file") };
-  const bar = wantsBar && args.output !== "-" ? await progressBar() : undefined;
   let kernelPid: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     bar?.stop();
@@ -207,33 +289,27 @@ async function runCommand(tokens: string[]): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const quiet = args.output === "-";
   try {
     const result = await notebooks.runNotebook({
-      inputPath: args.input,
-      ...(args.input === "-" ? { inputText: readFileSync(0, "utf8") } : {}),
-      outputPath: args.output,
+      inputPath: input,
+      ...(input === "-" ? { inputText: readFileSync(0, "utf8") } : {}),
+      outputPath: output,
       parameters,
       kernelName: flags.kernel,
       language: flags.language,
       cwd: flags.cwd,
-      prepareOnly: Boolean(flags["prepare-only"]) && !flags["prepare-execute"],
+      prepareOnly,
       reportMode: Boolean(flags["report-mode"]) && !flags["no-report-mode"],
-      executionTimeoutSeconds: seconds(flags["execution-timeout"], "--execution-timeout"),
-      startTimeoutSeconds: seconds(flags["start-timeout"] ?? flags.start_timeout, "--start-timeout") ?? 60,
+      executionTimeoutSeconds,
+      startTimeoutSeconds,
       transport,
       python: process.env["CAPSTAN_PYTHON"] || undefined,
       poolDir: process.env["CAPSTAN_KERNEL_POOL_DIR"] || undefined,
       ...(autosaveSeconds === undefined ? {} : { autosaveMs: autosaveSeconds * 1000 }),
-      saveAfterCells: !flags["no-request-save-on-cell-execute"],
+      saveAfterCells: !toStdout && !flags["no-request-save-on-cell-execute"],
       logCellBoundaries: logOutput,
       events: {
-        log: (level, message) => {
-          if (!quiet && (level === "info" ? INFO : WARNING) >= levelRank) {
-            bar?.clearLine();
-            process.stderr.write(`${message}\n`);
-          }
-        },
+        log,
         kernelReady: ({ pid }) => {
           kernelPid = pid;
         },
@@ -241,15 +317,13 @@ async function runCommand(tokens: string[]): Promise<void> {
         cellComplete: () => bar?.increment(),
         ...(logOutput || streamFiles.stdout !== undefined || streamFiles.stderr !== undefined
           ? {
-              output: (output) => {
-                if (output.stream !== "data") {
-                  const fd = streamFiles[output.stream];
-                  if (fd !== undefined) writeSync(fd, output.text);
+              output: (cellOutput) => {
+                if (cellOutput.stream !== "data") {
+                  const fd = streamFiles[cellOutput.stream];
+                  if (fd !== undefined) writeSync(fd, cellOutput.text);
                 }
-                if (!logOutput) return;
-                // With OUTPUT "-" stdout carries the notebook, so everything goes to stderr.
-                const stream = output.stream === "stderr" || quiet ? process.stderr : process.stdout;
-                stream.write(output.stream === "data" ? `${output.text}\n` : output.text);
+                // papermill logs cell outputs through its logger: stdout and results at INFO, stderr at WARNING.
+                if (logOutput) logAt(cellOutput.stream === "stderr" ? WARNING : INFO, cellOutput.text);
               },
             }
           : {}),
@@ -258,7 +332,7 @@ async function runCommand(tokens: string[]): Promise<void> {
       if (error instanceof notebooks.NotebookRunError) tellTaskWhyItFailed(error.message);
       throw error;
     });
-    if (args.output === "-") {
+    if (toStdout) {
       process.stdout.write(result.text);
     }
   } finally {
@@ -271,13 +345,14 @@ async function runCommand(tokens: string[]): Promise<void> {
 
 const INFO = 20;
 const WARNING = 30;
+const ERROR = 40;
 /** papermill's --log-level choices, as Python's logging ranks them. */
 const LOG_LEVELS = new Map([
   ["NOTSET", 0],
   ["DEBUG", 10],
   ["INFO", INFO],
   ["WARNING", WARNING],
-  ["ERROR", 40],
+  ["ERROR", ERROR],
   ["CRITICAL", 50],
 ]);
 

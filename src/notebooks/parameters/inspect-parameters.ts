@@ -1,7 +1,8 @@
 /**
- * Finds the names assigned in a Python parameters cell, as papermill's Python translator inspects
- * it (multi-line values grouped, comments skipped), to warn about passed parameters the notebook
- * does not declare.
+ * Reads the parameters declared in a Python parameters cell as papermill's Python translator
+ * inspects it (multi-line values grouped, comments skipped): their names, to warn about passed
+ * parameters the notebook does not declare, and their types, defaults and help for
+ * `--help-notebook`.
  */
 import { splitLinesKeepEnds } from "../nbformat/lines.js";
 
@@ -26,32 +27,59 @@ function flatten(accumulator: string[]): string {
   return flat;
 }
 
-/** The parameter names declared in a Python parameters cell's source. */
-export function inspectPythonParameters(source: string): string[] {
+/** One parameter of a parameters cell, as papermill's `Parameter` tuple holds it. */
+export interface InspectedParameter {
+  name: string;
+  /** the annotation or `# type:` comment; "None" when there is neither */
+  inferredTypeName: string;
+  /** the default's source text */
+  default: string;
+  /** the comment after the value */
+  help: string;
+}
+
+/**
+ * The parameters declared in a Python parameters cell's source. `warn` receives papermill's
+ * warning for a line it cannot parse (more than one `=`).
+ */
+export function inspectPythonParameterCell(source: string, warn: (message: string) => void = () => undefined): InspectedParameter[] {
   const groups: string[] = [];
   let accumulator: string[] = [];
-  for (const rawLine of splitLinesKeepEnds(source)) {
+  splitLinesKeepEnds(source).forEach((rawLine, index) => {
     const line = rawLine.replace(LINE_END, "");
     if (line.trim().length === 0 || line.trim().startsWith("#")) {
-      continue;
+      return;
     }
     const equals = line.split("=").length - 1;
     if (equals > 0) {
       groups.push(flatten(accumulator));
       accumulator = [];
       if (equals > 1) {
-        continue;
+        warn(`Unable to parse line ${index + 1} '${line}'.`);
+        return;
       }
     }
     accumulator.push(line);
-  }
+  });
   groups.push(flatten(accumulator));
-  const names: string[] = [];
+  const parameters: InspectedParameter[] = [];
   for (const definition of groups) {
-    const target = definition.length > 0 ? PARAMETER.exec(definition)?.groups?.["target"] : undefined;
-    if (target !== undefined) {
-      names.push(target.trim());
+    const fields = definition.length > 0 ? PARAMETER.exec(definition)?.groups : undefined;
+    const target = fields?.["target"];
+    if (fields === undefined || target === undefined) {
+      continue;
     }
+    parameters.push({
+      name: target.trim(),
+      inferredTypeName: (fields["annotation"] || fields["type"] || "None").trim(),
+      default: (fields["value"] ?? "").trim(),
+      help: (fields["help"] ?? "").trim(),
+    });
   }
-  return names;
+  return parameters;
+}
+
+/** The parameter names declared in a Python parameters cell's source. */
+export function inspectPythonParameters(source: string, warn?: (message: string) => void): string[] {
+  return inspectPythonParameterCell(source, warn).map((parameter) => parameter.name);
 }

@@ -57,7 +57,7 @@ export function parameterizeNotebook(notebook: Notebook, parameters: ParameterDi
     const kernelName = notebookKernelName(notebook, options.kernelName);
     const language = notebookLanguage(notebook, options.language);
     if (supportsInspection(kernelName, language)) {
-      declared = new Set(inspectPythonParameters(notebook.cells[parametersIndex]?.source ?? ""));
+      declared = new Set(inspectPythonParameters(notebook.cells[parametersIndex]?.source ?? "", warn));
     } else {
       warn(`Translator for '${language}' language does not support parameter introspection.`);
     }

@@ -5,8 +5,8 @@
  */
 import { parseDocument, type ScalarTag, type Tags } from "yaml";
 import { ParameterError } from "../errors.js";
-import { PyFloat } from "../values/py-float.js";
-import { pyStr, type ParameterDict, type ParameterValue } from "./parameter-value.js";
+import { PyFloat, pyFloatJson } from "../values/py-float.js";
+import { DictWithNonStringKeys, pyRepr, pyStr, type ParameterDict, type ParameterValue } from "./parameter-value.js";
 
 const BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
 const FLOAT =
@@ -102,13 +102,49 @@ function convert(value: unknown, origin: string): ParameterValue {
     return value.map((item) => convert(item, origin));
   }
   if (value instanceof Map) {
-    const dict: ParameterDict = new Map();
-    for (const [key, item] of value as Map<unknown, unknown>) {
-      dict.set(typeof key === "string" ? key : pyStr(convert(key, origin)), convert(item, origin));
+    const entries = [...(value as Map<unknown, unknown>)];
+    if (entries.every(([key]) => typeof key === "string")) {
+      return new Map(entries.map(([key, item]) => [key as string, convert(item, origin)]));
     }
-    return dict;
+    return dictWithNonStringKeys(entries, origin);
   }
   throw new ParameterError(origin, `unsupported YAML value of type ${Object.prototype.toString.call(value).slice(8, -1)}; use strings, numbers, booleans, null, lists and mappings`);
+}
+
+/** The number a Python scalar key equals (True == 1 == 1.0), or undefined for strings and None. */
+function numericKey(key: ParameterValue): number | bigint | undefined {
+  if (typeof key === "boolean") return key ? 1 : 0;
+  if (typeof key === "number" || typeof key === "bigint") return key;
+  if (key instanceof PyFloat) return key.value;
+  return undefined;
+}
+
+/**
+ * A mapping with keys other than strings, built as a Python dict is: keys that are equal in Python
+ * (`1`, `true`, `1.0`) are one key, which keeps the first spelling and takes the last value.
+ */
+function dictWithNonStringKeys(entries: [unknown, unknown][], origin: string): DictWithNonStringKeys {
+  const dict = new DictWithNonStringKeys();
+  const byIdentity = new Map<string, string>();
+  for (const [rawKey, rawItem] of entries) {
+    const key = convert(rawKey, origin);
+    const number = numericKey(key);
+    const identity = typeof key === "string" ? `s:${key}` : key === null ? "none" : number !== undefined ? `n:${typeof number === "bigint" ? number.toString() : Number.isInteger(number) ? BigInt(number).toString() : String(number)}` : `o:${pyRepr(key)}`;
+    const existing = byIdentity.get(identity);
+    const item = convert(rawItem, origin);
+    if (existing !== undefined) {
+      dict.set(existing, item);
+      continue;
+    }
+    const text = typeof key === "string" ? key : pyStr(key);
+    byIdentity.set(identity, text);
+    dict.set(text, item);
+    if (typeof key !== "string") {
+      const json = key === null ? "null" : typeof key === "boolean" ? (key ? "true" : "false") : key instanceof PyFloat ? pyFloatJson(key.value) : text;
+      dict.nonStringKeys.set(text, { json, sortValue: number === undefined ? undefined : Number(number) });
+    }
+  }
+  return dict;
 }
 
 /**

@@ -152,8 +152,7 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
     return { notebook, text: saver.text(), inputPath, outputPath, saves: saver.saves };
   }
   const kernelName = notebookKernelName(notebook, options.kernelName);
-  const spec = await findKernelSpec(kernelName, { env: options.env ?? process.env, python: options.python });
-  return execute(notebook, spec, saver, { ...options, inputPath, outputPath }, events);
+  return execute(notebook, kernelName, saver, { ...options, inputPath, outputPath }, events);
 }
 
 async function acquireKernel(spec: KernelSpec, options: RunNotebookOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<KernelHandle> {
@@ -259,7 +258,12 @@ class ExecutionRecord {
   }
 }
 
-async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSaver, options: RunNotebookOptions & { inputPath: string; outputPath: string }, events: NotebookRunEvents): Promise<NotebookRunResult> {
+/**
+ * Executes the parameterised notebook. As papermill, the output is written once before the kernel
+ * is looked up and started, so a kernel that cannot be found or started still leaves the
+ * parameterised notebook (with its start and end times) behind.
+ */
+async function execute(notebook: Notebook, kernelName: string, saver: NotebookSaver, options: RunNotebookOptions & { inputPath: string; outputPath: string }, events: NotebookRunEvents): Promise<NotebookRunResult> {
   const record = new ExecutionRecord(notebook, saver);
   record.notebookStart();
   await saver.save();
@@ -268,6 +272,7 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
   const total = notebook.cells.length;
   const logCellBoundaries = options.logCellBoundaries ?? events.output !== undefined;
   let kernel: KernelHandle | undefined;
+  let spec: KernelSpec | undefined;
   let interrupted: Error | undefined;
   const tracker = new OutputTracker(
     notebook,
@@ -276,6 +281,7 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
     (message) => events.log?.("warning", message),
   );
   try {
+    spec = await findKernelSpec(kernelName, { env, python: options.python });
     kernel = await acquireKernel(spec, options, cwd, env);
     events.kernelReady?.({ name: spec.name, origin: kernel.origin, pid: kernel.process.pid });
     events.log?.("info", `Executing notebook with kernel: ${spec.name}`);
@@ -347,7 +353,7 @@ async function execute(notebook: Notebook, spec: KernelSpec, saver: NotebookSave
     text: saver.text(),
     inputPath: options.inputPath,
     outputPath: options.outputPath,
-    kernel: { name: spec.name, origin: kernel?.origin ?? "cold" },
+    kernel: { name: spec?.name ?? kernelName, origin: kernel?.origin ?? "cold" },
     saves: saver.saves,
   };
 }
