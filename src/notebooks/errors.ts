@@ -202,3 +202,16 @@ export class OutputNotWritableError extends NotebookRunError {
     this.path = path;
   }
 }
+
+/** A notebook path in a scheme Capstan does not read or write (s3://, gs://, an http:// output…). */
+export class NotebookLocationError extends NotebookRunError {
+  override readonly name = "NotebookLocationError";
+  readonly exitCode = 1;
+  /** the path as given */
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.path = path;
+  }
+}

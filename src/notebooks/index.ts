@@ -26,6 +26,7 @@ export {
   KernelSpecError,
   KernelStartError,
   NotebookFormatError,
+  NotebookLocationError,
   NotebookRunError,
   OutputNotWritableError,
   ParameterError,

@@ -19,6 +19,18 @@ export interface ConformanceCase {
   name?: string;
   /** files the run writes beside the output notebook, which must be equal byte for byte */
   sideFiles?: string[];
+  /**
+   * A shell command line run instead of `RUNNER input.ipynb output.ipynb ARGS --no-progress-bar`
+   * (for pipes, odd output names, runs without paths): `$RUN` is the runner, `$HTTP` the URL of a
+   * server that serves the corpus.
+   */
+  shell?: string;
+  /** the output notebook's file name (default output.ipynb); null: the run must write none */
+  output?: string | null;
+  /** streams whose text must be equal too (after {@link maskStreams}) */
+  streams?: ("stdout" | "stderr")[];
+  /** the run starts no kernel (it fails before, or only prints) */
+  noKernel?: boolean;
 }
 
 /** The cases, in the order they run. */
@@ -71,4 +83,33 @@ export const conformanceCases: ConformanceCase[] = [
   { notebook: "old-minor", covers: "nbformat 4.2 without ids is upgraded", args: ["-p", "n", "5"], allIdsRandom: true },
   { notebook: "nbformat-v3", covers: "nbformat 3 is converted", args: [], allIdsRandom: true },
   { notebook: "inject-paths", covers: "--inject-paths and -b base64 YAML", args: ["--inject-paths", "-b", Buffer.from("b64: from base64\n").toString("base64")] },
+  { notebook: "kernel-python", covers: "a kernelspec named python is jupyter_client's python3", args: ["-p", "alpha", "0.5"] },
+  { name: "kernel-flag-python", notebook: "parameters-cell", covers: "-k python", args: ["-k", "python"] },
+  { name: "stdin-to-file", notebook: "parameters-cell", covers: "cat in.ipynb | RUN out.ipynb: a piped stdin is the input", args: [], shell: "cat input.ipynb | $RUN output.ipynb -p count 2 --no-progress-bar" },
+  { name: "stdin-to-stdout", notebook: "parameters-cell", covers: "cat in.ipynb | RUN > out.ipynb: pipe in, stdout out", args: [], shell: "cat input.ipynb | $RUN -p count 2 --no-progress-bar > output.ipynb" },
+  { name: "file-to-stdout-pipe", notebook: "streams", covers: "RUN in.ipynb | …: OUTPUT missing and stdout a pipe", args: [], shell: "$RUN input.ipynb --no-progress-bar | cat > output.ipynb" },
+  { name: "log-output", notebook: "streams", covers: "--log-output logs cell output on stderr through the logger", args: ["--log-output"], streams: ["stdout", "stderr"] },
+  { name: "log-output-warning", notebook: "streams", covers: "--log-output at --log-level WARNING keeps only stderr streams", args: ["--log-output", "--log-level", "WARNING"], streams: ["stdout", "stderr"] },
+  {
+    name: "path-format",
+    notebook: "parameters-cell",
+    covers: "format specs and conversions in output-path placeholders",
+    args: [],
+    shell: "$RUN input.ipynb 'output_{count:03d}_{alpha:.2f}_{name:>5}_{name!r}_{alpha:+.1e}.ipynb' -p count 7 -p alpha 3.14159 -p name ab --no-progress-bar",
+    output: "output_007_3.14_   ab_'ab'_+3.1e+00.ipynb",
+  },
+  { notebook: "no-kernelspec", covers: "no kernel name: exit 1 before anything is written", args: [], output: null, noKernel: true },
+  { name: "unknown-kernel", notebook: "parameters-cell", covers: "an unknown kernel: the parameterised notebook is written, then exit 1", args: ["-k", "no-such-kernel", "-p", "alpha", "0.5"], noKernel: true },
+  { name: "unknown-engine", notebook: "parameters-cell", covers: "an unknown engine: exit 1, nothing written", args: ["--engine", "no-such-engine"], output: null, noKernel: true },
+  { name: "missing-path-parameter", notebook: "parameters-cell", covers: "a path placeholder without a parameter: exit 1, nothing written", args: [], shell: "$RUN input.ipynb 'output_{missing}.ipynb' --no-progress-bar", output: null, noKernel: true },
+  { name: "version", notebook: "parameters-cell", covers: "--version", args: [], shell: "$RUN --version", output: null, streams: ["stdout"], noKernel: true },
+  { notebook: "help-notebook", covers: "--help-notebook: names, types, defaults and help from the parameters cell", args: [], shell: "$RUN input.ipynb --help-notebook -p x 1", output: null, streams: ["stdout", "stderr"], noKernel: true },
+  { name: "help-notebook-none", notebook: "no-parameters-cell", covers: "--help-notebook without a parameters cell exits 1", args: [], shell: "$RUN input.ipynb --help-notebook", output: null, streams: ["stdout"], noKernel: true },
+  {
+    name: "yaml-equal-keys",
+    notebook: "parameters-cell",
+    covers: "YAML keys equal in Python (1, true, 1.0) are one key; JSON spells and sorts them as Python does",
+    args: ["-y", "d: {1: a, true: b, 1.0: c, 2: x, 0: z, false: w, 0.0: v}\ne: {true: 1, 1: 2}\nf: {10: a, 9: b, 2.5: c}\ng: {null: 1}"],
+  },
+  { name: "http-input", notebook: "parameters-cell", covers: "an http:// input notebook", args: [], shell: "$RUN $HTTP/parameters-cell.ipynb output.ipynb -p alpha 0.25 --no-progress-bar" },
 ];

@@ -6,24 +6,43 @@
  * nbclient write (durations ≥ 0 and equal to end − start), and the exit codes must be the same.
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KernelPool } from "../../src/notebooks/index.js";
 import { PoolLayout } from "../../src/notebooks/pool/pool-layout.js";
 import { conformanceCases, type ConformanceCase } from "./conformance-cases.js";
-import { firstDifference, maskVolatile, timeProblems } from "./support/mask.js";
+import { firstDifference, maskStreams, maskVolatile, timeProblems } from "./support/mask.js";
 import { assertPythonReady, capstanBin, corpusDir, papermill, python } from "./support/paths.js";
-import { runProcess, type ProcessResult } from "./support/run-process.js";
+import { runProcess, runShell, type ProcessResult } from "./support/run-process.js";
 
 let workDir: string;
+/** Serves the corpus over http for the cases that read a notebook from a URL. */
+let corpusServer: Server;
+let corpusUrl: string;
 
 beforeAll(async () => {
   assertPythonReady();
   workDir = await mkdtemp(join(tmpdir(), "capstan-conformance-"));
+  corpusServer = createServer((request, response) => {
+    const name = (request.url ?? "").slice(1);
+    if (!/^[\w-]+\.ipynb$/.test(name)) {
+      response.writeHead(404).end();
+      return;
+    }
+    readFile(join(corpusDir, name)).then(
+      (body) => response.writeHead(200, { "content-type": "application/x-ipynb+json" }).end(body),
+      () => response.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((resolve) => corpusServer.listen(0, "127.0.0.1", resolve));
+  corpusUrl = `http://127.0.0.1:${(corpusServer.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
+  await new Promise((resolve) => corpusServer.close(resolve));
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -35,8 +54,17 @@ async function prepare(dir: string, notebook: string, files: string[]): Promise<
   }
 }
 
-async function readOutput(dir: string): Promise<string | undefined> {
-  return readFile(join(dir, "output.ipynb"), "utf8").catch(() => undefined);
+async function readOutput(dir: string, testCase: ConformanceCase): Promise<string | undefined> {
+  return readFile(join(dir, testCase.output ?? "output.ipynb"), "utf8").catch(() => undefined);
+}
+
+/** Runs one runner (`runner` is its argv) on a case in `dir`. */
+function runCase(runner: string[], testCase: ConformanceCase, dir: string, env: NodeJS.ProcessEnv): Promise<ProcessResult> {
+  if (testCase.shell !== undefined) {
+    return runShell(testCase.shell, { cwd: dir, env: { ...env, RUN: runner.join(" "), HTTP: corpusUrl } });
+  }
+  const [command = "", ...rest] = runner;
+  return runProcess(command, [...rest, "input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: dir, env });
 }
 
 interface Reference {
@@ -54,8 +82,8 @@ function papermillRun(testCase: ConformanceCase, env: NodeJS.ProcessEnv): Promis
     reference = (async () => {
       const dir = join(workDir, name, "papermill");
       await prepare(dir, testCase.notebook, testCase.files ?? []);
-      const result = await runProcess(papermill, ["input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: dir, env });
-      return { dir, result, output: await readOutput(dir) };
+      const result = await runCase([papermill], testCase, dir, env);
+      return { dir, result, output: await readOutput(dir, testCase) };
     })();
     references.set(name, reference);
   }
@@ -74,9 +102,19 @@ async function compare(testCase: ConformanceCase, folder: string, env: NodeJS.Pr
   const capstanDir = join(workDir, name, folder);
   await prepare(capstanDir, testCase.notebook, testCase.files ?? []);
   const reference = await papermillRun(testCase, baseEnv());
-  const ours = await runProcess(process.execPath, [capstanBin, "notebook", "run", "input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: capstanDir, env });
+  const ours = await runCase([process.execPath, capstanBin, "notebook", "run"], testCase, capstanDir, env);
   const expected = reference.output;
-  const actual = await readOutput(capstanDir);
+  const actual = await readOutput(capstanDir, testCase);
+  for (const stream of testCase.streams ?? []) {
+    expect(maskStreams(ours[stream]), `${stream}; capstan stderr:\n${ours.stderr}`).toBe(maskStreams(reference.result[stream]));
+  }
+  const exitCodes = `exit codes differ; capstan stderr:\n${ours.stderr}\npapermill stderr:\n${reference.result.stderr.slice(-2000)}`;
+  if (testCase.output === null) {
+    expect(expected, "papermill wrote an output notebook").toBeUndefined();
+    expect(actual, "capstan wrote an output notebook").toBeUndefined();
+    expect(ours.code, exitCodes).toBe(reference.result.code);
+    return;
+  }
   expect(expected, `papermill wrote no output: ${reference.result.stderr}`).toBeDefined();
   expect(actual, `capstan wrote no output: ${ours.stderr}`).toBeDefined();
   // The oracle first holds for papermill itself, then for capstan.
@@ -90,7 +128,7 @@ async function compare(testCase: ConformanceCase, folder: string, env: NodeJS.Pr
     expect(sideReference, `papermill wrote no ${file}`).toBeDefined();
     expect(await readFile(join(capstanDir, file), "utf8").catch(() => undefined), file).toBe(sideReference);
   }
-  expect(ours.code, `exit codes differ; capstan stderr:\n${ours.stderr}\npapermill stderr:\n${reference.result.stderr.slice(-2000)}`).toBe(reference.result.code);
+  expect(ours.code, exitCodes).toBe(reference.result.code);
 }
 
 describe("capstan notebook run matches papermill", () => {
@@ -132,9 +170,9 @@ describe("capstan notebook run with a kernel from the warm pool matches papermil
       const before = await readyTickets();
       expect(before, "ready kernels in the pool").toHaveLength(1);
       await compare(testCase, "capstan-warm", { ...baseEnv(), CAPSTAN_KERNEL_POOL_DIR: poolDir });
-      // Every case but --prepare-only (which starts no kernel) ran on the pool's ready kernel.
+      // Every case that starts a kernel (not --prepare-only, not one that fails first) ran on the pool's ready kernel.
       const left = (await tickets()).filter((entry) => before.includes(entry));
-      expect(left, "the ready kernel's ticket after the run").toHaveLength(testCase.args.includes("--prepare-only") ? 1 : 0);
+      expect(left, "the ready kernel's ticket after the run").toHaveLength(testCase.noKernel || testCase.args.includes("--prepare-only") ? 1 : 0);
     }, 240_000);
   }
 });

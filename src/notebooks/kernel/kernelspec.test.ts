@@ -65,8 +65,11 @@ describe("kernelspec discovery", () => {
     await expect(findKernelSpec("broken", { env: env() })).rejects.toThrow(/"argv" must be a non-empty list of strings/);
   });
 
-  it("falls back to the given Python's ipykernel for an unregistered python kernel", async () => {
-    const spec = await findKernelSpec("python", { env: env(), python: "/nowhere/bin/python" });
-    expect(spec.argv).toEqual(["/nowhere/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]);
+  it("falls back to the given Python's ipykernel for an unregistered python3 kernel, and python is python3", async () => {
+    for (const name of ["python3", "python"]) {
+      const spec = await findKernelSpec(name, { env: env(), python: "/nowhere/bin/python", projectVenv: false });
+      expect(spec.argv, name).toEqual(["/nowhere/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]);
+      expect(spec.name, name).toBe("python3");
+    }
   });
 });

@@ -32,6 +32,8 @@ export interface KernelSpecSearchOptions {
   env?: NodeJS.ProcessEnv;
   /** the Python interpreter Capstan runs kernels with ($CAPSTAN_PYTHON); its prefix is searched */
   python?: string | undefined;
+  /** search the project's own `.venv` too (default true; the setup script registers python3 there) */
+  projectVenv?: boolean;
 }
 
 const VALID_NAME = /^[a-z0-9._-]+$/i;
@@ -59,7 +61,7 @@ export function jupyterDataPaths(options: KernelSpecSearchOptions = {}): string[
     options.python ? pythonPrefix(options.python) : undefined,
     env["VIRTUAL_ENV"],
     env["CONDA_PREFIX"],
-    join(projectRoot(), ".venv"),
+    options.projectVenv === false ? undefined : join(projectRoot(), ".venv"),
   ];
   for (const prefix of prefixes) {
     if (prefix) {
@@ -125,17 +127,19 @@ export async function readKernelSpec(name: string, resourceDir: string): Promise
 }
 
 /**
- * Finds a kernelspec by name. When `python3` is not registered anywhere but a Python is known,
- * uses that Python's ipykernel, as jupyter_client falls back to its own.
+ * Finds a kernelspec by name. `python` is `python3`, as jupyter_client's KernelManager renames it.
+ * When `python3` is not registered anywhere but a Python is known, uses that Python's ipykernel,
+ * as jupyter_client falls back to its own.
  */
 export async function findKernelSpec(name: string, options: KernelSpecSearchOptions = {}): Promise<KernelSpec> {
   const specs = await listKernelSpecs(options);
-  const wanted = name.toLowerCase();
+  const lowered = name.toLowerCase();
+  const wanted = lowered === "python" ? "python3" : lowered;
   const found = specs.find((spec) => spec.name === wanted);
   if (found) {
     return readKernelSpec(found.name, found.resourceDir);
   }
-  if ((wanted === "python3" || wanted === "python") && options.python) {
+  if (wanted === "python3" && options.python) {
     return {
       name: wanted,
       resourceDir: "",

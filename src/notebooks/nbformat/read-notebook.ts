@@ -5,6 +5,7 @@
  * the place and the reason.
  */
 import { readFile } from "node:fs/promises";
+import { fetchNotebookText, isHttpUrl, refuseRemote } from "./notebook-location.js";
 import { NotebookFormatError } from "../errors.js";
 import { isJsonObject, JsonParseError, parseJson, type JsonObject, type JsonValue } from "../values/json-value.js";
 import { isStringList, splitLinesKeepEnds } from "./lines.js";
@@ -14,6 +15,10 @@ const CELL_TYPES = new Set(["code", "markdown", "raw"]);
 
 /** Reads and upgrades the notebook file at `path`. */
 export async function readNotebookFile(path: string): Promise<Notebook> {
+  if (isHttpUrl(path)) {
+    return parseNotebook(await fetchNotebookText(path), path);
+  }
+  refuseRemote(path, "read");
   let text: string;
   try {
     text = await readFile(path, "utf8");

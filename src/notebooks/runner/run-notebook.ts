@@ -9,6 +9,7 @@ import { startKernel, type KernelHandle } from "../kernel/kernel-handle.js";
 import { findKernelSpec, type KernelSpec } from "../kernel/kernelspec.js";
 import type { Transport } from "../kernel/connection-file.js";
 import { isCodeCell, papermillMetadata, type Notebook } from "../nbformat/notebook.js";
+import { refuseRemote } from "../nbformat/notebook-location.js";
 import { parseNotebook, readNotebookFile } from "../nbformat/read-notebook.js";
 import { parameterizeNotebook, notebookKernelName } from "../parameters/parameterize.js";
 import type { ParameterDict, ParameterValue } from "../parameters/parameter-value.js";
@@ -118,6 +119,7 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
   const forPaths = pathParameters(parameters);
   const inputPath = parameterizePath(options.inputPath, forPaths);
   const outputPath = parameterizePath(options.outputPath, forPaths);
+  refuseRemote(outputPath, "write");
   log("info", `Input Notebook:  ${inputPath}`);
   log("info", `Output Notebook: ${outputPath}`);
   if (options.cwd !== undefined) {
@@ -284,7 +286,7 @@ async function execute(notebook: Notebook, kernelName: string, saver: NotebookSa
     spec = await findKernelSpec(kernelName, { env, python: options.python });
     kernel = await acquireKernel(spec, options, cwd, env);
     events.kernelReady?.({ name: spec.name, origin: kernel.origin, pid: kernel.process.pid });
-    events.log?.("info", `Executing notebook with kernel: ${spec.name}`);
+    events.log?.("info", `Executing notebook with kernel: ${kernelName}`);
     for (const [index, cell] of notebook.cells.entries()) {
       events.cellStart?.(index, total);
       if (logCellBoundaries) {

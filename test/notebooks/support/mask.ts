@@ -35,6 +35,16 @@ export function maskVolatile(text: string, options: MaskOptions = {}): string {
     .replace(/("version": )"(?:2\.6\.0|capstan-[^"]*)"/g, '$1"<version>"');
 }
 
+/**
+ * Printed text with what names the runner masked: the usage line's program name and the
+ * `--version` line (version, install path and runtime version).
+ */
+export function maskStreams(text: string): string {
+  return text
+    .replace(/^Usage: (?:papermill|capstan notebook run) /gm, "Usage: <runner> ")
+    .replace(/^\S+ from \S+ \([^)]*\)$/gm, "<version> from <path> (<runtime>)");
+}
+
 /** The first line where two texts differ, with a little context, for failure messages. */
 export function firstDifference(expected: string, actual: string): string {
   const a = expected.split("\n");

@@ -8,6 +8,11 @@ export interface ProcessResult {
   stderr: string;
 }
 
+/** Runs a shell command line (`/bin/sh -c`) in `cwd`; never rejects for a non-zero exit. */
+export function runShell(line: string, options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ProcessResult> {
+  return runProcess("/bin/sh", ["-c", line], options);
+}
+
 /** Runs `command args` in `cwd`; never rejects for a non-zero exit. */
 export function runProcess(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
