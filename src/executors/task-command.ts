@@ -4,6 +4,7 @@
  * through `capstan notebook run`.
  */
 import { isAbsolute, join, posix } from "node:path";
+import { pathScheme } from "../notebooks/nbformat/notebook-location.js";
 import { parametersJson } from "../notebooks/parameters/parameters-json.js";
 import type { TaskSpec } from "../pipelines/index.js";
 
@@ -42,7 +43,10 @@ export function taskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCo
     case "notebook": {
       const outputNotebook = joinPath(options.attemptDir, "output.ipynb");
       const parametersFile = joinPath(options.attemptDir, "parameters.json");
-      const argv = [...options.capstan, "notebook", "run", resolvePath(task.notebook ?? ""), outputNotebook, "-f", parametersFile, "--cwd", task.cwd ? resolvePath(task.cwd) : options.baseDir, "--log-output"];
+      const notebook = task.notebook ?? "";
+      // an http(s):// notebook is read from its URL; a path resolves against the pipeline's folder
+      const input = pathScheme(notebook) === undefined ? resolvePath(notebook) : notebook;
+      const argv = [...options.capstan, "notebook", "run", input, outputNotebook, "-f", parametersFile, "--cwd", task.cwd ? resolvePath(task.cwd) : options.baseDir, "--log-output"];
       if (task.kernel) argv.push("-k", task.kernel);
       return { argv, files: { "parameters.json": parametersJson(task.parameters) }, outputs: { notebook: outputNotebook } };
     }

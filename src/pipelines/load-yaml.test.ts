@@ -74,6 +74,12 @@ describe("loadYamlPipeline", () => {
     expect(line).toMatch(/^p\.yaml:5:13: tasks\.a\.python: a task has exactly one of command, python or notebook; this one has command and python/);
   });
 
+  it("refuses a notebook in a scheme tasks cannot read, and takes an http(s) URL", () => {
+    const [line] = errorsOf("id: x\ntasks:\n  a:\n    notebook: s3://bucket/train.ipynb\n");
+    expect(line).toMatch(/^p\.yaml:4:15: tasks\.a\.notebook: s3:\/\/ notebooks cannot be read here; give a path relative to the pipeline file or an http\(s\):\/\/ URL/);
+    expect(loadYamlPipeline("p.yaml", "id: x\ntasks:\n  a:\n    notebook: https://example.org/train.ipynb\n").tasks.a?.notebook).toBe("https://example.org/train.ipynb");
+  });
+
   it("names the tasks on a dependency cycle", () => {
     const [line] = errorsOf("id: x\ntasks:\n  a: { command: ls, depends_on: [c] }\n  b: { command: ls, depends_on: [a] }\n  c: { command: ls, depends_on: [b] }\n");
     expect(line).toContain("dependency cycle: a → b → c → a");
