@@ -75,7 +75,7 @@ export class SandboxService {
         continue;
       }
       if (row.state !== "stopping" && runtime && (await backend.adopt(row.id, runtime))) {
-        await moveSandbox(this.#store, row.id, [row.state], "running", { startedAt: row.startedAt ?? now }, now);
+        if (row.state === "starting") await moveSandbox(this.#store, row.id, ["starting"], "running", { startedAt: now, lastActivity: now }, now);
         adopted.push(row.id);
         continue;
       }

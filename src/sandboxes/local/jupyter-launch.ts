@@ -39,6 +39,8 @@ export function jupyterConfig(options: { token: string; port: number; home: stri
     "c.ServerApp.open_browser = False",
     `c.ServerApp.root_dir = ${py(options.home)}`,
     "c.ServerApp.quit_button = False",
+    // Capstan running as root runs local sandboxes as root too (docs/sandboxes.md says so); JupyterLab asks to be told.
+    `c.ServerApp.allow_root = ${process.getuid?.() === 0 ? "True" : "False"}`,
     // JupyterLab writes the token into every page it serves; the browser never needs it, Capstan's proxy adds it.
     'c.ServerApp.tornado_settings = {"page_config_hook": lambda handler, page_config: {**page_config, "token": ""}}',
     // No calls to the internet from a sandbox's server: no update checks, news or extension catalogue.
