@@ -50,11 +50,11 @@ export function execute(socket: WebSocket, code: string, timeoutMs = 30_000): Pr
       reject(new Error(`no reply to execute within ${timeoutMs} ms`));
     }, timeoutMs);
     const onMessage = (data: WebSocket.RawData) => {
-      const reply = JSON.parse(data.toString()) as { parent_header?: { msg_id?: string }; msg_type?: string; header?: { msg_type?: string }; content?: Record<string, unknown> };
+      const reply = JSON.parse(Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString("utf8")) as { parent_header?: { msg_id?: string }; msg_type?: string; header?: { msg_type?: string }; content?: Record<string, unknown> };
       if (reply.parent_header?.msg_id !== msgId) return;
       const type = reply.msg_type ?? reply.header?.msg_type;
-      if (type === "execute_result") output += String((reply.content?.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "");
-      if (type === "stream") output += String(reply.content?.text ?? "");
+      if (type === "execute_result") output += text((reply.content?.data as Record<string, unknown> | undefined)?.["text/plain"]);
+      if (type === "stream") output += text(reply.content?.text);
       if (type === "error") output += `${String(reply.content?.ename)}: ${String(reply.content?.evalue)}`;
       if (type === "status" && reply.content?.execution_state === "idle") {
         clearTimeout(timer);
@@ -65,4 +65,8 @@ export function execute(socket: WebSocket, code: string, timeoutMs = 30_000): Pr
     socket.on("message", onMessage);
     socket.send(JSON.stringify(message));
   });
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
 }
