@@ -1,4 +1,4 @@
 /** Model archives: reading .mar files and deciding where a register call may take one from. */
 export { openModelArchive, type ModelArchive, type Manifest, type ManifestModel, type OpenArchiveOptions } from "./model-archive.js";
 export { resolveModelUrl, type ModelUrlOptions } from "./model-url.js";
-export { readZip, ZipFormatError, type ZipEntry } from "./zip-reader.js";
+export { unpackZip, ZipFormatError } from "./zip-reader.js";

@@ -5,11 +5,11 @@
  * `MAR-INF/MANIFEST.json` = {createdOn, runtime, model: {modelName, serializedFile?, handler,
  * modelFile?, modelVersion, extensions?, requirementsFile?, configFile?}, archiverVersion}.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { invalidModel } from "../errors.js";
-import { readZip, ZipFormatError } from "./zip-reader.js";
+import { unpackZip, ZipFormatError } from "./zip-reader.js";
 
 /** The manifest's `model` object. */
 export interface ManifestModel {
@@ -58,7 +58,7 @@ export interface OpenArchiveOptions {
 }
 
 /** Opens `path` (a .mar/zip file or an archive folder) and checks its manifest. */
-export function openModelArchive(path: string, options: OpenArchiveOptions): ModelArchive {
+export async function openModelArchive(path: string, options: OpenArchiveOptions): Promise<ModelArchive> {
   let modelDir: string;
   let unpacked: string | undefined;
   if (statSync(path).isDirectory()) {
@@ -68,7 +68,7 @@ export function openModelArchive(path: string, options: OpenArchiveOptions): Mod
     unpacked = mkdtempSync(join(options.workDir, "model-"));
     modelDir = unpacked;
     try {
-      unpackZip(readFileSync(path), unpacked);
+      await unpackZip(path, unpacked);
     } catch (error) {
       rmSync(unpacked, { recursive: true, force: true });
       if (error instanceof ZipFormatError) throw invalidModel(`${basename(path)} is not a usable model archive: ${error.message}`);
@@ -109,18 +109,6 @@ export function openModelArchive(path: string, options: OpenArchiveOptions): Mod
 
 function basename(path: string): string {
   return path.split("/").pop() ?? path;
-}
-
-function unpackZip(data: Buffer, into: string): void {
-  for (const entry of readZip(data)) {
-    const target = join(into, entry.name);
-    if (entry.isDirectory) {
-      mkdirSync(target, { recursive: true });
-      continue;
-    }
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, entry.read(), { flag: "wx", mode: 0o600 });
-  }
 }
 
 function readManifest(modelDir: string, options: OpenArchiveOptions): Manifest {

@@ -1,90 +1,95 @@
 /**
- * Reads zip archives (.mar files) without a dependency: the central directory, then each entry
- * stored or deflated. Entry names that are absolute, contain `..`, or are links are refused, so an
- * archive cannot write outside the folder it is unpacked into; sizes are capped against zip bombs.
+ * Unpacks zip archives (.mar files) with yauzl, streaming each entry to disk (zip64 included, so
+ * multi-gigabyte weights unpack without being held in memory). Entry names that are absolute,
+ * climb with `..`, use backslashes or drive letters, and entries that are symbolic links are
+ * refused, so an archive cannot write outside the folder it is unpacked into; the total size is
+ * capped against zip bombs, and each entry's size is checked against what the archive declares.
  */
-import { inflateRawSync } from "node:zlib";
-
-/** One file of a zip archive. */
-export interface ZipEntry {
-  name: string;
-  isDirectory: boolean;
-  /** the uncompressed bytes */
-  read(): Buffer;
-}
+import { createWriteStream, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import yauzl, { type Entry, type ZipFile } from "yauzl";
 
 /** The archive is not a zip, is damaged, or holds an entry that may not be unpacked. */
 export class ZipFormatError extends Error {
   override readonly name = "ZipFormatError";
 }
 
-const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
-const CENTRAL_FILE_HEADER = 0x02014b50;
-const LOCAL_FILE_HEADER = 0x04034b50;
+/** The unix file type bits of an entry, from the upper half of its external attributes. */
+const FILE_TYPE_MASK = 0o170000;
+const SYMBOLIC_LINK = 0o120000;
 
-/** Lists the entries of a zip held in memory; throws ZipFormatError when it is not a sound zip. */
-export function readZip(data: Buffer, maxTotalBytes = 8 * 1024 ** 3): ZipEntry[] {
-  const eocd = findEndOfCentralDirectory(data);
-  const count = data.readUInt16LE(eocd + 10);
-  const directorySize = data.readUInt32LE(eocd + 12);
-  let offset = data.readUInt32LE(eocd + 16);
-  if (offset === 0xffffffff || count === 0xffff) throw new ZipFormatError("zip64 archives are not supported");
-  if (offset + directorySize > data.length) throw new ZipFormatError("the central directory lies outside the file (truncated archive?)");
-  const entries: ZipEntry[] = [];
-  let declaredTotal = 0;
-  for (let i = 0; i < count; i++) {
-    if (offset + 46 > data.length || data.readUInt32LE(offset) !== CENTRAL_FILE_HEADER) throw new ZipFormatError(`entry ${i} of the central directory is damaged`);
-    const method = data.readUInt16LE(offset + 10);
-    const compressedSize = data.readUInt32LE(offset + 20);
-    const size = data.readUInt32LE(offset + 24);
-    const nameLength = data.readUInt16LE(offset + 28);
-    const extraLength = data.readUInt16LE(offset + 30);
-    const commentLength = data.readUInt16LE(offset + 32);
-    const externalAttributes = data.readUInt32LE(offset + 38);
-    const localOffset = data.readUInt32LE(offset + 42);
-    const name = data.subarray(offset + 46, offset + 46 + nameLength).toString("utf8");
-    offset += 46 + nameLength + extraLength + commentLength;
-    checkEntryName(name);
-    const unixMode = externalAttributes >>> 16;
-    if ((unixMode & 0o170000) === 0o120000) throw new ZipFormatError(`entry ${name} is a symbolic link, which an archive may not hold`);
-    declaredTotal += size;
-    if (declaredTotal > maxTotalBytes) throw new ZipFormatError(`the archive unpacks to more than ${maxTotalBytes} bytes`);
-    if (method !== 0 && method !== 8) throw new ZipFormatError(`entry ${name} uses compression method ${method}; only stored and deflated are supported`);
-    entries.push({
-      name,
-      isDirectory: name.endsWith("/"),
-      read: () => readEntry(data, name, localOffset, method, compressedSize, size),
+function openZip(path: string): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: true, autoClose: true }, (error, zip) => {
+      if (error) reject(new ZipFormatError(`not a zip archive, or a truncated one (${error.message})`, { cause: error }));
+      else resolve(zip);
     });
-  }
-  return entries;
+  });
 }
 
-function findEndOfCentralDirectory(data: Buffer): number {
-  const earliest = Math.max(0, data.length - 22 - 0xffff);
-  for (let at = data.length - 22; at >= earliest; at--) {
-    if (data.readUInt32LE(at) === END_OF_CENTRAL_DIRECTORY) return at;
-  }
-  throw new ZipFormatError("not a zip archive (no end of central directory record)");
+function openEntry(zip: ZipFile, entry: Entry): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (error, stream) => {
+      if (error) reject(new ZipFormatError(`${entry.fileName}: ${error.message}`, { cause: error }));
+      else resolve(stream);
+    });
+  });
 }
 
-function checkEntryName(name: string): void {
-  if (name === "" || name.includes("\0")) throw new ZipFormatError("an entry has an empty or NUL-containing name");
-  if (name.startsWith("/") || name.includes("\\") || /^[A-Za-z]:/.test(name)) throw new ZipFormatError(`entry ${name} has an absolute or Windows path`);
-  if (name.split("/").some((part) => part === "..")) throw new ZipFormatError(`entry ${name} leads outside the archive folder (..)`);
-}
-
-function readEntry(data: Buffer, name: string, localOffset: number, method: number, compressedSize: number, size: number): Buffer {
-  if (localOffset + 30 > data.length || data.readUInt32LE(localOffset) !== LOCAL_FILE_HEADER) throw new ZipFormatError(`the local header of ${name} is damaged`);
-  const start = localOffset + 30 + data.readUInt16LE(localOffset + 26) + data.readUInt16LE(localOffset + 28);
-  const end = start + compressedSize;
-  if (end > data.length) throw new ZipFormatError(`entry ${name} is truncated`);
-  const raw = data.subarray(start, end);
-  let bytes: Buffer;
+/** Unpacks the zip at `path` into the folder `into` (which must exist); at most `maxTotalBytes` in all. */
+export async function unpackZip(path: string, into: string, maxTotalBytes = 8 * 1024 ** 3): Promise<string[]> {
+  const zip = await openZip(path);
+  const names: string[] = [];
+  let total = 0;
+  const countBytes = (name: string): Transform =>
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        total += chunk.length;
+        if (total > maxTotalBytes) done(new ZipFormatError(`${name}: the archive unpacks to more than ${maxTotalBytes} bytes`));
+        else done(null, chunk);
+      },
+    });
   try {
-    bytes = method === 0 ? Buffer.from(raw) : inflateRawSync(raw, { maxOutputLength: Math.max(size, 1) });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        zip.close();
+        if (error instanceof ZipFormatError) {
+          reject(error);
+          return;
+        }
+        const message = (error as Error).message;
+        // yauzl's checks of entry names: absolute, climbing with .., backslashes
+        const escapes = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
+        reject(new ZipFormatError(escapes ? `an entry leads outside the archive's folder (${message})` : message, { cause: error }));
+      };
+      zip.on("error", fail);
+      zip.on("end", resolve);
+      zip.on("entry", (entry: Entry) => {
+        const name = entry.fileName;
+        const type = (entry.externalFileAttributes >>> 16) & FILE_TYPE_MASK;
+        if (type === SYMBOLIC_LINK) {
+          fail(new ZipFormatError(`${name}: the archive holds a symbolic link, which is not unpacked`));
+          return;
+        }
+        const target = join(into, name);
+        if (name.endsWith("/")) {
+          mkdirSync(target, { recursive: true });
+          zip.readEntry();
+          return;
+        }
+        names.push(name);
+        mkdirSync(dirname(target), { recursive: true });
+        openEntry(zip, entry)
+          .then((stream) => pipeline(stream, countBytes(name), createWriteStream(target, { flags: "wx", mode: 0o600 })))
+          .then(() => zip.readEntry(), fail);
+      });
+      zip.readEntry();
+    });
   } catch (error) {
-    throw new ZipFormatError(`entry ${name} cannot be inflated: ${(error as Error).message}`);
+    if (error instanceof ZipFormatError) throw error;
+    throw new ZipFormatError((error as Error).message, { cause: error });
   }
-  if (bytes.length !== size) throw new ZipFormatError(`entry ${name} is ${bytes.length} bytes, its header says ${size}`);
-  return bytes;
+  return names;
 }

@@ -82,7 +82,7 @@ export class ModelManager {
   async register(request: RegisterRequest): Promise<StatusAnswer> {
     if (request.url === undefined || request.url === "") throw badRequest("Parameter url is required.");
     const path = await resolveModelUrl(request.url, { modelStore: this.options.modelStore, allowedUrls: this.options.allowedUrls });
-    const archive = openModelArchive(path, { modelName: request.modelName, handler: request.handler, runtime: request.runtime, workDir: this.options.workDir });
+    const archive = await openModelArchive(path, { modelName: request.modelName, handler: request.handler, runtime: request.runtime, workDir: this.options.workDir });
     const { modelName: name, modelVersion: version } = archive;
     if (this.models.get(name)?.versions.has(version)) {
       archive.clean();

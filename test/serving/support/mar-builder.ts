@@ -3,8 +3,9 @@
  * root of a deflated zip and MAR-INF/MANIFEST.json last, with createdOn, runtime, model and
  * archiverVersion in that order.
  */
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { crc32, deflateRawSync } from "node:zlib";
+import { python } from "../../notebooks/support/paths.js";
 
 /** What goes into an archive. */
 export interface MarSpec {
@@ -36,44 +37,28 @@ export function writeMar(path: string, spec: MarSpec): void {
   writeFileSync(path, zip(files));
 }
 
-/** A deflated zip of the given entries. */
-export function zip(entries: Array<[string, Buffer]>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const nameBytes = Buffer.from(name);
-    const packed = deflateRawSync(data);
-    const crc = crc32(data) >>> 0;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    locals.push(local, nameBytes, packed);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(packed.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, nameBytes);
-    offset += 30 + nameBytes.length + packed.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
+/** Options of one zip entry. */
+export interface ZipEntryOptions {
+  /** write the entry as a symbolic link whose target is its data */
+  symlink?: boolean;
+}
+
+/**
+ * A deflated zip of the given entries, written by Python's zipfile (the writer torch-model-archiver
+ * uses), names kept exactly as given so tests can build hostile archives.
+ */
+export function zip(entries: Array<[string, Buffer, ZipEntryOptions?]>): Buffer {
+  const program = `
+import base64, io, json, sys, zipfile
+out = io.BytesIO()
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    for name, data, symlink in json.load(sys.stdin):
+        info = zipfile.ZipInfo(name, date_time=(2026, 12, 1, 10, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = ((0o120777 if symlink else 0o100644) << 16)
+        archive.writestr(info, base64.b64decode(data))
+sys.stdout.buffer.write(out.getvalue())
+`;
+  const input = JSON.stringify(entries.map(([name, data, options]) => [name, data.toString("base64"), options?.symlink ?? false]));
+  return execFileSync(python, ["-c", program], { input, maxBuffer: 1024 ** 3 });
 }
