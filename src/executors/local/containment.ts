@@ -15,6 +15,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import { signalUntilGone } from "../../process-groups/index.js";
 import { pidsWithToken } from "./process-info.js";
 
 export type Containment =
@@ -154,7 +155,7 @@ export async function signalCgroup(dir: string, signal: NodeJS.Signals): Promise
       // gone already
     }
   }
-  await signalEach(() => cgroupPids(dir), signal, 50);
+  await signalUntilGone(() => cgroupPids(dir), signal, { rounds: 50 });
   if (signal !== "SIGKILL") return;
   for (let round = 0; round < 50; round++) {
     try {
@@ -169,22 +170,5 @@ export async function signalCgroup(dir: string, signal: NodeJS.Signals): Promise
 
 /** Sends a signal to every process carrying the attempt token but those in `spare`; repeats SIGKILL until none is left. */
 export async function signalByToken(token: string, signal: NodeJS.Signals, spare: ReadonlySet<number>): Promise<void> {
-  await signalEach(async () => (await pidsWithToken(token)).filter((pid) => !spare.has(pid) && pid !== process.pid), signal, 10);
-}
-
-/** Signals the processes `list` names; SIGKILL is repeated (up to `rounds` times, 20 ms apart) until the list is empty. */
-async function signalEach(list: () => Promise<number[]>, signal: NodeJS.Signals, rounds: number): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    const pids = await list();
-    if (pids.length === 0) return;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // gone
-      }
-    }
-    if (signal !== "SIGKILL") return;
-    await sleep(20);
-  }
+  await signalUntilGone(async () => (await pidsWithToken(token)).filter((pid) => !spare.has(pid) && pid !== process.pid), signal, { rounds: 10 });
 }

@@ -24,6 +24,7 @@ import {
 import { exitCodeReason, exitedFailing, exitedZero, lostEnd as lost, withKillReason } from "../attempt-end.js";
 import { localProcessEnv } from "../attempt-env.js";
 import { taskCommand } from "../task-command.js";
+import { signalGroup } from "../../process-groups/index.js";
 import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } from "./containment.js";
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
@@ -282,13 +283,7 @@ export class LocalExecutor implements Executor {
 
   #signal(tracked: Tracked, signal: NodeJS.Signals): void {
     if (tracked.ended) return;
-    if (isProcessAlive(tracked.pid, tracked.pidStart)) {
-      try {
-        process.kill(-tracked.pid, signal);
-      } catch {
-        // the group is already gone
-      }
-    }
+    if (isProcessAlive(tracked.pid, tracked.pidStart)) signalGroup(tracked.pid, signal);
     // Processes that left the group (setsid, double fork) get the signal too.
     void this.#signalLeftovers(tracked, signal);
   }
@@ -344,13 +339,7 @@ export class LocalExecutor implements Executor {
     // Whatever the group leader did, leave no stray process of the attempt behind: its group (unless
     // the leader still runs: it waits for the log writer, which is in its group), its cgroup or the
     // processes carrying its token, setsid children and daemons included.
-    if (!tracked.capped || !isProcessAlive(tracked.pid, tracked.pidStart)) {
-      try {
-        process.kill(-tracked.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    if (!tracked.capped || !isProcessAlive(tracked.pid, tracked.pidStart)) signalGroup(tracked.pid, "SIGKILL");
     await this.#signalLeftovers(tracked, "SIGKILL");
     this.#tracked.delete(attemptKey(tracked.ref));
     // Keep the leader's pid while its exit is still to be reported, so that report is not taken for another's.

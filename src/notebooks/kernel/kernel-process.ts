@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { signalGroupOrProcess } from "../../process-groups/index.js";
 
 /** How a process ended; both null when only its disappearance was seen. */
 export interface ProcessExit {
@@ -36,18 +37,6 @@ export function describeExit(exit: ProcessExit): string {
     return `killed by signal ${exit.signal}`;
   }
   return exit.code === null ? "the process is gone" : `exit code ${exit.code}`;
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Options of {@link spawnKernelProcess}. */
@@ -86,7 +75,7 @@ export function spawnKernelProcess(argv: string[], options: SpawnKernelOptions):
     },
     signal(signal) {
       if (child.pid !== undefined && exit === undefined) {
-        signalGroup(child.pid, signal);
+        signalGroupOrProcess(child.pid, signal);
       }
     },
     dispose() {
@@ -148,7 +137,7 @@ export function watchProcess(pid: number, startTime: string | undefined, interva
     },
     signal(signal) {
       if (exit === undefined && isProcessAlive(pid, startTime)) {
-        signalGroup(pid, signal);
+        signalGroupOrProcess(pid, signal);
       }
     },
     dispose() {

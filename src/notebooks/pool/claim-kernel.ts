@@ -5,6 +5,7 @@
  * means "no warm kernel": the caller cold-starts.
  */
 import { readdir, rename, rm } from "node:fs/promises";
+import { signalGroup } from "../../process-groups/index.js";
 import { KernelClient } from "../kernel/kernel-client.js";
 import { KernelHandle, kernelEnvironment, waitForReady } from "../kernel/kernel-handle.js";
 import { isProcessAlive, processStartTime, watchProcess } from "../kernel/kernel-process.js";
@@ -61,13 +62,7 @@ function setupCode(args: { cwd: string; env: Record<string, string>; launch: Rec
 }
 
 async function discard(ticket: PoolTicket, path: string, layout: PoolLayout): Promise<void> {
-  if (isProcessAlive(ticket.pid, ticket.startTime)) {
-    try {
-      process.kill(-ticket.pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
+  if (isProcessAlive(ticket.pid, ticket.startTime)) signalGroup(ticket.pid, "SIGKILL");
   await rm(path, { force: true });
   await rm(ticket.socketDir, { recursive: true, force: true });
   await rm(layout.log(ticket.id), { force: true });

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { signalGroupOrProcess } from "../../process-groups/index.js";
 import { KernelClient } from "../kernel/kernel-client.js";
 import { kernelArgv, kernelEnvironment, waitForReady } from "../kernel/kernel-handle.js";
 import { newConnectionInfo, writeConnectionFile, type Transport } from "../kernel/connection-file.js";
@@ -190,7 +191,7 @@ export class KernelPool {
     for (const { path, ticket } of stale) {
       if (ticket) {
         if (isProcessAlive(ticket.pid, ticket.startTime)) {
-          killGroup(ticket.pid, "SIGKILL");
+          signalGroupOrProcess(ticket.pid, "SIGKILL");
         }
         await rm(ticket.socketDir, { recursive: true, force: true });
         await rm(this.layout.log(ticket.id), { force: true });
@@ -258,7 +259,7 @@ export class KernelPool {
         if (Date.now() - since < ORPHAN_GRACE_MS) {
           continue;
         }
-        killGroup(ticket.pid, "SIGKILL");
+        signalGroupOrProcess(ticket.pid, "SIGKILL");
       }
       this.orphanedSince.delete(ticket.id);
       await rm(path, { force: true });
@@ -375,17 +376,5 @@ export class KernelPool {
     kernel.process.dispose();
     await rm(ticket.socketDir, { recursive: true, force: true });
     await rm(this.layout.log(ticket.id), { force: true });
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone
-    }
   }
 }
