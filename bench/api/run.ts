@@ -19,7 +19,7 @@ import pino from "pino";
 import { chromium } from "playwright-core";
 import { AuthService } from "../../src/auth/index.js";
 import { loadConfig } from "../../src/config/index.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import { buildServer, DEFAULT_WEB_ROOT } from "../../src/server/index.js";
 import { startTestPostgres } from "../../test/support/postgres.js";
 import { seedRuns } from "./seed.js";

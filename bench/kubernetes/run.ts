@@ -16,7 +16,7 @@ import pino from "pino";
 import { loadConfig } from "../../src/config/index.js";
 import { attemptKey, type AttemptLaunch, type Executor, type LaunchInfo } from "../../src/executors/index.js";
 import { createKubernetesExecutor, RequestCounter } from "../../src/executors/kubernetes/index.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import type { StateChange } from "../../src/scheduler/index.js";
 import { isFinishedRun } from "../../src/store/index.js";
 import { acquireKubeTestenv } from "../../test/support/kube-testenv.js";

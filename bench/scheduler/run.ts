@@ -20,7 +20,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { loadConfig } from "../../src/config/index.js";
 import { LocalExecutor, PythonStarter } from "../../src/executors/local/index.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import type { StateChange } from "../../src/scheduler/index.js";
 import { isFinishedRun } from "../../src/store/index.js";
 

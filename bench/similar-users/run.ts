@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pino from "pino";
 import { loadConfig } from "../../src/config/index.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import type { StateChange } from "../../src/scheduler/index.js";
 import { isFinishedRun } from "../../src/store/index.js";
 

@@ -32,7 +32,8 @@ import {
   type RunListFilter,
 } from "../operations/index.js";
 import { coerceParamText, type ParamSpec, type PipelineSpec } from "../pipelines/index.js";
-import { readSchedulerLock, type LogChunk, type PipelineDetail, type PipelineList, type PoolView, type RunView, type SecretSummary, type TaskDetail, type TaskView } from "../platform/index.js";
+import { readSchedulerLock } from "../wiring/index.js";
+import { type LogChunk, type PipelineDetail, type PipelineList, type PoolView, type RunView, type SecretSummary, type TaskDetail, type TaskView } from "../operations/index.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { isFinishedRun } from "../store/index.js";
 import { ClientError } from "./errors.js";

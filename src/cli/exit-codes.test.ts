@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AuthenticationError, TooManyAttemptsError } from "../auth/index.js";
 import { CellExecutionError, KernelDiedError } from "../notebooks/index.js";
 import { ParamError, PipelineFileError } from "../pipelines/index.js";
-import { SchedulerRunningError } from "../platform/scheduler-lock.js";
+import { SchedulerRunningError } from "../wiring/scheduler-lock.js";
 import { ConflictError, NotFoundError } from "../scheduler/index.js";
 import { exitCodeOf } from "./exit-codes.js";
 

@@ -1,6 +1,6 @@
 /** The live progress view of a run on a terminal: done/total, running, failed. */
 import cliProgress from "cli-progress";
-import type { RunView } from "../platform/index.js";
+import type { RunView } from "../operations/index.js";
 
 const DONE = new Set(["success", "failed", "skipped", "upstream_failed", "cancelled"]);
 

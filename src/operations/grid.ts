@@ -2,7 +2,7 @@
  * The runs × tasks grid of a pipeline, in the compact shape the UI draws from: task ids once, and
  * per run the states and tries in that order. Three indexed queries, whatever the size.
  */
-import { isoOrNull, type GridView } from "../platform/index.js";
+import { isoOrNull, type GridView } from "./views.js";
 import type { TaskState } from "../store/index.js";
 import { forEachCell } from "../store/run-grid-repository.js";
 import type { OperationsContext } from "./context.js";

@@ -7,7 +7,7 @@
 import pino from "pino";
 import type { CapstanConfig } from "../config/index.js";
 import { PipelineRegistry, type LoadedPipeline } from "../pipelines/index.js";
-import { acquireSchedulerLock, Platform } from "../platform/index.js";
+import { acquireSchedulerLock, Platform } from "../wiring/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
 import { Store } from "../store/index.js";
 import type { LoadErrorRecord, OperationsContext, SchedulerCommands } from "./context.js";

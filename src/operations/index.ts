@@ -14,3 +14,4 @@ export { deletePool, listPools, setPool } from "./pools.js";
 export { deleteSecret, listSecrets, setSecret } from "./secrets.js";
 export { redactRunViews, redactTaskFields, redactValues } from "./redact-values.js";
 export { watchRun } from "./watch-run.js";
+export * from "./views.js";

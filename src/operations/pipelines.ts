@@ -1,6 +1,6 @@
 /** Pipelines: the list with recent runs and broken files, one pipeline with its spec, its versions, pausing. */
 import { NotFoundError } from "../scheduler/index.js";
-import { pipelineSummary, type LoadErrorView, type PipelineDetail, type PipelineList } from "../platform/index.js";
+import { pipelineSummary, type LoadErrorView, type PipelineDetail, type PipelineList } from "./views.js";
 import type { OperationsContext, Viewer } from "./context.js";
 import { LoadErrorTeams } from "./load-error-team.js";
 

@@ -1,5 +1,5 @@
 /** The operations' context on a running platform (the server's): its store, registry, secrets and scheduler. */
-import type { Platform } from "../platform/index.js";
+import type { Platform } from "../wiring/index.js";
 import type { OperationsContext } from "./context.js";
 
 export function platformContext(platform: Platform): OperationsContext {

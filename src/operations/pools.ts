@@ -1,6 +1,6 @@
 /** Pools: listed with their use by everyone; created, resized and deleted for every team at once. */
 import { DEFAULT_POOL } from "../pipelines/index.js";
-import type { PoolView } from "../platform/index.js";
+import type { PoolView } from "./views.js";
 import { ConflictError, NotFoundError } from "../scheduler/index.js";
 import type { OperationsContext } from "./context.js";
 

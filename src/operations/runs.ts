@@ -1,5 +1,5 @@
 /** Runs: the list with filters and paging, one run, trigger with typed params, backfill, cancel. */
-import { loadRunView, runView, type RunSummary, type RunView } from "../platform/index.js";
+import { loadRunView, runView, type RunSummary, type RunView } from "./views.js";
 import { intervalsBetween, InvalidRequestError, NotFoundError } from "../scheduler/index.js";
 import type { RunState, TaskInstance } from "../store/index.js";
 import type { OperationsContext } from "./context.js";

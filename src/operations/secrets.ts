@@ -1,5 +1,5 @@
 /** Team secrets: names and keys are listed (never values) to the teams' editors; values are write-only. */
-import type { SecretSummary } from "../platform/index.js";
+import type { SecretSummary } from "./views.js";
 import { NotFoundError } from "../scheduler/index.js";
 import type { OperationsContext, Viewer } from "./context.js";
 

@@ -1,6 +1,6 @@
 /** Task instances: one with its attempts, clear (with or without downstream), mark, outputs, and reading a try's log. */
 import { readLogChunk } from "../logs/index.js";
-import { attemptView, taskView, type LogChunk, type TaskDetail, type TaskView } from "../platform/index.js";
+import { attemptView, taskView, type LogChunk, type TaskDetail, type TaskView } from "./views.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { ACTIVE_ATTEMPT_STATES, type Attempt, type TaskInstance } from "../store/index.js";
 import type { OperationsContext } from "./context.js";

@@ -1,6 +1,6 @@
 /** Following a run to its end in the process that schedules it: each change of the run is read back as a view. */
 import type { EventEmitter } from "node:events";
-import { loadRunView, type RunView } from "../platform/index.js";
+import { loadRunView, type RunView } from "./views.js";
 import type { StateChange } from "../scheduler/index.js";
 import { isFinishedRun, type Store } from "../store/index.js";
 

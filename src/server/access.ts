@@ -4,7 +4,7 @@
  */
 import type { Principal, TeamRole } from "../auth/index.js";
 import type { LoadedPipeline } from "../pipelines/index.js";
-import type { Platform } from "../platform/index.js";
+import type { Platform } from "../wiring/index.js";
 import type { Run } from "../store/index.js";
 import { notFound } from "./errors.js";
 

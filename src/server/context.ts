@@ -1,7 +1,7 @@
 /** What route modules get: the platform's services and operations, accounts, access checks and the live event hub. Routes never reach executors or build pods. */
 import type { AuthService } from "../auth/index.js";
 import type { OperationsContext } from "../operations/index.js";
-import type { Platform } from "../platform/index.js";
+import type { Platform } from "../wiring/index.js";
 import type { Access } from "./access.js";
 import type { EventHub } from "./event-hub.js";
 

@@ -5,7 +5,8 @@
  */
 import type { Principal } from "../auth/index.js";
 import { z } from "zod";
-import { RunStateSchema, TaskStateSchema, type Platform } from "../platform/index.js";
+import { type Platform } from "../wiring/index.js";
+import { RunStateSchema, TaskStateSchema } from "../operations/index.js";
 import type { StateChange } from "../scheduler/index.js";
 import type { Access } from "./access.js";
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { loadConfig } from "../config/index.js";
 import { LaunchError, type Executor } from "../executors/index.js";
-import { Platform } from "../platform/index.js";
+import { Platform } from "../wiring/index.js";
 import { buildServer } from "./app.js";
 
 /** The document's platform starts no process: nothing is ever launched on it. */

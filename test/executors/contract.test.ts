@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CapstanConfig } from "../../src/config/index.js";
 import { LocalExecutor, type PythonStarter, type StarterKind } from "../../src/executors/local/index.js";
 import { isProcessAlive } from "../../src/executors/local/process-info.js";
-import type { Platform } from "../../src/platform/index.js";
+import type { Platform } from "../../src/wiring/index.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 import type { KubeTestenv } from "../support/kube-testenv.js";
 import {

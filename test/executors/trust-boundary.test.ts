@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeLocalCliToken } from "../../src/auth/index.js";
-import { acquireSchedulerLock } from "../../src/platform/index.js";
+import { acquireSchedulerLock } from "../../src/wiring/index.js";
 import { startUp, type UpProcess } from "../support/cli-process.js";
 import { openHarness, tempDir, type Harness } from "../support/platform-harness.js";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { isProcessAlive } from "../../src/executors/local/process-info.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 import pino from "pino";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import type { StateChange } from "../../src/scheduler/index.js";
 import { tempDir } from "../support/platform-harness.js";
 import { createTestDatabase } from "../support/postgres.js";

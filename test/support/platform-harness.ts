@@ -9,7 +9,7 @@ import pino from "pino";
 import type { Clock } from "../../src/clock/index.js";
 import { loadConfig, type CapstanConfig } from "../../src/config/index.js";
 import type { Executor } from "../../src/executors/index.js";
-import { Platform } from "../../src/platform/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import type { StateChange } from "../../src/scheduler/index.js";
 import { isFinishedRun, type Run, type TaskInstance, type TaskState } from "../../src/store/index.js";
 

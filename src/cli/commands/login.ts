@@ -20,7 +20,7 @@ async function serverOf(command: Command): Promise<string> {
     }
   }
   const config = await configFrom(command);
-  const { readSchedulerLock } = await import("../../platform/index.js");
+  const { readSchedulerLock } = await import("../../wiring/index.js");
   const lock = readSchedulerLock(config.home);
   if (lock?.url) return lock.url;
   throw new ClientError(`name the server to log in to with --server URL (no capstan up runs against ${config.home})`);

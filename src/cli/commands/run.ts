@@ -1,7 +1,7 @@
 /** `capstan run` and `capstan backfill`: create runs, optionally wait for them with a live view. */
 import type { Command } from "commander";
 
-import type { RunView } from "../../platform/index.js";
+import type { RunView } from "../../operations/index.js";
 import type { CapstanClient } from "../client.js";
 import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { CapstanConfig } from "../../config/index.js";
 import type { LocalAccounts } from "../../auth/index.js";
 import type { KernelPool } from "../../notebooks/index.js";
-import type { Platform } from "../../platform/index.js";
+import type { Platform } from "../../wiring/index.js";
 import { ClientError } from "../errors.js";
 import { configFrom } from "../context.js";
 import { LogMasking } from "../../secrets/index.js";
@@ -19,7 +19,7 @@ export function registerUpCommand(program: Command): void {
     .action(async (opts: { port?: string; host?: string; watch: boolean }, command: Command) => {
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new ClientError(`--port ${opts.port}: expected a port number 0–65535`);
-      const [{ default: pino }, { acquireSchedulerLock, Platform, taskBaseEnv }, { buildServer }] = await Promise.all([import("pino"), import("../../platform/index.js"), import("../../server/index.js")]);
+      const [{ default: pino }, { acquireSchedulerLock, Platform, taskBaseEnv }, { buildServer }] = await Promise.all([import("pino"), import("../../wiring/index.js"), import("../../server/index.js")]);
       const config = await configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
       // Each line passes through the secrets' masking (attached when the platform opens).
       const logMasking = new LogMasking();

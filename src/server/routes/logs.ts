@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { followLog } from "../../logs/index.js";
 import { attemptOf, findTask, readTaskLog } from "../../operations/index.js";
-import { LogChunkSchema } from "../../platform/index.js";
+import { LogChunkSchema } from "../../operations/index.js";
 import { ACTIVE_ATTEMPT_STATES } from "../../store/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";

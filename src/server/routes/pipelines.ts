@@ -1,7 +1,7 @@
 /** Pipelines: list with recent runs and broken files, one pipeline with its spec, versions, the runs × tasks grid, pause. */
 import { z } from "zod";
 import { listPipelines, pipelineDetail, pipelineGrid, pipelineVersion, pipelineVersions, setPaused } from "../../operations/index.js";
-import { GridSchema, PipelineDetailSchema, PipelineListSchema } from "../../platform/index.js";
+import { GridSchema, PipelineDetailSchema, PipelineListSchema } from "../../operations/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { authenticated, authErrors, id, pipelineParams, plainJsonSerializer, queryInt, type ApiServer } from "../schemas.js";

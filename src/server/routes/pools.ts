@@ -1,7 +1,7 @@
 /** Pools: everyone sees them with their use; admins create, resize and delete them (they are shared by all teams). */
 import { z } from "zod";
 import { deletePool, listPools, setPool } from "../../operations/index.js";
-import { PoolViewSchema } from "../../platform/index.js";
+import { PoolViewSchema } from "../../operations/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { authenticated, authErrors, errorSchema, noContent, type ApiServer } from "../schemas.js";

@@ -1,7 +1,7 @@
 /** Runs: list with filters and paging, one run, trigger with typed params, backfill, cancel. */
 import { z } from "zod";
 import { backfillRuns, cancelRun, getRun, listRuns, triggerRun } from "../../operations/index.js";
-import { RunStateSchema, RunSummarySchema, RunViewSchema } from "../../platform/index.js";
+import { RunStateSchema, RunSummarySchema, RunViewSchema } from "../../operations/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { authenticated, authErrors, errorSchema, id, pipelineParams, plainJsonSerializer, queryInt, runParams, type ApiServer } from "../schemas.js";

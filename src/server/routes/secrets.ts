@@ -1,7 +1,7 @@
 /** Team secrets (task env from secret references): editors see names and keys, team admins set and delete them; values are write-only and never returned. */
 import { z } from "zod";
 import { deleteSecret, listSecrets, setSecret } from "../../operations/index.js";
-import { SecretSummarySchema } from "../../platform/index.js";
+import { SecretSummarySchema } from "../../operations/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";

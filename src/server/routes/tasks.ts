@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { clearTask, findTask, markTask, taskDetail, taskOutputs } from "../../operations/index.js";
-import { TaskDetailSchema, TaskViewSchema } from "../../platform/index.js";
+import { TaskDetailSchema, TaskViewSchema } from "../../operations/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { HttpError } from "../errors.js";

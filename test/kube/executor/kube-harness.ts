@@ -7,7 +7,7 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } fr
 import pino from "pino";
 import { loadConfig, type CapstanConfig } from "../../../src/config/index.js";
 import { podName } from "../../../src/executors/kubernetes/kube/index.js";
-import { Platform } from "../../../src/platform/index.js";
+import { Platform } from "../../../src/wiring/index.js";
 import { acquireKubeTestenv, podBehaviour, setPodLog, type KubeTestenv, type PodBehaviour } from "../../support/kube-testenv.js";
 import { openHarness, type Harness } from "../../support/platform-harness.js";
 

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ANNOTATIONS, LABELS, MANAGED_BY } from "../../../src/executors/kubernetes/kube/index.js";
-import type { Platform } from "../../../src/platform/index.js";
+import type { Platform } from "../../../src/wiring/index.js";
 import { podBehaviour } from "../../support/kube-testenv.js";
 import type { Harness } from "../../support/platform-harness.js";
 import {

@@ -5,7 +5,7 @@
  */
 import { appendFile, readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Platform } from "../../../src/platform/index.js";
+import type { Platform } from "../../../src/wiring/index.js";
 import { setPodLog, toCriLog } from "../../support/kube-testenv.js";
 import type { Harness } from "../../support/platform-harness.js";
 import { attemptPod, behaviourYaml, coreApi, eventually, openKubePipeline, reopenPlatform, steerPod, testClusters, waitForPod, waitForPodGone } from "./kube-harness.js";

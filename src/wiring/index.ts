@@ -1,4 +1,3 @@
-/** The assembled platform (store, pipelines, executors, scheduler) and the per-home scheduler lock. */
+/** Wiring: the running platform assembled from a configuration (store, pipelines, executors, scheduler), the home's private files and its scheduler lock. */
 export { Platform, capstanCommand, taskBaseEnv, type OpenPlatformOptions } from "./platform.js";
 export { acquireSchedulerLock, readSchedulerLock, SchedulerRunningError, type SchedulerLockInfo } from "./scheduler-lock.js";
-export * from "./views.js";
