@@ -175,6 +175,14 @@ describe.each(starters)("local executor processes ($starter)", ({ starter }) => 
     expect(readFileSync(small.request.logPath, "utf8")).toBe("x".repeat(1000));
   });
 
+  it("without a cap (0), writes the output to the log as it is and ends with the command's own status", { timeout: TIMEOUT }, async () => {
+    const { launch } = await makeExecutor({ starter, maxLogBytes: 0 });
+    const attempt = await launch('echo out; echo err >&2; exit 5');
+    expect(await attempt.ended).toMatchObject({ outcome: "failed", exitCode: 5 });
+    expect(readFileSync(attempt.request.logPath, "utf8")).toBe("out\nerr\n");
+    expect(readFileSync(join(attempt.request.attemptDir, "status"), "utf8").trim()).toBe("5");
+  });
+
   it("passes each write of a capped log on at once, so a running task's log can be followed live", { timeout: TIMEOUT }, async () => {
     const { launch } = await makeExecutor({ starter, maxLogBytes: 1_000_000 });
     const attempt = await launch('echo first; while [ ! -f "$ATTEMPT_DIR/go" ]; do sleep 0.05; done; echo second');
