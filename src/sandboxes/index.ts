@@ -12,3 +12,4 @@ export { checkSandboxName, isSandboxId } from "./names.js";
 export { DEFAULT_SANDBOX_ORIGIN, quotaOf, resolveSandboxSettings, sandboxOrigin, type SandboxProfile, type SandboxQuota, type SandboxSettings, type VolumeMount } from "./profiles.js";
 export { SandboxService, type CreateSandboxInput, type SandboxServiceOptions, type SandboxTarget } from "./sandbox-service.js";
 export type { SandboxView } from "./sandbox-view.js";
+export { SandboxProxy, SandboxOrigins, SANDBOX_COOKIE, type SandboxProxyOptions } from "./proxy/index.js";
