@@ -155,7 +155,7 @@ export class S3Storage implements Storage {
     if (existing?.type === "file") throw new StorageError("exists", `${show(canonical)} is a file, so no folder can be made there`, canonical);
     if (existing === undefined || (await this.head(`${canonical}/`, true)) === undefined)
       await this.send(canonical, () =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.folderKey(canonical), Body: "" })),
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.folderKey(canonical), Body: new Uint8Array(0), ContentLength: 0 })),
       );
     return folderEntry(canonical);
   }

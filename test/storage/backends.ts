@@ -1,0 +1,85 @@
+/**
+ * The backends the storage contract suite runs against, each a fresh empty volume: a local folder
+ * (with a sibling folder "scopeX" beside the volume "scope", to catch prefix confusion) and a
+ * bucket prefix on a real S3 server (versitygw, test/support/s3-testenv.ts). Each can also fill
+ * a folder with many empty files quickly, straight on disk, for the listing tests.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalStorage, S3Storage, type Storage } from "../../src/storage/index.js";
+import { startS3Testenv, type S3Testenv } from "../support/s3-testenv.js";
+
+/** A volume under test and what the suite needs to know about it. */
+export interface BackendUnderTest {
+  storage: Storage;
+  /** A folder outside the volume whose name extends the volume's ("scopeX" beside "scope"), holding secret.txt. */
+  outsideDir: string | undefined;
+  /** Makes `count` empty files named f000000… in folder `path` of the volume, bypassing the API for speed. */
+  fillFolder(path: string, count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A backend kind: its name and how to open a fresh volume of it. */
+export interface BackendKind {
+  name: string;
+  open(): Promise<BackendUnderTest>;
+}
+
+export const SECRET = "outside the volume\n";
+
+export const localBackend: BackendKind = {
+  name: "local",
+  async open() {
+    const base = await mkdtemp(join(tmpdir(), "capstan-storage-"));
+    const root = join(base, "scope");
+    const outsideDir = join(base, "scopeX");
+    await mkdir(root);
+    await mkdir(outsideDir);
+    await writeFile(join(outsideDir, "secret.txt"), SECRET);
+    return {
+      storage: new LocalStorage({ root }),
+      outsideDir,
+      fillFolder: (path, count) => fillOnDisk(join(root, path), count),
+      close: () => rm(base, { recursive: true, force: true }),
+    };
+  },
+};
+
+/** One S3 server for the file; each volume is a new bucket with the prefix "team/vol". */
+export function s3Backend(): BackendKind & { stopServer(): Promise<void> } {
+  let server: S3Testenv | undefined;
+  return {
+    name: "s3",
+    async open() {
+      server ??= await startS3Testenv();
+      const bucket = await server.createBucket();
+      const prefix = "team/vol";
+      const dataDir = server.dataDir;
+      return {
+        storage: new S3Storage({
+          endpoint: server.endpoint,
+          region: server.region,
+          bucket,
+          prefix,
+          forcePathStyle: true,
+          credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+        }),
+        outsideDir: undefined,
+        // versitygw's posix backend serves the files of <data>/<bucket>/<key> as objects.
+        fillFolder: (path, count) => fillOnDisk(join(dataDir, bucket, prefix, path), count),
+        close: () => Promise.resolve(),
+      };
+    },
+    async stopServer() {
+      await server?.stop();
+      server = undefined;
+    },
+  };
+}
+
+async function fillOnDisk(folder: string, count: number): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  for (let i = 0; i < count; i += 1) closeSync(openSync(join(folder, `f${String(i).padStart(6, "0")}`), "w"));
+}
