@@ -3,17 +3,22 @@
  * PostgreSQL server (Debian package) whose URL reaches the tests as CAPSTAN_TEST_PG_URL, and the
  * Kubernetes test control plane (kube-apiserver, kube-scheduler, etcd, kwok) whose kubeconfig
  * reaches them as CAPSTAN_TEST_KUBECONFIG — and rebuilds dist/ when sources are newer, for tests
- * that spawn the `capstan` command.
+ * that spawn the `capstan` command. The test S3 server's binary (versitygw) is built alongside when
+ * missing; each storage test file starts its own server.
  */
 import { ensureBuilt } from "./build.js";
 import { KUBE_TESTENV_KUBECONFIG_ENV, startKubeTestenv, type KubeTestenv } from "./kube-testenv.js";
 import { startTestPostgres, type TestPostgres } from "./postgres.js";
+import { ensureS3Binary } from "./s3-testenv.js";
 
 let postgres: TestPostgres | undefined;
 let kube: KubeTestenv | undefined;
 
 export default async function setup(): Promise<() => Promise<void>> {
   ensureBuilt();
+  // Built beside the Kubernetes binaries; a failed build fails the run with the build's last lines.
+  const s3Binary = ensureS3Binary();
+  s3Binary.catch(() => undefined);
   try {
     if (!process.env.CAPSTAN_TEST_PG_URL) {
       postgres = await startTestPostgres();
@@ -23,6 +28,7 @@ export default async function setup(): Promise<() => Promise<void>> {
       kube = await startKubeTestenv();
       process.env[KUBE_TESTENV_KUBECONFIG_ENV] = kube.kubeconfigPath;
     }
+    await s3Binary;
   } catch (error) {
     postgres?.stop();
     await kube?.stop();
