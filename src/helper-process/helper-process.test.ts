@@ -2,8 +2,11 @@
  * The JSON-lines helper client with a real helper process (a small Node script): replies are
  * matched to their requests in any order, an error reply fails its request alone, lines that answer
  * nothing are events, a helper that dies fails what it had not answered and is replaced when asked,
- * and one that dies before it is ready (or never is) says why.
+ * one that dies before it is ready (or never is) says why, and a helper that holds no reference
+still keeps this process waiting while it starts.
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HelperProcess, type HelperExit, type HelperMessage } from "./index.js";
 
@@ -47,11 +50,22 @@ describe("a JSON-lines helper process", () => {
 
   it("fails what a dead helper had not answered, starts a new one at once when asked, and serves again", async () => {
     const exits: HelperExit[] = [];
-    const helper = await startHelper({ restart: true, exitedError: () => new Error("gone before answering"), onExit: (exit) => exits.push(exit) });
+    let exited: () => void = () => undefined;
+    const exitSeen = new Promise<void>((resolve) => (exited = resolve));
+    const helper = await startHelper({
+      restart: true,
+      exitedError: () => new Error("gone before answering"),
+      onExit: (exit) => {
+        exits.push(exit);
+        exited();
+      },
+    });
     const first = helper.pid;
     const unanswered = helper.request({ op: "echo", value: "never", delay: 60_000 });
+    await helper.request({ op: "echo", value: "written" });
     process.kill(first ?? 0, "SIGKILL");
     await expect(unanswered).rejects.toThrow("gone before answering");
+    await exitSeen;
     expect(exits).toEqual([{ code: null, signal: "SIGKILL" }]);
     expect(await helper.request({ op: "echo", value: "again" })).toMatchObject({ value: "again" });
     expect(helper.pid).not.toBe(first);
@@ -65,6 +79,18 @@ describe("a JSON-lines helper process", () => {
     await expect(helper.request({ op: "echo", value: "x" })).rejects.toThrow("the test helper exited");
     helper.close();
     await expect(helper.request({ op: "echo", value: "x" })).rejects.toThrow("the test helper is closed");
+  });
+
+  it("keeps this process waiting while an unreferenced helper starts, and lets it exit once ready", () => {
+    const script = [
+      `import { HelperProcess } from ${JSON.stringify(join(import.meta.dirname, "index.ts"))};`,
+      // The helper outlives this process by a while; its stderr is not the test's, which would be held open.
+      "const slow = 'setTimeout(() => console.log(JSON.stringify({ ready: 1 })), 300); setTimeout(() => {}, 3000)';",
+      "const helper = await HelperProcess.start({ name: 'a slow helper', command: process.execPath, args: ['-e', slow], env: {}, stderr: 'capture', unref: true });",
+      "console.log(`ready ${String(helper.ready.ready)}`);",
+    ].join("\n");
+    const result = spawnSync(join(process.cwd(), "node_modules", ".bin", "tsx"), ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect({ status: result.status, stdout: result.stdout.trim() }).toEqual({ status: 0, stdout: "ready 1" });
   });
 
   it("says why when the helper exits before it is ready, with what it wrote to stderr", async () => {

@@ -154,7 +154,7 @@ export class HelperProcess {
         reject(new Error(`${options.name} did not start within ${timeoutMs} ms`));
         child.kill("SIGKILL");
       }, timeoutMs);
-      if (options.unref) timer.unref();
+      // The timer stays referenced: while the helper starts, it is what keeps this process waiting.
       child.once("error", (error) => {
         clearTimeout(timer);
         if (this.#child === child) this.#child = undefined;
