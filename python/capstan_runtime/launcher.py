@@ -65,8 +65,12 @@ def _become_subreaper():
 
 def _emit(message):
     data = (json.dumps(message) + "\n").encode()
-    while data:
-        data = data[os.write(1, data) :]
+    try:
+        while data:
+            data = data[os.write(1, data) :]
+    except BrokenPipeError:
+        # The scheduler is gone: so is the reader of every answer. The attempts run on.
+        os._exit(0)
 
 
 def _reap():
