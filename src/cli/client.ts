@@ -17,13 +17,17 @@ import {
   getRun,
   HOME_VIEWER,
   HomeContext,
+  listModels,
   listPipelines,
   listPools,
   listRuns,
   listSecrets,
   markTask,
+  modelDetail,
   pipelineDetail,
   readTaskLog,
+  registerModelVersion,
+  setModelAlias,
   setPool,
   setSecret,
   taskDetail,
@@ -33,6 +37,7 @@ import {
 } from "../operations/index.js";
 import { coerceParamText, type ParamSpec, type PipelineSpec } from "../pipelines/index.js";
 import { readSchedulerLock } from "../wiring/index.js";
+import type { ModelDetail, ModelSummary, ModelVersionView } from "../operations/index.js";
 import { type LogChunk, type PipelineDetail, type PipelineList, type PoolView, type RunView, type SecretSummary, type TaskDetail, type TaskView } from "../operations/index.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { isFinishedRun } from "../store/index.js";
@@ -58,6 +63,11 @@ export interface CapstanClient {
   listSecrets(team?: string): Promise<SecretSummary[]>;
   setSecret(team: string, name: string, data: Record<string, string>): Promise<void>;
   deleteSecret(team: string, name: string): Promise<void>;
+  listModels(team?: string): Promise<ModelSummary[]>;
+  getModel(name: string): Promise<ModelDetail>;
+  /** Registers a version from an absolute path on the platform's machine. */
+  registerModel(name: string, path: string, options: { team?: string; run?: string; task?: string }): Promise<ModelVersionView>;
+  setModelAlias(name: string, version: number, alias: string): Promise<ModelDetail>;
   /** Resolves when the run has finished; `onUpdate` sees each new state of it. */
   waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView>;
   close(): Promise<void>;
@@ -174,6 +184,19 @@ export class HttpClient implements CapstanClient {
   async deleteSecret(team: string, name: string) {
     await this.#call("DELETE", `/api/secrets/${encodeURIComponent(team)}/${encodeURIComponent(name)}`);
   }
+  async listModels(team?: string) {
+    const query = team ? `?team=${encodeURIComponent(team)}` : "";
+    return (await this.#call<{ models: ModelSummary[] }>("GET", `/api/models${query}`)).models;
+  }
+  async getModel(name: string) {
+    return this.#call<ModelDetail>("GET", `/api/models/${encodeURIComponent(name)}`);
+  }
+  async registerModel(name: string, path: string, options: { team?: string; run?: string; task?: string }) {
+    return this.#call<ModelVersionView>("POST", `/api/models/${encodeURIComponent(name)}/versions`, { path, ...options });
+  }
+  async setModelAlias(name: string, version: number, alias: string) {
+    return this.#call<ModelDetail>("PUT", `/api/models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`, { version });
+  }
   async waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView> {
     let last = "";
     for (;;) {
@@ -286,6 +309,28 @@ export class InProcessClient implements CapstanClient {
 
   async deleteSecret(team: string, name: string) {
     await deleteSecret(await this.#home.ready(), team, name);
+  }
+
+  async listModels(team?: string) {
+    return listModels(await this.#home.ready(), HOME_VIEWER, team);
+  }
+
+  async getModel(name: string) {
+    return modelDetail(await this.#home.ready(), HOME_VIEWER, name);
+  }
+
+  async registerModel(name: string, path: string, options: { team?: string; run?: string; task?: string }) {
+    const home = await this.#home.ready({ pipelines: true });
+    let team = options.team;
+    if (team === undefined && options.run !== undefined) {
+      const run = await home.store.runs.get(options.run);
+      if (run) team = home.pipelines.get(run.pipelineId)?.spec.team ?? (await home.store.pipelines.get(run.pipelineId))?.team;
+    }
+    return registerModelVersion(home, { name, path, team: team ?? "default", runId: options.run, taskId: options.task });
+  }
+
+  async setModelAlias(name: string, version: number, alias: string) {
+    return setModelAlias(await this.#home.ready(), HOME_VIEWER, name, version, alias);
   }
 
   /** Runs the scheduler here until the run finishes (its tasks, and nothing else, are scheduled). */

@@ -23,6 +23,8 @@ export interface LoadErrorRecord {
 
 export interface OperationsContext {
   store: Store;
+  /** The platform's home (registered model versions are copied under models/). */
+  home: string;
   /** The pipelines loaded now. */
   pipelines: { get(id: string): LoadedPipeline | undefined; list(): LoadedPipeline[] };
   /** Files that failed to load. */

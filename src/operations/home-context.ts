@@ -25,6 +25,10 @@ export class HomeContext implements OperationsContext {
 
   constructor(readonly config: CapstanConfig) {}
 
+  get home(): string {
+    return this.config.home;
+  }
+
   /** Opens the store, and with `pipelines` loads the pipeline files, unless the platform is open. */
   async ready(options: { pipelines?: boolean } = {}): Promise<this> {
     if (this.#platform) return this;

@@ -15,3 +15,4 @@ export { deleteSecret, listSecrets, setSecret } from "./secrets.js";
 export { redactRunViews, redactTaskFields, redactValues } from "./redact-values.js";
 export { watchRun } from "./watch-run.js";
 export * from "./views.js";
+export { listModels, modelDetail, modelTeam, modelVersion, noModel, registerModelVersion, setModelAlias, ModelDetailSchema, ModelSummarySchema, ModelVersionViewSchema, type ModelDetail, type ModelSummary, type ModelVersionView, type RegisterModelRequest } from "./models.js";

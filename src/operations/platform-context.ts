@@ -5,6 +5,7 @@ import type { OperationsContext } from "./context.js";
 export function platformContext(platform: Platform): OperationsContext {
   return {
     store: platform.store,
+    home: platform.config.home,
     pipelines: platform.registry,
     // The platform records every load's errors in the store (with the pipeline each file held), for every replica.
     loadErrors: () => platform.store.pipelines.listLoadErrors(),

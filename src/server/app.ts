@@ -20,6 +20,7 @@ import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { logRoutes } from "./routes/logs.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { modelRoutes } from "./routes/models.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { poolRoutes } from "./routes/pools.js";
 import { runRoutes } from "./routes/runs.js";
@@ -50,7 +51,7 @@ export function routesOf(app: FastifyInstance): readonly RouteInfo[] {
   return registeredRoutes.get(app) ?? [];
 }
 
-const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, metricsRoutes];
+const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, metricsRoutes];
 
 /** Builds the server (not yet listening). */
 export async function buildServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {

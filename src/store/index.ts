@@ -8,3 +8,4 @@ export type { LoadErrorInput, PipelineVersionInput } from "./pipeline-repository
 export * from "./states.js";
 export type { SandboxPatch, StoredSandbox } from "./sandbox-repository.js";
 export { SANDBOX_STATES, type SandboxState } from "./sandbox-schema.js";
+export type { NewModelVersion, StoredModel, StoredModelAlias, StoredModelVersion } from "./model-repository.js";

@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { authMigration } from "./auth-migration.js";
 import { sandboxMigration } from "./sandbox-migration.js";
+import { modelMigration } from "./model-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
 
 const initial: Migration = {
@@ -131,6 +132,7 @@ const migrations: Record<string, Migration> = {
   "0002_auth": authMigration,
   "0003_secrets": secretsMigration,
   "0004_sandboxes": sandboxMigration,
+  "0005_models": modelMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

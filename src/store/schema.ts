@@ -1,5 +1,6 @@
 /** Table types of the database (camelCase here; snake_case in SQL through Kysely's CamelCasePlugin). */
 import type { SandboxesTable } from "./sandbox-schema.js";
+import type { ModelAliasesTable, ModelsTable, ModelVersionsTable } from "./model-schema.js";
 import type { AttemptState, RunState, RunTrigger, TaskState } from "./states.js";
 
 export interface PipelinesTable {
@@ -169,6 +170,9 @@ export interface SecretsTable {
 
 export interface Database {
   sandboxes: SandboxesTable;
+  models: ModelsTable;
+  modelVersions: ModelVersionsTable;
+  modelAliases: ModelAliasesTable;
   secrets: SecretsTable;
   users: UsersTable;
   teams: TeamsTable;

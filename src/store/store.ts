@@ -11,6 +11,7 @@ import { ChangeFeed } from "./change-feed.js";
 import { AttemptRepository } from "./attempt-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
+import { ModelRepository } from "./model-repository.js";
 import { PoolRepository } from "./pool-repository.js";
 import { SandboxRepository } from "./sandbox-repository.js";
 import { SecretRepository } from "./secret-repository.js";
@@ -39,6 +40,7 @@ export interface Repositories {
   readonly grid: RunGridRepository;
   readonly secrets: SecretRepository;
   readonly sandboxes: SandboxRepository;
+  readonly models: ModelRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -60,6 +62,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     grid: new RunGridRepository(db, dialect),
     secrets: new SecretRepository(db),
     sandboxes: new SandboxRepository(db),
+    models: new ModelRepository(db),
   };
 }
 

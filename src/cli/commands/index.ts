@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { registerLoginCommands } from "./login.js";
 import { registerLogCommands } from "./logs.js";
+import { registerModelCommands } from "./models.js";
 import { registerNotebookCommands } from "./notebook.js";
 import { registerPipelineCommands } from "./pipelines.js";
 import { registerPoolCommands } from "./pools.js";
@@ -22,6 +23,7 @@ const registrations: Register[] = [
   registerLogCommands,
   registerPoolCommands,
   registerSecretCommands,
+  registerModelCommands,
   registerUserCommands,
   registerLoginCommands,
   registerNotebookCommands,
