@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { sandboxesSchema } from "./sandboxes-schema.js";
+import { volumesSchema } from "./storage-schema.js";
 
 const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== undefined, { error: 'expected a duration such as "10s" or "5m"' });
 
@@ -54,6 +55,8 @@ export const configSchema = z.strictObject({
   clusters: z.record(z.string(), z.unknown()).optional(),
   /** Personal JupyterLab sandboxes: origin, profiles, quotas. */
   sandboxes: sandboxesSchema.optional(),
+  /** Team volumes: local folders, mounted claims and S3 bucket prefixes (src/storage). */
+  volumes: volumesSchema.optional(),
 });
 
 export type ConfigFile = z.output<typeof configSchema>;

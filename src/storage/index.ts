@@ -6,5 +6,6 @@ export { contentTypeOf, isActiveContent } from "./content-type.js";
 export { compareUtf8 } from "./name-order.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./storage-limits.js";
 export { LocalStorage, type LocalStorageOptions } from "./local/local-storage.js";
-export { S3Storage, type S3StorageOptions } from "./s3/s3-storage.js";
+export { S3Storage, type S3Credentials, type S3StorageOptions } from "./s3/s3-storage.js";
 export { zipFolder } from "./zip-folder.js";
+export { VolumeRegistry, type TeamSecretReader, type Volume, type VolumeRegistryOptions } from "./volumes.js";

@@ -37,12 +37,19 @@ export interface S3StorageOptions {
   prefix?: string;
   /** Address the bucket in the path (http://host/bucket/key) rather than the host name; most self-hosted stores need it. */
   forcePathStyle?: boolean;
-  /** Access keys; absent: the SDK's default chain (AWS_ACCESS_KEY_ID and friends). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Access keys, or a function that fetches them (from the secret store); absent: the SDK's default chain (AWS_ACCESS_KEY_ID and friends). */
+  credentials?: S3Credentials | (() => Promise<S3Credentials>);
   /** Bytes per multipart part (default 8 MiB, at least 5 MiB). */
   partSize?: number;
   /** Parts uploaded at once (default 4). */
   queueSize?: number;
+}
+
+/** The keys of an S3 account. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
 }
 
 /** A volume that is a bucket prefix of an S3-compatible store. */
