@@ -26,33 +26,38 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> dict[str, object]:
+def build_model_folder(embeddings_path: str, users_path: str, k: int, out_dir: str, name: str = "similar-users") -> dict[str, object]:
+    """Writes the model folder; answers its path and the number of users."""
     import numpy as np
     import pyarrow.parquet as pq
 
-    args = parse_args()
-    embeddings = np.load(args.embeddings).astype(np.float32)
-    ids = pq.read_table(args.users, columns=["user_id"]).column("user_id").to_pylist()
+    embeddings = np.load(embeddings_path).astype(np.float32)
+    ids = pq.read_table(users_path, columns=["user_id"]).column("user_id").to_pylist()
     if len(ids) != embeddings.shape[0]:
-        sys.exit(f"{args.users} (--users) lists {len(ids)} users but {args.embeddings} (--embeddings) has {embeddings.shape[0]} rows")
-    if args.k < 1:
-        sys.exit(f"--k {args.k} must be at least 1")
-    out = Path(args.out)
+        sys.exit(f"{users_path} (--users) lists {len(ids)} users but {embeddings_path} (--embeddings) has {embeddings.shape[0]} rows")
+    if k < 1:
+        sys.exit(f"--k {k} must be at least 1")
+    out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
     (out / "MAR-INF").mkdir(parents=True)
     np.save(out / "embeddings.npy", embeddings)
     (out / "user_ids.json").write_text(json.dumps(ids))
-    (out / "serve_config.json").write_text(json.dumps({"k": args.k}))
+    (out / "serve_config.json").write_text(json.dumps({"k": k}))
     shutil.copy(HERE / "handler.py", out / "handler.py")
     manifest = {
         "createdOn": "",
         "runtime": "python",
-        "model": {"modelName": args.name, "handler": "handler.py", "modelVersion": "1.0"},
+        "model": {"modelName": name, "handler": "handler.py", "modelVersion": "1.0"},
         "archiverVersion": "capstan",
     }
     (out / "MAR-INF" / "MANIFEST.json").write_text(json.dumps(manifest, indent=2))
     return {"model_dir": str(out.resolve()), "users": len(ids)}
+
+
+def main() -> dict[str, object]:
+    args = parse_args()
+    return build_model_folder(args.embeddings, args.users, args.k, args.out, args.name)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import PIPELINE_DIR, run_script
 
-STAGES = ["datasource", "datamart", "features", "train", "predict", "evaluate", "publish"]
+STAGES = ["datasource", "datamart", "features", "train", "predict", "evaluate", "publish", "register"]
 
 
 def test_every_stage_succeeds_and_reports_seconds_and_peak_memory(small_run) -> None:
@@ -79,3 +79,11 @@ def test_query_answers_who_is_similar_from_the_latest_version(small_run, tmp_pat
     missing = subprocess.run([sys.executable, "query.py", "--results", str(root), "--user", "nobody"], cwd=PIPELINE_DIR, capture_output=True, text=True)
     assert missing.returncode == 1
     assert missing.stderr.startswith("similar-users/query: user 'nobody' is not in version ")
+
+
+def test_register_builds_a_servable_model_folder(small_run) -> None:
+    result, _ = small_run
+    outputs = result.task("register").outputs
+    assert outputs["registered"] is False  # no $CAPSTAN_SERVER here: the folder is built, not registered
+    manifest = json.loads((Path(outputs["model_dir"]) / "MAR-INF" / "MANIFEST.json").read_text())
+    assert manifest["model"]["handler"] == "handler.py"
