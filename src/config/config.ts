@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { configSchema, trustedProxyProblem, type ConfigFile } from "./config-schema.js";
+import type { SandboxesConfigFile } from "./sandboxes-schema.js";
 
 /** The settings Capstan runs with. */
 export interface CapstanConfig {
@@ -33,6 +34,8 @@ export interface CapstanConfig {
   sweepIntervalMs: number;
   notebooks: { warmKernels: number; kernelspecs: string[] };
   clusters: Record<string, unknown>;
+  /** The `sandboxes:` section as written (profiles and quotas are resolved by sandboxes/); its python is made absolute. */
+  sandboxes: SandboxesConfigFile | undefined;
   /** The file the settings came from, if any. */
   file: string | null;
 }
@@ -165,6 +168,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     sweepIntervalMs: fromFile.scheduler?.sweep_interval !== undefined ? (parseDuration(fromFile.scheduler.sweep_interval) ?? 0) : /^postgres/.test(databaseUrl) ? 2000 : 0,
     notebooks: { warmKernels: fromFile.notebooks?.warm_kernels ?? 1, kernelspecs: fromFile.notebooks?.kernelspecs ?? ["python3"] },
     clusters: fromFile.clusters ?? {},
+    sandboxes: fromFile.sandboxes && { ...fromFile.sandboxes, ...(fromFile.sandboxes.python?.includes("/") ? { python: rel(fromFile.sandboxes.python, base) } : {}) },
     file,
   };
 }

@@ -1,65 +1,56 @@
 /**
- * Errors of sandboxes, each with the HTTP status and code the API answers with and the field at
- * fault where there is one, so the edge (API, CLI) decides nothing but how to print them.
+ * Errors of sandboxes as platform errors: each says its kind (the API maps it to a status, the CLI
+ * to an exit code) and carries the field at fault in `field` and in its details, where there is one.
  */
-
-export abstract class SandboxError extends Error {
-  abstract readonly status: number;
-  abstract readonly code: string;
-  readonly exitCode = 2;
-}
+import { CapstanError } from "../errors/index.js";
 
 /** A value that does not fit: a name, a profile, a confirmation. `field` names it. */
-export class SandboxInputError extends SandboxError {
+export class SandboxInputError extends CapstanError {
   override readonly name = "SandboxInputError";
-  readonly status = 400;
-  readonly code = "invalid_request";
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super("invalid", "invalid_request", message, { details: { field } });
   }
 }
 
 /** No such sandbox, or one the caller may not see. */
-export class SandboxNotFoundError extends SandboxError {
+export class SandboxNotFoundError extends CapstanError {
   override readonly name = "SandboxNotFoundError";
-  readonly status = 404;
-  readonly code = "not_found";
+  constructor(message: string) {
+    super("not_found", "not_found", message);
+  }
 }
 
 /** A name that is taken, or a move the sandbox's state does not allow (start while stopping, delete while running). */
-export class SandboxConflictError extends SandboxError {
+export class SandboxConflictError extends CapstanError {
   override readonly name = "SandboxConflictError";
-  readonly status = 409;
-  readonly code = "conflict";
   constructor(
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super("conflict", "conflict", message, field === undefined ? {} : { details: { field } });
   }
 }
 
 /** Over the team's quota of sandboxes or GPUs; `field` is `quota.sandboxes` or `quota.gpus`. */
-export class SandboxQuotaError extends SandboxError {
+export class SandboxQuotaError extends CapstanError {
   override readonly name = "SandboxQuotaError";
-  readonly status = 409;
-  readonly code = "quota_exceeded";
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super("quota", "quota_exceeded", message, { details: { field } });
   }
 }
 
 /** Not the owner (or an admin) of the sandbox. */
-export class SandboxForbiddenError extends SandboxError {
+export class SandboxForbiddenError extends CapstanError {
   override readonly name = "SandboxForbiddenError";
-  readonly status = 403;
-  readonly code = "forbidden";
+  constructor(message: string) {
+    super("forbidden", "forbidden", message);
+  }
 }
 
 /** The backend could not start the sandbox; `reason` is the short cause stored with the failed state. */

@@ -4,7 +4,7 @@
  * Capstan's authenticating proxy from an origin of their own, and stopped when idle.
  */
 export type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime } from "./backend.js";
-export { SandboxConflictError, SandboxError, SandboxForbiddenError, SandboxInputError, SandboxNotFoundError, SandboxQuotaError, SandboxStartError } from "./errors.js";
+export { SandboxConflictError, SandboxForbiddenError, SandboxInputError, SandboxNotFoundError, SandboxQuotaError, SandboxStartError } from "./errors.js";
 export { IdleCuller, type IdleCullerOptions } from "./idle-culler.js";
 export { canMove } from "./lifecycle.js";
 export { LocalSandboxBackend, type LocalSandboxBackendOptions } from "./local/local-backend.js";

@@ -1,6 +1,6 @@
 /**
- * The platform assembled from its configuration: the store, the pipeline registry, the executors
- * and the scheduler. `capstan up`, in-process CLI commands and tests all open it the same way.
+ * The platform assembled from its configuration: the store, the pipeline registry, the executors,
+ * the scheduler and the sandbox service (running sandboxes adopted when it opens). `capstan up`, in-process CLI commands and tests all open it the same way.
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,8 @@ import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
+import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
+import { openSandboxes } from "./sandboxes.js";
 import { ensurePrivateHome } from "./private-home.js";
 import { isFinishedRun, isFinishedTask, Store } from "../store/index.js";
 
@@ -97,6 +99,9 @@ export class Platform {
     readonly metrics: PlatformMetrics,
     /** How local tasks are kept out of the platform's home (see docs/security.md). */
     readonly taskBoundary: TaskBoundary,
+    /** Personal JupyterLab sandboxes (docs/sandboxes.md). */
+    readonly sandboxes: SandboxService,
+    readonly idleCuller: IdleCuller,
   ) {}
 
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
@@ -162,7 +167,8 @@ export class Platform {
         observer: metrics,
       });
       observeState(metrics, store, scheduler, kubernetes);
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary);
+      const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller);
       await platform.reloadPipelines();
       return platform;
     } catch (error) {
@@ -226,10 +232,12 @@ export class Platform {
     }
   }
 
-  /** Stops scheduling and closes the store; running attempts keep running. */
+  /** Stops scheduling and closes the store; running attempts and sandboxes keep running. */
   async close(): Promise<void> {
     this.registry.close();
+    await this.idleCuller.close();
     await this.scheduler.stop();
+    await this.sandboxes.close();
     for (const executor of this.executors.values()) await executor.close();
     await this.store.close();
   }

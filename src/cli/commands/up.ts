@@ -41,6 +41,8 @@ export function registerUpCommand(program: Command): void {
         const url = address.replace("[::1]", "localhost").replace("127.0.0.1", "localhost");
         // Scheduling starts once the server listens, so a busy port fails before anything runs.
         await platform.start({ watch: opts.watch });
+        // Sandboxes idle past their profile's timeout are stopped by this server alone (not by CLI processes).
+        platform.idleCuller.start();
         // Warm kernels would run outside the tasks' boundary (see docs/security.md): tasks start their own.
         if (config.notebooks.warmKernels > 0 && platform.taskBoundary.active) logger.info("warm kernels are off while tasks run apart from the platform's home; notebook tasks start their kernels cold");
         else if (config.notebooks.warmKernels > 0) kernelPool = await startKernelPool(config, poolDir, taskBaseEnv(), (message) => logger.warn(message));
