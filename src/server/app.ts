@@ -24,12 +24,14 @@ import { modelRoutes } from "./routes/models.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { poolRoutes } from "./routes/pools.js";
 import { runRoutes } from "./routes/runs.js";
+import { sandboxRoutes } from "./routes/sandboxes.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { teamRoutes } from "./routes/teams.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { registerNulGuard } from "./nul-guard.js";
+import { SandboxHosts } from "./sandbox-hosts.js";
 import { transformComponents } from "./openapi-components.js";
 import { isApiRequest } from "./request-path.js";
 import { notBuiltPage, registerWebUi } from "./static-web.js";
@@ -51,13 +53,14 @@ export function routesOf(app: FastifyInstance): readonly RouteInfo[] {
   return registeredRoutes.get(app) ?? [];
 }
 
-const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, metricsRoutes];
+const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, sandboxRoutes, metricsRoutes];
 
 /** Builds the server (not yet listening). */
 export async function buildServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {
   const { platform } = context;
   const auth = context.auth ?? new AuthService(platform.store, { clock: platform.clock });
   const access = new Access(platform);
+  const sandboxHosts = new SandboxHosts(platform.sandboxes, auth);
   const ctx: RouteContext = {
     platform,
     operations: platformContext(platform),
@@ -66,6 +69,7 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     hub: new EventHub(platform, access),
     streams: new Set(),
     redact: (text) => platform.secrets.redact(text),
+    sandboxHosts,
   };
 
   // Typed as Fastify's base logger so route modules take the plain Fastify instance type.
@@ -77,6 +81,8 @@ export async function buildServer(context: ServerContext, options: ServerOptions
     bodyLimit: 1024 * 1024,
     // Longer than any id the schemas accept, so an over-long id gets the schema's message.
     routerOptions: { maxParamLength: 320 },
+    // Sandbox origins are served beside the API on the same port (sandbox-hosts.ts).
+    serverFactory: sandboxHosts.serverFactory,
     trustProxy: typeof options.trustProxy === "boolean" ? options.trustProxy : options.trustProxy && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
   });
   // Every route's schemas are zod (schemas.ts): they check requests, check and write answers, and make the OpenAPI document.

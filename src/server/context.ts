@@ -4,6 +4,7 @@ import type { OperationsContext } from "../operations/index.js";
 import type { Platform } from "../wiring/index.js";
 import type { Access } from "./access.js";
 import type { EventHub } from "./event-hub.js";
+import type { SandboxHosts } from "./sandbox-hosts.js";
 
 /** What `buildServer` needs: the platform; accounts default to an AuthService on the platform's store. */
 export interface ServerContext {
@@ -35,4 +36,6 @@ export interface RouteContext {
   streams: Set<{ close(): void }>;
   /** Masks every secret value in text the API returns (logs, notebooks). */
   redact: (text: string) => Promise<string>;
+  /** The sandbox origins this server serves (their proxy exists once it listens). */
+  sandboxHosts: SandboxHosts;
 }
