@@ -1,5 +1,5 @@
 """similar-users/register: the pipeline's last stage. Builds the model folder (package.py) in the
-run's artifacts and, when the task can reach the Capstan API ($CAPSTAN_SERVER and $CAPSTAN_TOKEN,
+run's artifacts and, when the task can reach the Capstan API ($REGISTRY_URL and $REGISTRY_TOKEN,
 e.g. from a team secret), registers it as a new version of the model with this run's lineage
 (the run's params, the evaluate task's metrics) and points an alias (production) at it. Without
 them it prints the two commands that do the same and reports registered: false.
@@ -53,7 +53,7 @@ def call(server: str, token: str, method: str, path: str, body: dict) -> dict:
         detail = error.read().decode(errors="replace")
         raise StageError(f"{method} {path} answered {error.code}: {detail}") from error
     except urllib.error.URLError as error:
-        raise StageError(f"cannot reach the Capstan API at {server} ($CAPSTAN_SERVER): {error.reason}") from error
+        raise StageError(f"cannot reach the Capstan API at {server} ($REGISTRY_URL): {error.reason}") from error
 
 
 def main() -> dict[str, object]:
@@ -64,11 +64,11 @@ def main() -> dict[str, object]:
     built = build_model_folder(args.embeddings, args.users, args.k, str(folder), args.name)
     model_dir = str(built["model_dir"])
     run = os.environ.get("CAPSTAN_RUN_ID")
-    server, token = os.environ.get("CAPSTAN_SERVER"), os.environ.get("CAPSTAN_TOKEN")
+    server, token = os.environ.get("REGISTRY_URL"), os.environ.get("REGISTRY_TOKEN")
     outputs: dict[str, object] = {"model_dir": model_dir, "model_name": args.name, "users": built["users"]}
     if not server or not token:
         lineage = f" --run {run} --task {args.lineage_task}" if run else ""
-        print(f"not registered ($CAPSTAN_SERVER and $CAPSTAN_TOKEN are not set); to register and serve it:")
+        print("not registered ($REGISTRY_URL and $REGISTRY_TOKEN are not set); to register and serve it:")
         print(f"  capstan models register {args.name} {model_dir}{lineage}")
         print(f"  capstan models alias {args.name} VERSION {args.alias}")
         return {**outputs, "registered": False}

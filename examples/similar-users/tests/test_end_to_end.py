@@ -84,6 +84,6 @@ def test_query_answers_who_is_similar_from_the_latest_version(small_run, tmp_pat
 def test_register_builds_a_servable_model_folder(small_run) -> None:
     result, _ = small_run
     outputs = result.task("register").outputs
-    assert outputs["registered"] is False  # no $CAPSTAN_SERVER here: the folder is built, not registered
+    assert outputs["registered"] is False  # no $REGISTRY_URL here: the folder is built, not registered
     manifest = json.loads((Path(outputs["model_dir"]) / "MAR-INF" / "MANIFEST.json").read_text())
     assert manifest["model"]["handler"] == "handler.py"
