@@ -1,6 +1,6 @@
 /**
  * Sandboxes: personal JupyterLab environments with persistent homes, owned by a user in a team,
- * started from admin-defined profiles through a backend (local processes today), served through
+ * started from admin-defined profiles through a backend (local processes or Kubernetes pods), served through
  * Capstan's authenticating proxy from an origin of their own, and stopped when idle.
  */
 export type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime } from "./backend.js";
@@ -8,6 +8,7 @@ export { SandboxConflictError, SandboxForbiddenError, SandboxInputError, Sandbox
 export { IdleCuller, type IdleCullerOptions } from "./idle-culler.js";
 export { canMove } from "./lifecycle.js";
 export { LocalSandboxBackend, type LocalSandboxBackendOptions } from "./local/local-backend.js";
+export { createKubernetesSandboxBackend, KubernetesSandboxBackend, type KubernetesSandboxBackendOptions } from "./kubernetes/index.js";
 export { checkSandboxName, isSandboxId } from "./names.js";
 export { DEFAULT_SANDBOX_ORIGIN, quotaOf, resolveSandboxSettings, sandboxOrigin, type SandboxProfile, type SandboxQuota, type SandboxSettings, type VolumeMount } from "./profiles.js";
 export { SandboxService, type CreateSandboxInput, type SandboxServiceOptions, type SandboxTarget } from "./sandbox-service.js";

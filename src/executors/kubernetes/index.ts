@@ -8,6 +8,7 @@ import { KubernetesExecutor, type KubernetesExecutorOptions } from "./kubernetes
 export { KubernetesExecutor, type KubernetesExecutorOptions } from "./kubernetes-executor.js";
 export { describePod, endOfPod, nodeLostReason, podProgress, type PodProgress } from "./pod-outcome.js";
 export { RequestCounter, type RequestCounts } from "./kube/index.js";
+export { apiStatus, type ApiStatus } from "./api-status.js";
 
 /**
  * Builds the Kubernetes executor from capstan.yaml's `clusters:`. Throws ClusterConfigError (with

@@ -16,6 +16,8 @@ export interface PodInformerOptions {
   cluster: KubeCluster;
   namespace: string;
   counter: RequestCounter;
+  /** Which pods to watch (default: every pod Capstan's executor manages). */
+  labelSelector?: string;
   /** Called for every change of a selected pod, in the order the watch delivers them. */
   onEvent: (type: PodEventType, pod: V1Pod) => void;
   /** Called after each successful list (first start and every relist). */
@@ -43,14 +45,15 @@ export class PodInformer {
     this.#options = options;
     this.#backoffMs = options.initialBackoffMs ?? 500;
     const { cluster, namespace, counter } = options;
+    const labelSelector = options.labelSelector ?? MANAGED_SELECTOR;
     this.#informer = makeInformer<V1Pod>(
       cluster.config,
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
       async () => {
-        const list = await cluster.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR });
+        const list = await cluster.core.listNamespacedPod({ namespace, labelSelector });
         return list;
       },
-      MANAGED_SELECTOR,
+      labelSelector,
     );
     this.#informer.on("add", (pod) => options.onEvent("add", pod));
     this.#informer.on("update", (pod) => options.onEvent("update", pod));
