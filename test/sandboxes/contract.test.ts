@@ -1,9 +1,13 @@
 /**
- * The sandbox backend contract: the same cases for every backend, through the lifecycle service with
- * real JupyterLab and real kernels. Today it runs against `local`; a second backend adds a Target.
- * Start answers with the upstream token only; a cell runs in the sandbox's home; stop ends kernels
- * too and keeps the home; a restarted Capstan adopts a running sandbox; a crash is a failure with a
- * reason; team volumes are shared; idle sandboxes stop and the owner's traffic keeps them alive.
+ * The sandbox backend contract: the same cases for every backend, through the lifecycle service.
+ * `local` runs real JupyterLab and real kernels; `kubernetes` runs on the test control plane, where
+ * kwok plays the kubelet: pods reach Running and Ready but no container runs, so no JupyterLab
+ * answers there. Cases that need a JupyterLab answering are marked `needsRuntime` and run for
+ * `local` only; states, objects, adoption, stop with the home kept, delete and failure reasons run
+ * for both. Start answers with the upstream token only; a cell runs in the sandbox's home; stop ends
+ * kernels too and keeps the home; a restarted Capstan adopts a running sandbox; a crash is a failure
+ * with a reason; team volumes are shared; idle sandboxes stop and the owner's traffic keeps them alive.
+ * The `kubernetes` half needs the test control plane, which the global setup starts.
  */
 import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,33 +15,66 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pidsWithToken } from "../../src/executors/local/index.js";
 import { IdleCuller, LocalSandboxBackend, type SandboxService, type SandboxTarget } from "../../src/sandboxes/index.js";
 import { execute, openKernelSocket, startKernel } from "./jupyter-client.js";
+import { homeClaim, openKubeSandboxWorld, sandboxPod, type KubeSandboxWorld } from "./kubernetes/kube-sandbox-world.js";
 import { openSandboxWorld, sandboxPython, type SandboxWorld, type SandboxWorldOptions } from "./sandbox-fixture.js";
 
 /** One backend as the contract sees it. */
 interface Target {
   name: string;
+  /** Whether a real JupyterLab answers (false on the Kubernetes test plane, where kwok runs no container). */
+  runtime: boolean;
   world(options?: SandboxWorldOptions): Promise<SandboxWorld>;
-  /** The home of a sandbox as the test machine sees it (to plant and read files). */
+  /** The home of a sandbox as the test machine sees it (to plant and read files; runtime targets only). */
   home(world: SandboxWorld, id: string): string;
+  /** Whether the sandbox's home (folder or volume claim) exists. */
+  homeExists(world: SandboxWorld, id: string): Promise<boolean>;
   /** Makes the running sandbox's server die as a crash would. */
   crash(world: SandboxWorld, id: string): Promise<void>;
-  /** No process of the sandbox is left. */
-  gone(id: string): Promise<boolean>;
+  /** No process (or pod) of the sandbox is left. */
+  gone(world: SandboxWorld, id: string): Promise<boolean>;
+  /** A world whose sandboxes cannot start, and the reason the failure carries. */
+  unstartable: { options: SandboxWorldOptions; reason: RegExp };
 }
 
 const local: Target = {
   name: "local",
+  runtime: true,
   world: (options) => openSandboxWorld(options),
   home: (world, id) => world.backend.homeOf(id),
+  homeExists: (world, id) => Promise.resolve(existsSync(world.backend.homeOf(id))),
   async crash(world, id) {
     const row = await world.store.sandboxes.get(id);
     const { pid } = JSON.parse(row!.runtime!) as { pid: number };
     process.kill(-pid, "SIGKILL");
   },
-  async gone(id) {
+  async gone(_world, id) {
     return (await pidsWithToken(`sandbox-${id}`)).length === 0;
   },
+  unstartable: {
+    options: { backend: (root) => new LocalSandboxBackend({ root, python: join(realpathSync(sandboxPython()), "..", "no-such-python") }) },
+    reason: /^crash: /,
+  },
 };
+
+const kubeWorld = (world: SandboxWorld) => world as KubeSandboxWorld;
+
+const kubernetes: Target = {
+  name: "kubernetes",
+  runtime: false,
+  world: (options) => openKubeSandboxWorld(options),
+  home: () => {
+    throw new Error("the home of a Kubernetes sandbox is a volume claim, not a folder of this machine");
+  },
+  homeExists: async (world, id) => (await homeClaim(kubeWorld(world).kube, id)) !== undefined,
+  async crash(world, id) {
+    const { steerPod } = await import("../kube/executor/kube-harness.js");
+    await steerPod(kubeWorld(world).kube, "capstan-cpu", `sandbox-${id}`, { outcome: "fail", exitCode: 1 });
+  },
+  gone: async (world, id) => (await sandboxPod(kubeWorld(world).kube, id)) === undefined,
+  unstartable: { options: { outcome: "image-pull-error" } as SandboxWorldOptions, reason: /^image_pull: ErrImagePull: image registry\.example/ },
+};
+
+const targets = [local, kubernetes];
 
 const auth = (target: SandboxTarget) => ({ headers: { authorization: `token ${target.token}` } });
 
@@ -51,7 +88,11 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20
   }
 }
 
-for (const target of [local]) {
+for (const target of targets) {
+  /** A case that needs a JupyterLab answering: defined only for backends that run one here. */
+  const needsRuntime = (name: string, body: () => Promise<void>) => {
+    if (target.runtime) it(name, body);
+  };
   describe(`sandbox backend contract: ${target.name}`, () => {
     let world: SandboxWorld | undefined;
     afterEach(async () => {
@@ -59,7 +100,7 @@ for (const target of [local]) {
       world = undefined;
     });
 
-    it("starts JupyterLab that answers only with its token, runs a cell in the home, stops kernels with it and keeps the home", async () => {
+    needsRuntime("starts JupyterLab that answers only with its token, runs a cell in the home, stops kernels with it and keeps the home", async () => {
       world = await target.world();
       const ann = await world.user("ann", { ml: "editor" });
       const created = await world.service.create(ann, { name: "lab" });
@@ -80,7 +121,7 @@ for (const target of [local]) {
 
       const stopped = await world.service.stop(ann, created.id);
       expect(stopped.state).toBe("stopped");
-      expect(await target.gone(created.id)).toBe(true);
+      expect(await target.gone(world, created.id)).toBe(true);
       expect(await world.service.target(created.id)).toBeUndefined();
       expect(readFileSync(join(target.home(world, created.id), "notes.txt"), "utf8")).toBe("kept");
 
@@ -90,6 +131,27 @@ for (const target of [local]) {
       expect(next.token).not.toBe(upstream.token);
       const file = await fetch(new URL("api/contents/notes.txt?content=1", next.upstream), auth(next));
       expect(((await file.json()) as { content: string }).content).toBe("kept");
+    });
+
+    it("runs, stops with its home kept, starts again with a new upstream token, and is deleted with its home only when confirmed", async () => {
+      world = await target.world();
+      const ann = await world.user("ann", { ml: "editor" });
+      const { id } = await world.service.create(ann, { name: "lab" });
+      expect((await world.service.start(ann, id)).state).toBe("running");
+      const first = (await world.service.target(id))!;
+      expect(first.upstream).toMatch(/^http:\/\//);
+      expect(await target.homeExists(world, id)).toBe(true);
+      expect((await world.service.stop(ann, id)).state).toBe("stopped");
+      expect(await target.gone(world, id)).toBe(true);
+      expect(await target.homeExists(world, id)).toBe(true);
+      expect((await world.service.start(ann, id)).state).toBe("running");
+      expect((await world.service.target(id))!.token).not.toBe(first.token);
+      await expect(world.service.delete(ann, id, { confirm: "lab" })).rejects.toMatchObject({ field: "state" });
+      await world.service.stop(ann, id);
+      await expect(world.service.delete(ann, id, {})).rejects.toMatchObject({ field: "confirm" });
+      expect(await target.homeExists(world, id)).toBe(true);
+      await world.service.delete(ann, id, { confirm: "lab" });
+      await eventually(async () => ((await target.homeExists(world!, id)) ? undefined : true));
     });
 
     it("is adopted by a restarted Capstan, which can stop it", async () => {
@@ -102,9 +164,9 @@ for (const target of [local]) {
       expect((await restarted.get(ann, id)).state).toBe("running");
       const after = (await restarted.target(id))!;
       expect(after.upstream).toBe(before.upstream);
-      expect((await fetch(new URL("api/status", after.upstream), auth(after))).status).toBe(200);
+      if (target.runtime) expect((await fetch(new URL("api/status", after.upstream), auth(after))).status).toBe(200);
       expect((await restarted.stop(ann, id)).state).toBe("stopped");
-      expect(await target.gone(id)).toBe(true);
+      expect(await target.gone(world, id)).toBe(true);
     });
 
     it("records a crash as failed with a reason, and starts again from failed", async () => {
@@ -121,7 +183,7 @@ for (const target of [local]) {
       expect((await world.service.start(ann, id)).state).toBe("running");
     });
 
-    it("gives the team's sandboxes the same shared folder at ~/shared/NAME", async () => {
+    needsRuntime("gives the team's sandboxes the same shared folder at ~/shared/NAME", async () => {
       world = await target.world({ config: { profiles: { team: { volumes: ["data"] } } } });
       const ann = await world.user("ann", { ml: "editor" });
       const bob = await world.user("bob", { ml: "editor" });
@@ -148,7 +210,7 @@ for (const target of [local]) {
       const used = await world.service.create(ann, { name: "used" });
       await world.service.start(ann, idle.id);
       await world.service.start(ann, used.id);
-      writeFileSync(join(target.home(world, idle.id), "work.py"), "x = 1\n");
+      if (target.runtime) writeFileSync(join(target.home(world, idle.id), "work.py"), "x = 1\n");
       const culler = new IdleCuller(world.service);
       for (let i = 0; i < 5; i++) {
         await new Promise((resolve) => setTimeout(resolve, 600));
@@ -157,18 +219,20 @@ for (const target of [local]) {
       expect(await culler.cull()).toEqual([idle.id]);
       expect((await world.service.get(ann, idle.id)).state).toBe("stopped");
       expect((await world.service.get(ann, used.id)).state).toBe("running");
-      expect(existsSync(join(target.home(world, idle.id), "work.py"))).toBe(true);
-      expect(await target.gone(idle.id)).toBe(true);
+      if (target.runtime) expect(existsSync(join(target.home(world, idle.id), "work.py"))).toBe(true);
+      expect(await target.homeExists(world, idle.id)).toBe(true);
+      expect(await target.gone(world, idle.id)).toBe(true);
       await culler.close();
     });
 
-    it("fails with the reason when JupyterLab cannot start", async () => {
-      world = await target.world({ backend: (root) => new LocalSandboxBackend({ root, python: join(realpathSync(sandboxPython()), "..", "no-such-python") }) });
+    it("fails with the reason when JupyterLab cannot start, and leaves nothing running", async () => {
+      world = await target.world(target.unstartable.options);
       const ann = await world.user("ann", { ml: "editor" });
       const { id } = await world.service.create(ann, { name: "lab" });
       const failed = await world.service.start(ann, id);
       expect(failed.state).toBe("failed");
-      expect(failed.reason).toMatch(/^crash: /);
+      expect(failed.reason).toMatch(target.unstartable.reason);
+      expect(await target.gone(world, id)).toBe(true);
     });
   });
 }

@@ -51,10 +51,11 @@ export async function openSandboxWorld(options: SandboxWorldOptions = {}): Promi
   const open = (): { service: SandboxService; backend: LocalSandboxBackend } => {
     const backend = new LocalSandboxBackend({ root, python: sandboxPython(), stopGraceMs: 3000, adoptedCheckMs: 200 });
     backends.push(backend);
+    const chosen = options.backend ? options.backend(root) : backend;
     const service = new SandboxService({
       store,
       settings,
-      backends: { local: options.backend ? options.backend(root) : backend },
+      backends: { [chosen.kind]: chosen },
       ...(options.clock ? { clock: options.clock } : {}),
       localGpus: options.localGpus ?? 0,
       ...options.service,
