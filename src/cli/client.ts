@@ -38,6 +38,7 @@ import {
 import { coerceParamText, type ParamSpec, type PipelineSpec } from "../pipelines/index.js";
 import { readSchedulerLock } from "../wiring/index.js";
 import type { ModelDetail, ModelSummary, ModelVersionView } from "../operations/index.js";
+import type { CreateSandboxRequest, SandboxApiView, SandboxProfileView } from "../operations/index.js";
 import { type LogChunk, type PipelineDetail, type PipelineList, type PoolView, type RunView, type SecretSummary, type TaskDetail, type TaskView } from "../operations/index.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { isFinishedRun } from "../store/index.js";
@@ -68,6 +69,15 @@ export interface CapstanClient {
   /** Registers a version from an absolute path on the platform's machine. */
   registerModel(name: string, path: string, options: { team?: string; run?: string; task?: string }): Promise<ModelVersionView>;
   setModelAlias(name: string, version: number, alias: string): Promise<ModelDetail>;
+  listSandboxes(filter?: { team?: string; mine?: boolean }): Promise<SandboxApiView[]>;
+  sandboxProfiles(): Promise<SandboxProfileView[]>;
+  createSandbox(request: CreateSandboxRequest): Promise<SandboxApiView>;
+  startSandbox(id: string): Promise<SandboxApiView>;
+  stopSandbox(id: string): Promise<SandboxApiView>;
+  /** Deletes a stopped sandbox and its home; `confirm` must be its name. */
+  deleteSandbox(id: string, confirm: string): Promise<void>;
+  /** The one-time URL that opens the sandbox in a browser. */
+  openSandbox(id: string): Promise<{ url: string }>;
   /** Resolves when the run has finished; `onUpdate` sees each new state of it. */
   waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView>;
   close(): Promise<void>;
@@ -196,6 +206,28 @@ export class HttpClient implements CapstanClient {
   }
   async setModelAlias(name: string, version: number, alias: string) {
     return this.#call<ModelDetail>("PUT", `/api/models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`, { version });
+  }
+  async listSandboxes(filter: { team?: string; mine?: boolean } = {}) {
+    const query = new URLSearchParams({ ...(filter.team ? { team: filter.team } : {}), ...(filter.mine ? { mine: "true" } : {}) }).toString();
+    return (await this.#call<{ sandboxes: SandboxApiView[] }>("GET", `/api/sandboxes${query ? `?${query}` : ""}`)).sandboxes;
+  }
+  async sandboxProfiles() {
+    return (await this.#call<{ profiles: SandboxProfileView[] }>("GET", "/api/sandboxes/profiles")).profiles;
+  }
+  createSandbox(request: CreateSandboxRequest) {
+    return this.#call<SandboxApiView>("POST", "/api/sandboxes", request);
+  }
+  startSandbox(id: string) {
+    return this.#call<SandboxApiView>("POST", `/api/sandboxes/${encodeURIComponent(id)}/start`);
+  }
+  stopSandbox(id: string) {
+    return this.#call<SandboxApiView>("POST", `/api/sandboxes/${encodeURIComponent(id)}/stop`);
+  }
+  async deleteSandbox(id: string, confirm: string) {
+    await this.#call("DELETE", `/api/sandboxes/${encodeURIComponent(id)}`, { confirm });
+  }
+  openSandbox(id: string) {
+    return this.#call<{ url: string }>("POST", `/api/sandboxes/${encodeURIComponent(id)}/open`);
   }
   async waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView> {
     let last = "";
@@ -333,6 +365,29 @@ export class InProcessClient implements CapstanClient {
     return setModelAlias(await this.#home.ready(), HOME_VIEWER, name, version, alias);
   }
 
+  // Sandboxes belong to a signed-in user and are opened through the server's proxy: only a server serves them.
+  listSandboxes(): Promise<SandboxApiView[]> {
+    return Promise.reject(needsServer());
+  }
+  sandboxProfiles(): Promise<SandboxProfileView[]> {
+    return Promise.reject(needsServer());
+  }
+  createSandbox(): Promise<SandboxApiView> {
+    return Promise.reject(needsServer());
+  }
+  startSandbox(): Promise<SandboxApiView> {
+    return Promise.reject(needsServer());
+  }
+  stopSandbox(): Promise<SandboxApiView> {
+    return Promise.reject(needsServer());
+  }
+  deleteSandbox(): Promise<void> {
+    return Promise.reject(needsServer());
+  }
+  openSandbox(): Promise<{ url: string }> {
+    return Promise.reject(needsServer());
+  }
+
   /** Runs the scheduler here until the run finishes (its tasks, and nothing else, are scheduled). */
   async waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView> {
     const platform = await this.#home.platform();
@@ -375,4 +430,9 @@ export function clientFor(config: CapstanConfig, server?: string): CapstanClient
   if (lock?.url) return new HttpClient(lock.url, localToken(config.home) ?? savedCredential(lock.url)?.token);
   if (lock) throw new ClientError(`a scheduler (pid ${lock.pid}, capstan ${lock.mode}) runs against ${config.home} without a server; wait for it to finish`, 3);
   return new InProcessClient(config);
+}
+
+/** Sandboxes need a server: they are owned by a signed-in user and reached through its proxy. */
+function needsServer(): ClientError {
+  return new ClientError("sandboxes are served by a running Capstan: start `capstan up` for this home, or use --server URL with `capstan login`", 2);
 }

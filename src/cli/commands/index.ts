@@ -8,6 +8,7 @@ import { registerPipelineCommands } from "./pipelines.js";
 import { registerPoolCommands } from "./pools.js";
 import { registerRunCommands } from "./run.js";
 import { registerRunsCommands } from "./runs.js";
+import { registerSandboxCommands } from "./sandbox.js";
 import { registerSecretCommands } from "./secrets.js";
 import { registerServeCommand } from "./serve.js";
 import { registerUpCommand } from "./up.js";
@@ -24,6 +25,7 @@ const registrations: Register[] = [
   registerPoolCommands,
   registerSecretCommands,
   registerModelCommands,
+  registerSandboxCommands,
   registerUserCommands,
   registerLoginCommands,
   registerNotebookCommands,
