@@ -57,6 +57,19 @@ export const sandboxesSchema = z.strictObject({
   quotas: z.record(z.string(), quota).optional(),
   /** Local backend: the JupyterLab command's Python (default: the project's venv). */
   python: z.string().optional(),
+  /** Kubernetes backend: the home volume claims and who may reach sandbox pods. */
+  kubernetes: z
+    .strictObject({
+      /** Storage class of home PVCs (ReadWriteOnce); default: the cluster's default class. */
+      home_storage_class: z.string().min(1).optional(),
+      /** Size of a home PVC, a Kubernetes quantity (default 10Gi). */
+      home_size: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, { error: 'expected a size such as "10Gi"' }).optional(),
+      /** Labels of Capstan's pods: the only pods the NetworkPolicy admits (default app.kubernetes.io/name: capstan). */
+      capstan_pod_labels: z.record(z.string(), z.string()).optional(),
+      /** Labels of Capstan's namespace when it is not the sandbox's own. */
+      capstan_namespace_labels: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
 });
 
 export type SandboxesConfigFile = z.output<typeof sandboxesSchema>;

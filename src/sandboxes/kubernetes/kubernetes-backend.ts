@@ -12,7 +12,7 @@ import { loadPodTemplate, PodInformer, type KubeCluster, type KubeClusters } fro
 import type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime } from "../backend.js";
 import { SandboxStartError } from "../errors.js";
 import type { SandboxProfile } from "../profiles.js";
-import { buildSandboxManifests, sandboxObjectNames, sandboxUpstream, SANDBOX_SELECTOR, type CapstanPeer, type SandboxObjectNames } from "./sandbox-manifests.js";
+import { buildSandboxManifests, DEFAULT_CAPSTAN_PEER, sandboxObjectNames, sandboxUpstream, SANDBOX_SELECTOR, type CapstanPeer, type SandboxObjectNames } from "./sandbox-manifests.js";
 
 export interface KubernetesSandboxBackendOptions {
   clusters: KubeClusters;
@@ -105,7 +105,7 @@ export class KubernetesSandboxBackend implements SandboxBackend {
       sharedClaims,
       homeStorageClass: this.#options.homeStorageClass,
       homeSize: this.#options.homeSize ?? "10Gi",
-      capstan: this.#options.capstan ?? { podLabels: { "app.kubernetes.io/name": "capstan" } },
+      capstan: this.#options.capstan ?? DEFAULT_CAPSTAN_PEER,
       template,
     });
     if (!m.pod.spec?.containers[0]?.image) throw new SandboxStartError("crash", `profile ${launch.profile.name} has no image and clusters.${cluster.name}.image is not set`);

@@ -44,6 +44,9 @@ export interface CapstanPeer {
   namespaceLabels?: Record<string, string>;
 }
 
+/** Capstan's pods as its Helm chart or manifests label them. */
+export const DEFAULT_CAPSTAN_PEER: CapstanPeer = { podLabels: { "app.kubernetes.io/name": "capstan" } };
+
 export interface SandboxManifestInput {
   launch: SandboxLaunch;
   cluster: ClusterSettings;
