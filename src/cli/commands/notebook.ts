@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Command } from "commander";
 import { capstanVersion } from "../../notebooks/version.js";
+import { signalGroup } from "../../process-groups/index.js";
 
 const HELP = `
 Options (papermill's):
@@ -278,13 +279,7 @@ async function runCommand(tokens: string[]): Promise<void> {
   let kernelPid: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     bar?.stop();
-    if (kernelPid !== undefined) {
-      try {
-        process.kill(-kernelPid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    if (kernelPid !== undefined) signalGroup(kernelPid, "SIGKILL");
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
   process.once("SIGINT", onSignal);
