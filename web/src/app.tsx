@@ -15,6 +15,7 @@ import { PoolsPage } from "./pages/pools.js";
 import { SecretsPage } from "./pages/secrets.js";
 import { RunPage } from "./pages/run.js";
 import { RunsPage } from "./pages/runs.js";
+import { SandboxesPage } from "./pages/sandboxes.js";
 import { TaskPage } from "./pages/task.js";
 
 function NotFound() {
@@ -40,6 +41,7 @@ export function App() {
         <Route path="/runs/:run" element={<RunPage />} />
         <Route path="/runs/:run/tasks/:task" element={<TaskPage />} />
         <Route path="/pools" element={<PoolsPage />} />
+        <Route path="/sandboxes" element={<SandboxesPage />} />
         <Route path="/secrets" element={<SecretsPage />} />
         <Route path="/account" element={<AccountPage />} />
         <Route path="/admin" element={<AdminPage />} />

@@ -44,6 +44,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <NavLink to="/pools">Pools</NavLink>
           </li>
+          <li>
+            <NavLink to="/sandboxes">Sandboxes</NavLink>
+          </li>
           {editsAnyTeam(me) && (
             <li>
               <NavLink to="/secrets">Secrets</NavLink>
