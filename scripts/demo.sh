@@ -2,9 +2,12 @@
 # The main job: sets Capstan up, starts it on the embedded default (SQLite, local processes, a local
 # ipykernel; nothing else to install), runs the reference pipeline "similar-users" at size small with
 # a live progress view, prints its precision@10 against both baselines and where the results and the
-# UI are, and keeps the platform running until Ctrl-C.
+# UI are, registers the run's model as the production version of similar-users, serves it with
+# `capstan serve` (TorchServe's API) and prints a curl to it with its answer, and keeps the platform
+# and the model server running until Ctrl-C.
 #
-# Environment: CAPSTAN_HOME (default ./.capstan), CAPSTAN_PORT (default 8080).
+# Environment: CAPSTAN_HOME (default ./.capstan), CAPSTAN_PORT (default 8080), CAPSTAN_SERVE_PORT
+# (default 8090: inference; management and metrics on the next two ports).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,7 +29,8 @@ started=$(date +%s)
 printf '\n==> starting capstan up on port %s (log: %s/up.log)\n' "$port" "$CAPSTAN_HOME" >&2
 "${capstan[@]}" up --port "$port" >"$CAPSTAN_HOME/up.log" 2>&1 &
 up_pid=$!
-trap 'kill -TERM $up_pid 2>/dev/null; wait $up_pid 2>/dev/null' INT TERM
+serve_pid=""
+trap 'kill -TERM $up_pid $serve_pid 2>/dev/null; wait $up_pid 2>/dev/null' INT TERM
 for _ in $(seq 1 120); do
   grep -q "Capstan is up at" "$CAPSTAN_HOME/up.log" 2>/dev/null && break
   if ! kill -0 $up_pid 2>/dev/null; then cat "$CAPSTAN_HOME/up.log" >&2; exit 1; fi
@@ -57,4 +61,46 @@ else
 fi
 printf 'Try: node bin/capstan.js --pipelines examples runs list   ·   Ctrl-C stops the platform.\n'
 [ $status = 0 ] || echo "the run did not succeed (exit $status); see: node bin/capstan.js --pipelines examples logs <run> <task>" >&2
+
+# The run's model, registered and served: the register task built a TorchServe model folder in the
+# run's artifacts; it becomes a version of similar-users with the run as lineage, production moves
+# to it, and capstan serve answers for it. A failure here is reported and leaves the platform up.
+serve_model() {
+  local run_id model_dir version artifact user serve_port answer
+  run_id=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$run_json")
+  model_dir=$(node -e 'console.log(JSON.parse(process.argv[1]).tasks.register?.outputs?.model_dir ?? "")' "$run_json")
+  [ -n "$model_dir" ] || { echo "the register task left no model folder" >&2; return 1; }
+  printf '
+==> registering the model of run %s and serving it
+' "$run_id" >&2
+  version=$("${capstan[@]}" --json models register similar-users "$model_dir" --run "$run_id" --task register | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>console.log(JSON.parse(t).version))') || return 1
+  "${capstan[@]}" models alias similar-users "$version" production >/dev/null || return 1
+  artifact=$("${capstan[@]}" --json models show similar-users | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const m=JSON.parse(t);const v=m.aliases.production;console.log(m.versions.find(x=>x.version===v).artifact_path)})') || return 1
+  user=$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))[0]))' "$model_dir/user_ids.json") || return 1
+  serve_port="${CAPSTAN_SERVE_PORT:-8090}"
+  mkdir -p "$CAPSTAN_HOME/serve"
+  cat >"$CAPSTAN_HOME/serve/config.properties" <<PROPS
+inference_address=http://127.0.0.1:$serve_port
+management_address=http://127.0.0.1:$((serve_port + 1))
+metrics_address=http://127.0.0.1:$((serve_port + 2))
+model_store=$(dirname "$artifact")
+load_models=similar-users=$(basename "$artifact")
+disable_token_authorization=true
+PROPS
+  node "$root/bin/capstan.js" serve --ts-config "$CAPSTAN_HOME/serve/config.properties" >"$CAPSTAN_HOME/serve/serve.log" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 1 120); do
+    answer=$(curl -sf -X POST "http://127.0.0.1:$serve_port/predictions/similar-users" -H 'content-type: application/json' -d "{\"user_id\": $user, \"k\": 3}" 2>/dev/null) && break
+    kill -0 $serve_pid 2>/dev/null || { cat "$CAPSTAN_HOME/serve/serve.log" >&2; return 1; }
+    sleep 0.5
+  done
+  [ -n "${answer:-}" ] || { echo "the model server did not answer; see $CAPSTAN_HOME/serve/serve.log" >&2; return 1; }
+  printf 'similar-users version %s is production, served by capstan serve (log: %s/serve/serve.log):
+' "$version" "$CAPSTAN_HOME" >&2
+  printf "  curl -s -X POST http://127.0.0.1:%s/predictions/similar-users -H 'content-type: application/json' -d '{\"user_id\": %s, \"k\": 3}'\n" "$serve_port" "$user"
+  node -e 'console.log("  " + JSON.stringify(JSON.parse(process.argv[1])))' "$answer"
+}
+if [ $status = 0 ]; then
+  serve_model || echo "serving the model did not work; the platform keeps running" >&2
+fi
 wait $up_pid
