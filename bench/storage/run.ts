@@ -12,7 +12,7 @@
  *
  *   npx tsx bench/storage/run.ts [--size-mib 512] [--rounds 3] [--entries 100000] [--pages 200]
  */
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -137,6 +137,24 @@ async function listing(name: string, storage: Storage, folder: string): Promise<
   );
 }
 
+/** The anchor of the S3 listing: the same pages asked with the raw client. */
+async function rawS3Listing(client: S3Client, bucket: string, prefix: string): Promise<void> {
+  const timings: number[] = [];
+  let token: string | undefined;
+  for (let i = 0; i <= pages; i += 1) {
+    const started = performance.now();
+    const output = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", MaxKeys: 200, ...(token === undefined ? {} : { ContinuationToken: token }) }),
+    );
+    if (i > 0) timings.push(performance.now() - started);
+    token = output.NextContinuationToken;
+    if (token === undefined) break;
+  }
+  timings.sort((a, b) => a - b);
+  const at = (q: number): number => timings[Math.min(timings.length - 1, Math.floor(timings.length * q))] ?? 0;
+  console.log(`listing raw S3 client, same pages: p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms (the server's own cost)`);
+}
+
 function fill(folder: string): void {
   for (let i = 0; i < entries; i += 1) closeSync(openSync(join(folder, `f${String(i).padStart(6, "0")}`), "w"));
 }
@@ -150,15 +168,25 @@ async function main(): Promise<void> {
     const volumeRoot = join(base, "volume");
     await mkdir(volumeRoot);
     const local = new LocalStorage({ root: volumeRoot });
+    // Every upload writes a new file on both sides, as an upload does: on this machine's disk a new
+    // file is several times slower to write than an old one rewritten in place.
     const rawFile = join(base, "raw.bin");
+    let upload = 0;
     const [rawUp, ourUp] = await compare(
-      () => pipeline(source(sizeBytes), createWriteStream(rawFile, { flush: true })),
-      async () => void (await local.write("big.bin", source(sizeBytes), { overwrite: true })),
+      async () => {
+        await rm(rawFile, { force: true });
+        await pipeline(source(sizeBytes), createWriteStream(rawFile, { flags: "wx", flush: true }));
+      },
+      async () => {
+        upload += 1;
+        await local.delete(`big-${upload - 1}.bin`).catch(() => undefined);
+        await local.write(`big-${upload}.bin`, source(sizeBytes));
+      },
     );
     report("local upload", ourUp, rawUp);
     const [rawDown, ourDown] = await compare(
       () => pipeline(createReadStream(rawFile), sink()),
-      async () => pipeline((await local.read("big.bin")).stream, sink()),
+      async () => pipeline((await local.read(`big-${upload}.bin`)).stream, sink()),
     );
     report("local download", ourDown, rawDown);
     await rm(rawFile);
@@ -194,6 +222,7 @@ async function main(): Promise<void> {
     await mkdir(s3Folder, { recursive: true });
     fill(s3Folder);
     await listing("s3   ", s3, "many");
+    await rawS3Listing(server.client, bucket, "vol/many/");
     console.log("filebrowser side by side: not run (it is not built here)");
   } finally {
     await server.stop();

@@ -7,8 +7,9 @@
  * only when complete. Listings of large folders come from a sorted name index (folder-index.ts).
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { cp, link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
+import { close, createReadStream, createWriteStream, fstat, open as openCallback } from "node:fs";
+import { promisify } from "node:util";
+import { cp, link, lstat, mkdir, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -19,6 +20,10 @@ import { baseName, insideRoot, isSameOrInside, joinPath, normalizePath, parentPa
 import { checkRange, listLimit, searchLimit } from "../storage-limits.js";
 import { compareUtf8 } from "../name-order.js";
 import { FolderIndex, isUploadTemp, UPLOAD_TEMP_PREFIX } from "./folder-index.js";
+
+const openFd = promisify(openCallback);
+const fstatFd = promisify(fstat);
+const closeFd = promisify(close);
 
 /** Options of {@link LocalStorage}. */
 export interface LocalStorageOptions {
@@ -61,19 +66,20 @@ export class LocalStorage implements Storage {
   async read(path: string, range?: ByteRange): Promise<ReadResult> {
     const canonical = normalizePath(path);
     const real = await this.resolveExisting(canonical);
-    const handle = await open(real, "r").catch((error: unknown) => { throw fromFsError(error, canonical); });
+    // A numeric descriptor: streams over a FileHandle read through promises, measurably slower.
+    const fd = await openFd(real, "r").catch((error: unknown) => { throw fromFsError(error, canonical); });
     try {
-      const info = await handle.stat();
+      const info = await fstatFd(fd);
       if (info.isDirectory()) throw new StorageError("wrong_type", `${show(canonical)} is a folder, not a file`, canonical);
       const { start, end } = checkRange(range, info.size, canonical);
       let stream: Readable;
       if (end < start) {
-        await handle.close();
+        await closeFd(fd);
         stream = Readable.from([]);
-      } else stream = createReadStream("", { fd: handle, start, end, autoClose: true });
+      } else stream = createReadStream("", { fd, start, end, autoClose: true, highWaterMark: 256 * 1024 });
       return { stream, size: info.size, start, end, contentType: contentTypeOf(baseName(canonical)), modified: info.mtimeMs };
     } catch (error) {
-      await handle.close();
+      await closeFd(fd).catch(() => undefined);
       throw fromFsError(error, canonical);
     }
   }
