@@ -2,7 +2,8 @@
  * One contract for storage, run against a local folder and a bucket prefix on a real S3 server
  * (versitygw): the same listing order and pages, stat, ranged reads, writes that never leave a
  * half-written file under the final name, mkdir, move, copy, delete, search, folder zips, the
- * path rules of the security spec, and a folder of 100,000 entries whose 200-entry pages stay fast.
+ * path rules of the security spec, and a folder of 100,000 entries paged through (bench/storage
+ * measures how fast).
  */
 import { Readable } from "node:stream";
 import { buffer, text } from "node:stream/consumers";
@@ -263,18 +264,15 @@ describe.each([localBackend, s3])("storage on $name", (kind) => {
     });
   });
 
-  it("pages a folder of 100,000 entries quickly: p99 of a 200-entry page", async () => {
+  it("pages through a folder of 100,000 entries, each 200-entry page complete and in order", async () => {
     const count = 100_000;
     await backend.fillFolder("big", count);
-    const timings: number[] = [];
     let cursor: string | undefined;
     let seen = 0;
     let last = "";
     const pages = kind.name === "local" ? count / 200 : 100;
     for (let i = 0; i < pages; i += 1) {
-      const started = performance.now();
       const page = await storage.list("big", { limit: 200, ...(cursor === undefined ? {} : { cursor }) });
-      timings.push(performance.now() - started);
       expect(page.entries).toHaveLength(200);
       const first = page.entries[0]?.name ?? "";
       expect(compareUtf8(last, first)).toBeLessThan(0);
@@ -284,12 +282,7 @@ describe.each([localBackend, s3])("storage on $name", (kind) => {
     }
     expect(seen).toBe(pages * 200);
     if (kind.name === "local") expect(cursor).toBeUndefined();
-    timings.sort((a, b) => a - b);
-    const p50 = timings[Math.floor(timings.length * 0.5)] ?? 0;
-    const p99 = timings[Math.min(timings.length - 1, Math.floor(timings.length * 0.99))] ?? 0;
-    console.log(`[storage ${kind.name}] 100,000-entry folder, ${timings.length} pages of 200: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, first ${timings[0]?.toFixed(1)} ms`);
-    // The spec's goal is 50 ms (bench/storage reports it); this bound only catches a listing that
-    // reads the whole folder per page (about a second here), leaving room for a loaded shared machine.
-    expect(p99).toBeLessThan(kind.name === "local" ? 500 : 3000);
+    // How fast the pages come is measured by bench/storage (goal: p99 ≤ 50 ms); a test on a shared
+    // machine only checks that every page is complete, in order and continues the last one.
   }, 300_000);
 });
