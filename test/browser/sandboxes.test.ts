@@ -66,6 +66,9 @@ describe("sandboxes in the web UI", () => {
     // A notebook from the launcher; the cell writes a file into the home and answers 42.
     await lab.click('.jp-LauncherCard[data-category="Notebook"]', WAIT);
     await lab.waitForSelector(".jp-NotebookPanel .jp-Cell .cm-content", WAIT);
+    // Run the cell only once the kernel is attached and idle: a cell run before that is skipped
+    // (JupyterLab moves on without executing it), which a first, cold kernel start makes likely.
+    await lab.waitForSelector(".jp-StatusBar-TextItem >> text=/\\| Idle$/", WAIT);
     await lab.click(".jp-NotebookPanel .jp-Cell .cm-content");
     await lab.keyboard.type("open('kept.txt', 'w').write('written in the sandbox'); 6 * 7");
     await lab.keyboard.press("Shift+Enter");
