@@ -91,3 +91,22 @@ function fullyDecoded(segment: string): string {
   }
   return current;
 }
+
+/** How a volume path is named in messages. */
+export function showPath(path: string): string {
+  return path === "" ? "the volume's root" : JSON.stringify(path);
+}
+
+/**
+ * The normalised source and target of a move or copy (`verb`): the root is never the source nor
+ * the target, and the target may not be the source or lie inside it.
+ */
+export function movePair(from: string, to: string, verb: string): [string, string] {
+  const sourcePath = normalizePath(from);
+  const targetPath = normalizePath(to);
+  if (sourcePath === "") throw new StorageError("invalid_path", `the volume's root cannot be the source of a ${verb}`, sourcePath);
+  if (targetPath === "") throw new StorageError("exists", `the volume's root already exists; name a new path to ${verb} to`, targetPath);
+  if (isSameOrInside(sourcePath, targetPath))
+    throw new StorageError("into_itself", `cannot ${verb} ${showPath(sourcePath)} into itself (${showPath(targetPath)})`, targetPath);
+  return [sourcePath, targetPath];
+}

@@ -16,7 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { contentTypeOf } from "../content-type.js";
 import type { ByteRange, ListOptions, ListPage, ReadResult, SearchOptions, Storage, StorageEntry, WriteOptions } from "../storage.js";
 import { fromFsError, StorageError } from "../storage-error.js";
-import { baseName, insideRoot, isSameOrInside, joinPath, normalizePath, parentPath, pathSegments } from "../storage-path.js";
+import { baseName, insideRoot, joinPath, movePair, normalizePath, parentPath, pathSegments, showPath as show } from "../storage-path.js";
 import { checkRange, listLimit, searchLimit } from "../storage-limits.js";
 import { compareUtf8 } from "../name-order.js";
 import { FolderIndex, isUploadTemp, UPLOAD_TEMP_PREFIX } from "./folder-index.js";
@@ -230,12 +230,7 @@ export class LocalStorage implements Storage {
 
   /** Source and target of a move or copy: the source exists, the target does not and is not inside it. */
   private async pairFor(from: string, to: string, verb: string): Promise<[Located, Located]> {
-    const sourcePath = normalizePath(from);
-    const targetPath = normalizePath(to);
-    if (sourcePath === "") throw new StorageError("invalid_path", `the volume's root cannot be the source of a ${verb}`, sourcePath);
-    if (targetPath === "") throw new StorageError("exists", `the volume's root already exists; name a new path to ${verb} to`, targetPath);
-    if (isSameOrInside(sourcePath, targetPath))
-      throw new StorageError("into_itself", `cannot ${verb} ${show(sourcePath)} into itself (${show(targetPath)})`, targetPath);
+    const [sourcePath, targetPath] = movePair(from, to, verb);
     const sourceFolder = await this.resolveExisting(parentPath(sourcePath));
     const sourceReal = join(sourceFolder, baseName(sourcePath));
     await lstat(sourceReal).catch((error: unknown) => { throw fromFsError(error, sourcePath); });
@@ -308,8 +303,4 @@ interface Located {
   real: string;
   /** Real path of the folder that holds it. */
   folder: string;
-}
-
-function show(path: string): string {
-  return path === "" ? "the volume's root" : JSON.stringify(path);
 }

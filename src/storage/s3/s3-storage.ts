@@ -25,7 +25,7 @@ import { compareUtf8 } from "../name-order.js";
 import type { ByteRange, ListOptions, ListPage, ReadResult, SearchOptions, Storage, StorageEntry, WriteOptions } from "../storage.js";
 import { StorageError } from "../storage-error.js";
 import { checkRange, listLimit, searchLimit } from "../storage-limits.js";
-import { baseName, isSameOrInside, joinPath, normalizePath, pathSegments } from "../storage-path.js";
+import { baseName, joinPath, movePair, normalizePath, pathSegments, showPath as show } from "../storage-path.js";
 
 /** Where an S3 volume lives and how to reach it. */
 export interface S3StorageOptions {
@@ -305,12 +305,7 @@ export class S3Storage implements Storage {
   }
 
   private async pairFor(from: string, to: string, verb: string): Promise<[StorageEntry, StorageEntry]> {
-    const sourcePath = normalizePath(from);
-    const targetPath = normalizePath(to);
-    if (sourcePath === "") throw new StorageError("invalid_path", `the volume's root cannot be the source of a ${verb}`, sourcePath);
-    if (targetPath === "") throw new StorageError("exists", `the volume's root already exists; name a new path to ${verb} to`, targetPath);
-    if (isSameOrInside(sourcePath, targetPath))
-      throw new StorageError("into_itself", `cannot ${verb} ${show(sourcePath)} into itself (${show(targetPath)})`, targetPath);
+    const [sourcePath, targetPath] = movePair(from, to, verb);
     const source = await this.stat(sourcePath);
     if ((await this.statOrUndefined(targetPath)) !== undefined) throw new StorageError("exists", `${show(targetPath)} already exists`, targetPath);
     await this.assertAncestorsAreFolders(targetPath);
@@ -412,8 +407,4 @@ function decodeToken(cursor: string): string {
 /** A key for CopySource: each segment URL-encoded, "/" kept. */
 function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
-}
-
-function show(path: string): string {
-  return path === "" ? "the volume's root" : JSON.stringify(path);
 }
