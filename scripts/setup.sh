@@ -3,7 +3,7 @@
 #   - checks Node.js (20.19 or newer),
 #   - installs the npm packages (npm ci, when package-lock.json changed) and builds dist/ and the web UI,
 #   - creates the Python venv (.venv) with ipykernel, numpy, pandas, scipy, pyarrow, and its kernelspec.
-# With --test it also installs what the test suite needs: PostgreSQL and Chromium (Debian packages),
+# With --test it also installs what the test suite needs: PostgreSQL, Chromium and openssh-server (Debian packages),
 # the test-only Python tools (papermill, pytest, schemathesis) and the Kubernetes test control plane
 # (built from Go modules once, cached under ~/.cache/capstan/kube).
 set -euo pipefail
@@ -24,6 +24,7 @@ packages=()
 if [ $with_test = 1 ]; then
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
   [ -x /usr/bin/chromium ] || packages+=(chromium)
+  [ -x /usr/sbin/sshd ] || packages+=(openssh-server)
 fi
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
