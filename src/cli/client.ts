@@ -24,6 +24,7 @@ import {
   listSecrets,
   markTask,
   modelDetail,
+  modelVersionArchive,
   pipelineDetail,
   readTaskLog,
   registerModelVersion,
@@ -70,6 +71,8 @@ export interface CapstanClient {
   registerModel(name: string, path: string, options: { team?: string; run?: string; task?: string }): Promise<ModelVersionView>;
   setModelAlias(name: string, version: number, alias: string): Promise<ModelDetail>;
   listSandboxes(filter?: { team?: string; mine?: boolean }): Promise<SandboxApiView[]>;
+  /** Writes one version's files (by number or alias) to `target` as a single archive; answers the version. */
+  fetchModelArchive(name: string, versionOrAlias: string, target: string): Promise<ModelVersionView>;
   sandboxProfiles(): Promise<SandboxProfileView[]>;
   createSandbox(request: CreateSandboxRequest): Promise<SandboxApiView>;
   startSandbox(id: string): Promise<SandboxApiView>;
@@ -213,6 +216,31 @@ export class HttpClient implements CapstanClient {
   }
   async sandboxProfiles() {
     return (await this.#call<{ profiles: SandboxProfileView[] }>("GET", "/api/sandboxes/profiles")).profiles;
+  async fetchModelArchive(name: string, versionOrAlias: string, target: string) {
+    // The alias is resolved once; the archive is then fetched by number, so a move in between cannot mix versions.
+    const version = await this.#call<ModelVersionView>("GET", `/api/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(versionOrAlias)}`);
+    const path = `/api/models/${encodeURIComponent(name)}/versions/${version.version}/archive`;
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.baseUrl), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch (error) {
+      throw new ClientError(`cannot reach the Capstan server at ${this.baseUrl}: ${(error as Error).message}`, 1);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text().catch(() => "");
+      let message = `HTTP ${response.status}`;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        // not JSON
+      }
+      throw new ClientError(message, response.status >= 500 ? 1 : 2);
+    }
+    const { Readable } = await import("node:stream");
+    const { writeModelArchive } = await import("../models/index.js");
+    await writeModelArchive(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>), target);
+    return version;
+  }
   }
   createSandbox(request: CreateSandboxRequest) {
     return this.#call<SandboxApiView>("POST", "/api/sandboxes", request);
@@ -372,6 +400,13 @@ export class InProcessClient implements CapstanClient {
   sandboxProfiles(): Promise<SandboxProfileView[]> {
     return Promise.reject(needsServer());
   }
+  async fetchModelArchive(name: string, versionOrAlias: string, target: string) {
+    const { version, stream } = await modelVersionArchive(await this.#home.ready(), HOME_VIEWER, name, versionOrAlias);
+    const { writeModelArchive } = await import("../models/index.js");
+    await writeModelArchive(stream, target);
+    return version;
+  }
+
   createSandbox(): Promise<SandboxApiView> {
     return Promise.reject(needsServer());
   }

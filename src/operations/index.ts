@@ -15,5 +15,5 @@ export { deleteSecret, listSecrets, setSecret } from "./secrets.js";
 export { redactRunViews, redactTaskFields, redactValues } from "./redact-values.js";
 export { watchRun } from "./watch-run.js";
 export * from "./views.js";
-export { listModels, modelDetail, modelTeam, modelVersion, noModel, registerModelVersion, setModelAlias, ModelDetailSchema, ModelSummarySchema, ModelVersionViewSchema, type ModelDetail, type ModelSummary, type ModelVersionView, type RegisterModelRequest } from "./models.js";
+export { listModels, modelDetail, modelTeam, modelVersion, modelVersionArchive, noModel, registerModelVersion, setModelAlias, ModelDetailSchema, ModelSummarySchema, ModelVersionViewSchema, type ModelDetail, type ModelSummary, type ModelVersionView, type RegisterModelRequest } from "./models.js";
 export { createSandbox, CreateSandboxRequestSchema, deleteSandbox, listSandboxes, openSandbox, sandboxApiView, sandboxDetail, sandboxProfiles, SandboxProfileViewSchema, SandboxStateSchema, SandboxViewSchema, startSandbox, stopSandbox, type CreateSandboxRequest, type SandboxApiView, type SandboxProfileView } from "./sandboxes.js";

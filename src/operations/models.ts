@@ -7,7 +7,8 @@
 import { realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
-import { checkAliasName, checkModelName, copyModelArtifact } from "../models/index.js";
+import type { Readable } from "node:stream";
+import { checkAliasName, checkModelName, copyModelArtifact, modelArchiveStream } from "../models/index.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../scheduler/index.js";
 import type { StoredModel, StoredModelAlias, StoredModelVersion } from "../store/index.js";
 import type { OperationsContext, Viewer } from "./context.js";
@@ -128,6 +129,12 @@ export async function modelVersion(ctx: OperationsContext, viewer: Viewer, name:
   const row = number === undefined ? undefined : await ctx.store.models.version(model.name, Number(number));
   if (!row) throw new NotFoundError(`version: model ${name} has no version or alias ${JSON.stringify(versionOrAlias)}`);
   return versionView(ctx.home, row, aliases);
+}
+
+/** One version's files as a single archive (a .mar as stored, a model folder zipped like one). */
+export async function modelVersionArchive(ctx: OperationsContext, viewer: Viewer, name: string, versionOrAlias: string): Promise<{ version: ModelVersionView; stream: Readable }> {
+  const version = await modelVersion(ctx, viewer, name, versionOrAlias);
+  return { version, stream: modelArchiveStream(version.artifact_path, version.kind) };
 }
 
 /**

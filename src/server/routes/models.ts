@@ -11,6 +11,7 @@ import {
   ModelSummarySchema,
   modelTeam,
   modelVersion,
+  modelVersionArchive,
   ModelVersionViewSchema,
   registerModelVersion,
   setModelAlias,
@@ -18,7 +19,7 @@ import {
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { notFound } from "../errors.js";
-import { accountName, authenticated, authErrors, errorSchema, id, runId, type ApiServer } from "../schemas.js";
+import { accountName, authenticated, authErrors, errorSchema, id, mediaAnswer, runId, type ApiServer } from "../schemas.js";
 
 const modelName = z.string().min(1).max(63);
 const modelParams = z.strictObject({ name: modelName });
@@ -56,6 +57,29 @@ export function modelRoutes(app: ApiServer, { operations, access }: RouteContext
       },
     },
     async (request) => modelVersion(operations, principalOf(request), request.params.name, request.params.version),
+  );
+
+  app.get(
+    "/api/models/:name/versions/:version/archive",
+    {
+      schema: {
+        tags: ["models"],
+        summary:
+          "One version's files as a single archive to put in a model store (a .mar as registered; a model folder zipped like a .mar), by number or alias; the header x-capstan-model-version names the version an alias resolved to",
+        security: authenticated,
+        params: z.strictObject({ name: modelName, version: z.string().min(1).max(63) }),
+        response: { 200: mediaAnswer("application/octet-stream", "The archive (a zip laid out as a .mar)"), ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const { version, stream } = await modelVersionArchive(operations, principalOf(request), request.params.name, request.params.version);
+      void reply
+        .header("content-type", "application/octet-stream")
+        .header("content-disposition", `attachment; filename="${version.name}-v${version.version}.mar"`)
+        .header("x-capstan-model-version", String(version.version));
+      // The media answer is typed as its text; Fastify sends a stream as it is.
+      return reply.send(stream as unknown as string);
+    },
   );
 
   app.post(
