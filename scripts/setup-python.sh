@@ -11,8 +11,10 @@ with_test=0
 
 # Local sandboxes run JupyterLab from this venv (src/sandboxes/local).
 sandbox_requirements="jupyterlab>=4.2,<5"
+# Serving tests run handlers that import ts.* and archives built by the real archiver; no torch (docs/serving.md).
+serving_test_requirements="torchserve==0.12.0 torch-model-archiver==0.12.0"
 stamp="$venv/.capstan-requirements"
-want="$(cat "$root/python/requirements.txt"; echo "$sandbox_requirements"; [ $with_test = 1 ] && cat "$root/python/requirements-test.txt"; echo "test=$with_test")"
+want="$(cat "$root/python/requirements.txt"; echo "$sandbox_requirements"; [ $with_test = 1 ] && cat "$root/python/requirements-test.txt" && echo "$serving_test_requirements"; echo "test=$with_test")"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -22,7 +24,7 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements.txt" "$sandbox_requirements"
 if [ $with_test = 1 ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements-test.txt"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/python/requirements-test.txt" $serving_test_requirements
 fi
 # The kernelspec lives in the venv ({prefix}/share/jupyter), so it names the venv's own interpreter.
 "$venv/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (capstan)" >/dev/null

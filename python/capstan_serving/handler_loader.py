@@ -5,6 +5,7 @@ instantiated, `initialize(context)` runs, and `handle(data, context)` answers ea
 import importlib
 import inspect
 import os
+import sys
 
 
 class HandlerLoadError(Exception):
@@ -28,9 +29,16 @@ def _import_handler_module(model_dir, module_name):
     try:
         return importlib.import_module(module_name)
     except ImportError as own_error:
+        builtin = "ts.torch_handler." + module_name
         try:
-            return importlib.import_module("." + module_name, "ts.torch_handler")
-        except ImportError:
+            return importlib.import_module(builtin)
+        except ImportError as builtin_error:
+            if builtin_error.name not in ("ts", "ts.torch_handler", builtin):
+                # the built-in handler exists but needs what this Python lacks (torch, as a rule)
+                raise HandlerLoadError(
+                    f"TorchServe's built-in handler '{module_name}' could not be imported: {builtin_error} "
+                    f"(the stock handlers need torch, the vision ones torchvision, in the worker's Python: {sys.executable})"
+                ) from builtin_error
             raise HandlerLoadError(
                 f"handler '{module_name}' is not a file of the archive, an importable module, or a "
                 f"TorchServe built-in handler (built-in handlers need the torchserve Python package): {own_error}"
