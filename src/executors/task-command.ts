@@ -4,7 +4,7 @@
  * through `capstan notebook run`.
  */
 import { isAbsolute, join, posix } from "node:path";
-import { pathScheme } from "../notebooks/nbformat/notebook-location.js";
+import { pathScheme } from "../notebooks/locations/index.js";
 import { parametersJson } from "../notebooks/parameters/parameters-json.js";
 import type { TaskSpec } from "../pipelines/index.js";
 

@@ -74,10 +74,11 @@ describe("loadYamlPipeline", () => {
     expect(line).toMatch(/^p\.yaml:5:13: tasks\.a\.python: a task has exactly one of command, python or notebook; this one has command and python/);
   });
 
-  it("refuses a notebook in a scheme tasks cannot read, and takes an http(s) URL", () => {
-    const [line] = errorsOf("id: x\ntasks:\n  a:\n    notebook: s3://bucket/train.ipynb\n");
-    expect(line).toMatch(/^p\.yaml:4:15: tasks\.a\.notebook: s3:\/\/ notebooks cannot be read here; give a path relative to the pipeline file or an http\(s\):\/\/ URL/);
+  it("refuses a notebook in a scheme tasks cannot read, and takes http(s) and s3 URLs", () => {
+    const [line] = errorsOf("id: x\ntasks:\n  a:\n    notebook: gs://bucket/train.ipynb\n");
+    expect(line).toMatch(/^p\.yaml:4:15: tasks\.a\.notebook: gs:\/\/ notebooks cannot be read here; give a path relative to the pipeline file, an http\(s\):\/\/ URL or an s3:\/\/ URL/);
     expect(loadYamlPipeline("p.yaml", "id: x\ntasks:\n  a:\n    notebook: https://example.org/train.ipynb\n").tasks.a?.notebook).toBe("https://example.org/train.ipynb");
+    expect(loadYamlPipeline("p.yaml", "id: x\ntasks:\n  a:\n    notebook: s3://team-notebooks/train.ipynb\n").tasks.a?.notebook).toBe("s3://team-notebooks/train.ipynb");
   });
 
   it("names the tasks on a dependency cycle", () => {

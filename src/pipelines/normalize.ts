@@ -12,7 +12,7 @@ import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
 import { checkTemplate, forEachString } from "./templating.js";
-import { pathScheme } from "../notebooks/nbformat/notebook-location.js";
+import { pathScheme } from "../notebooks/locations/index.js";
 
 const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook"];
 
@@ -123,8 +123,8 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
   if (t.args !== undefined && kind !== "python") issues.add([...path, "args"], "args belong to python tasks (command lists carry their own arguments)");
   if (t.parameters !== undefined && kind !== "notebook") issues.add([...path, "parameters"], "parameters belong to notebook tasks");
   const notebookScheme = t.notebook === undefined ? undefined : pathScheme(t.notebook);
-  if (notebookScheme !== undefined && notebookScheme !== "http" && notebookScheme !== "https") {
-    issues.add([...path, "notebook"], `${notebookScheme}:// notebooks cannot be read here; give a path relative to the pipeline file or an http(s):// URL`);
+  if (notebookScheme !== undefined && !["http", "https", "s3", "s3n"].includes(notebookScheme)) {
+    issues.add([...path, "notebook"], `${notebookScheme}:// notebooks cannot be read here; give a path relative to the pipeline file, an http(s):// URL or an s3:// URL`);
   }
 
   const dependsOn = t.depends_on === undefined ? [] : typeof t.depends_on === "string" ? [t.depends_on] : [...t.depends_on];

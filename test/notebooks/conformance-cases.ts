@@ -22,7 +22,9 @@ export interface ConformanceCase {
   /**
    * A shell command line run instead of `RUNNER input.ipynb output.ipynb ARGS --no-progress-bar`
    * (for pipes, odd output names, runs without paths): `$RUN` is the runner, `$HTTP` the URL of a
-   * server that serves the corpus.
+   * server that serves the corpus, `$S3_BUCKET` a bucket of a real S3 server holding the corpus
+   * (AWS_* variables set for both runners), `$S3_TAKE_PYTHON` the venv's Python and `$S3_TAKE` a script
+   * that moves an object to a local file.
    */
   shell?: string;
   /** the output notebook's file name (default output.ipynb); null: the run must write none */
@@ -112,4 +114,13 @@ export const conformanceCases: ConformanceCase[] = [
     args: ["-y", "d: {1: a, true: b, 1.0: c, 2: x, 0: z, false: w, 0.0: v}\ne: {true: 1, 1: 2}\nf: {10: a, 9: b, 2.5: c}\ng: {null: 1}"],
   },
   { name: "http-input", notebook: "parameters-cell", covers: "an http:// input notebook", args: [], shell: "$RUN $HTTP/parameters-cell.ipynb output.ipynb -p alpha 0.25 --no-progress-bar" },
+  { name: "s3-input", notebook: "parameters-cell", covers: "an s3:// input notebook", args: [], shell: "$RUN s3://$S3_BUCKET/parameters-cell.ipynb output.ipynb -p alpha 0.75 --no-progress-bar" },
+  {
+    name: "s3-output",
+    notebook: "parameters-cell",
+    covers: "an s3:// output notebook",
+    args: [],
+    shell: '$RUN input.ipynb s3://$S3_BUCKET/runs/output.ipynb -p count 2 --no-progress-bar; code=$?; "$S3_TAKE_PYTHON" "$S3_TAKE" s3://$S3_BUCKET/runs/output.ipynb output.ipynb; exit $code',
+  },
+  { name: "s3-missing", notebook: "parameters-cell", covers: "an s3:// input that does not exist", args: [], output: null, noKernel: true, shell: "$RUN s3://$S3_BUCKET/missing.ipynb output.ipynb --no-progress-bar" },
 ];

@@ -11,17 +11,22 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { KernelPool } from "../../src/notebooks/index.js";
+import { startS3Testenv, type S3Testenv } from "../support/s3-testenv.js";
 import { PoolLayout } from "../../src/notebooks/pool/pool-layout.js";
 import { conformanceCases, type ConformanceCase } from "./conformance-cases.js";
 import { firstDifference, maskStreams, maskVolatile, timeProblems } from "./support/mask.js";
-import { assertPythonReady, capstanBin, corpusDir, papermill, python } from "./support/paths.js";
+import { assertPythonReady, capstanBin, corpusDir, papermill, python, repoRoot } from "./support/paths.js";
 import { runProcess, runShell, type ProcessResult } from "./support/run-process.js";
 
 let workDir: string;
 /** Serves the corpus over http for the cases that read a notebook from a URL. */
 let corpusServer: Server;
 let corpusUrl: string;
+/** A real S3 server holding the corpus, for the s3:// cases. */
+let s3: S3Testenv;
+let s3Bucket: string;
 
 beforeAll(async () => {
   assertPythonReady();
@@ -39,10 +44,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => corpusServer.listen(0, "127.0.0.1", resolve));
   corpusUrl = `http://127.0.0.1:${(corpusServer.address() as AddressInfo).port}`;
-});
+  s3 = await startS3Testenv();
+  s3Bucket = await s3.createBucket("conformance");
+  for (const name of await readdir(corpusDir)) {
+    if (name.endsWith(".ipynb")) await s3.client.send(new PutObjectCommand({ Bucket: s3Bucket, Key: name, Body: await readFile(join(corpusDir, name)) }));
+  }
+}, 120_000);
 
 afterAll(async () => {
   await new Promise((resolve) => corpusServer.close(resolve));
+  await s3?.stop();
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -61,7 +72,10 @@ async function readOutput(dir: string, testCase: ConformanceCase): Promise<strin
 /** Runs one runner (`runner` is its argv) on a case in `dir`. */
 function runCase(runner: string[], testCase: ConformanceCase, dir: string, env: NodeJS.ProcessEnv): Promise<ProcessResult> {
   if (testCase.shell !== undefined) {
-    return runShell(testCase.shell, { cwd: dir, env: { ...env, RUN: runner.join(" "), HTTP: corpusUrl } });
+    return runShell(testCase.shell, {
+      cwd: dir,
+      env: { ...env, RUN: runner.join(" "), HTTP: corpusUrl, S3_BUCKET: s3Bucket, S3_TAKE_PYTHON: python, S3_TAKE: join(repoRoot, "test", "notebooks", "support", "s3-take.py") },
+    });
   }
   const [command = "", ...rest] = runner;
   return runProcess(command, [...rest, "input.ipynb", "output.ipynb", ...testCase.args, "--no-progress-bar"], { cwd: dir, env });
@@ -91,7 +105,16 @@ function papermillRun(testCase: ConformanceCase, env: NodeJS.ProcessEnv): Promis
 }
 
 function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CAPSTAN_PYTHON: python };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CAPSTAN_PYTHON: python,
+    // Both runners reach the test S3 server the standard way (papermill's boto3 also reads BOTO3_ENDPOINT_URL).
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_DEFAULT_REGION: s3.region,
+    AWS_ENDPOINT_URL: s3.endpoint,
+    BOTO3_ENDPOINT_URL: s3.endpoint,
+  };
   delete env["CAPSTAN_KERNEL_POOL_DIR"];
   return env;
 }

@@ -29,6 +29,7 @@ import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } fr
 import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
+import { pathScheme } from "../../notebooks/locations/index.js";
 
 /** Largest outputs object accepted from a local task. */
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -465,7 +466,8 @@ function checkRunnable(argv: readonly string[], launch: AttemptLaunch, cwd: stri
     if (!found) throw new LaunchError(`command not found: ${program} (searched PATH: ${path})`, { retryable: false });
   }
   const script = launch.task.kind === "python" ? argv[1] : launch.task.kind === "notebook" ? argv[argv.indexOf("run") + 1] : undefined;
-  if (script !== undefined && !existsSync(script)) {
+  // a notebook at a URL (http(s)://, s3://) is read by the notebook runner, which names a failure itself
+  if (script !== undefined && pathScheme(script) === undefined && !existsSync(script)) {
     throw new LaunchError(`${launch.task.kind === "python" ? "python script" : "notebook"} not found: ${script}`, { retryable: false });
   }
 }

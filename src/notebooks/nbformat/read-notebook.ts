@@ -5,7 +5,7 @@
  * the place and the reason.
  */
 import { readFile } from "node:fs/promises";
-import { fetchNotebookText, isHttpUrl, refuseRemote } from "./notebook-location.js";
+import { readRemoteNotebook, type NotebookPlaces } from "../locations/notebook-location.js";
 import { NotebookFormatError } from "../errors.js";
 import { isJsonObject, JsonParseError, parseJson, type JsonObject, type JsonValue } from "../values/json-value.js";
 import { isStringList, splitLinesKeepEnds } from "./lines.js";
@@ -13,12 +13,12 @@ import { NBFORMAT, NBFORMAT_MINOR, newCellId, type Notebook } from "./notebook.j
 
 const CELL_TYPES = new Set(["code", "markdown", "raw"]);
 
-/** Reads and upgrades the notebook file at `path`. */
-export async function readNotebookFile(path: string): Promise<Notebook> {
-  if (isHttpUrl(path)) {
-    return parseNotebook(await fetchNotebookText(path), path);
+/** Reads and upgrades the notebook at `path`: a local file, an http(s) URL, an s3:// object or VOLUME:PATH. */
+export async function readNotebookFile(path: string, places: NotebookPlaces = {}): Promise<Notebook> {
+  const remote = await readRemoteNotebook(path, places);
+  if (remote !== undefined) {
+    return parseNotebook(remote, path);
   }
-  refuseRemote(path, "read");
   let text: string;
   try {
     text = await readFile(path, "utf8");

@@ -17,6 +17,8 @@ export interface NotebookSaverOptions {
   smallBytes?: number;
   /** how often to save during a long cell (default `intervalMs`); 0: never during a cell */
   autosaveMs?: number;
+  /** writes the text somewhere other than a local file (an s3:// object, a volume); throws OutputNotWritableError */
+  write?: ((text: string) => Promise<void>) | undefined;
 }
 
 /** Batched, ordered saves of one notebook. */
@@ -94,11 +96,12 @@ export class NotebookSaver {
     const text = this.serializer.serialize(this.notebook);
     this.dirty = false;
     try {
-      await writeTextAtomically(this.options.path, text);
+      if (this.options.write !== undefined) await this.options.write(text);
+      else await writeTextAtomically(this.options.path, text);
       this.saves += 1;
       this.lastBytes = Buffer.byteLength(text);
     } catch (error) {
-      this.failure = new OutputNotWritableError(this.options.path, { cause: error });
+      this.failure = error instanceof OutputNotWritableError ? error : new OutputNotWritableError(this.options.path, { cause: error });
     }
     this.lastSave = Date.now();
   }

@@ -9,7 +9,7 @@ import { startKernel, type KernelHandle } from "../kernel/kernel-handle.js";
 import { findKernelSpec, type KernelSpec } from "../kernel/kernelspec.js";
 import type { Transport } from "../kernel/connection-file.js";
 import { isCodeCell, papermillMetadata, type Notebook } from "../nbformat/notebook.js";
-import { refuseRemote } from "../nbformat/notebook-location.js";
+import { remoteNotebookWriter, type VolumeFiles } from "../locations/notebook-location.js";
 import { parseNotebook, readNotebookFile } from "../nbformat/read-notebook.js";
 import { parameterizeNotebook, notebookKernelName } from "../parameters/parameterize.js";
 import type { ParameterDict, ParameterValue } from "../parameters/parameter-value.js";
@@ -43,12 +43,14 @@ export interface NotebookRunEvents {
 
 /** Options of {@link runNotebook}. */
 export interface RunNotebookOptions {
-  /** the input notebook path ("-" with `inputText`); may hold `{name}` placeholders */
+  /** the input notebook: a path, an http(s):// or s3:// URL, VOLUME:PATH, or "-" with `inputText`; may hold `{name}` placeholders */
   inputPath: string;
   /** the notebook text when it does not come from a file (stdin) */
   inputText?: string;
-  /** the output notebook path ("-" keeps it in memory only); may hold `{name}` placeholders */
+  /** the output notebook: a path, an s3:// URL or VOLUME:PATH ("-" keeps it in memory only); may hold `{name}` placeholders */
   outputPath: string;
+  /** reaches VOLUME:PATH notebooks (the CLI's client); without it they are refused */
+  volumes?: VolumeFiles | undefined;
   /** parameters, in injection order */
   parameters?: ParameterDict;
   /** `-k`: the kernelspec to use instead of the notebook's */
@@ -119,13 +121,14 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
   const forPaths = pathParameters(parameters);
   const inputPath = parameterizePath(options.inputPath, forPaths);
   const outputPath = parameterizePath(options.outputPath, forPaths);
-  refuseRemote(outputPath, "write");
+  const places = { volumes: options.volumes, env: options.env };
+  const writeRemote = remoteNotebookWriter(outputPath, places);
   log("info", `Input Notebook:  ${inputPath}`);
   log("info", `Output Notebook: ${outputPath}`);
   if (options.cwd !== undefined) {
     log("info", `Working directory: ${options.cwd}`);
   }
-  const notebook = options.inputText !== undefined ? parseNotebook(options.inputText, inputPath) : await readNotebookFile(inputPath);
+  const notebook = options.inputText !== undefined ? parseNotebook(options.inputText, inputPath) : await readNotebookFile(inputPath, places);
   prepareForPapermill(notebook);
   parameterizeNotebook(notebook, parameters, {
     kernelName: options.kernelName,
@@ -148,6 +151,7 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
     path: outputPath,
     ...(options.saveIntervalMs === undefined ? {} : { intervalMs: options.saveIntervalMs }),
     ...(options.autosaveMs === undefined ? {} : { autosaveMs: options.autosaveMs }),
+    write: writeRemote,
   });
   if (options.prepareOnly) {
     await saver.save();
