@@ -113,7 +113,7 @@ export class HttpClient implements CapstanClient {
   readonly mode = "server" as const;
   constructor(
     readonly baseUrl: string,
-    private readonly token: string | undefined,
+    readonly token: string | undefined,
   ) {}
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {

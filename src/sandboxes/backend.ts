@@ -16,12 +16,24 @@ export interface SandboxLaunch {
   token: string;
 }
 
+/** Where a running sandbox's sshd answers (reachable from Capstan only), and the user it lets in. */
+export interface SandboxSshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** The sshd's public host key ("ssh-ed25519 AAAA…"), when Capstan knows it (local sandboxes). */
+  hostKey?: string;
+}
+
 /**
  * Where a running sandbox answers, and what the backend needs to find it again (kept in the store
- * as JSON). `upstream` is the base URL of JupyterLab, reachable from Capstan only.
+ * as JSON). `upstream` is the base URL of JupyterLab, reachable from Capstan only; `ssh` is its
+ * sshd, or `sshUnavailable` says why it has none.
  */
 export interface SandboxRuntime {
   upstream: string;
+  ssh?: SandboxSshEndpoint;
+  sshUnavailable?: string;
   [key: string]: unknown;
 }
 

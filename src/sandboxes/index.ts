@@ -1,9 +1,10 @@
 /**
  * Sandboxes: personal JupyterLab environments with persistent homes, owned by a user in a team,
  * started from admin-defined profiles through a backend (local processes or Kubernetes pods), served through
- * Capstan's authenticating proxy from an origin of their own, and stopped when idle.
+ * Capstan's authenticating proxy from an origin of their own, reached over SSH through the API's WebSocket,
+ * and stopped when idle.
  */
-export type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime } from "./backend.js";
+export type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime, SandboxSshEndpoint } from "./backend.js";
 export { SandboxConflictError, SandboxForbiddenError, SandboxInputError, SandboxNotFoundError, SandboxQuotaError, SandboxStartError } from "./errors.js";
 export { IdleCuller, type IdleCullerOptions } from "./idle-culler.js";
 export { canMove } from "./lifecycle.js";
@@ -14,3 +15,4 @@ export { DEFAULT_SANDBOX_ORIGIN, quotaOf, resolveSandboxSettings, sandboxOrigin,
 export { SandboxService, type CreateSandboxInput, type SandboxServiceOptions, type SandboxTarget } from "./sandbox-service.js";
 export type { SandboxView } from "./sandbox-view.js";
 export { SandboxProxy, SandboxOrigins, SANDBOX_COOKIE, type SandboxProxyOptions } from "./proxy/index.js";
+export { connectSshd, pipeSshTunnel, sshdPath, type SshTunnelOptions } from "./ssh/index.js";

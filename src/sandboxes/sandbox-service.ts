@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/index.js";
 import { systemClock, type Clock } from "../clock/index.js";
 import type { Store, StoredSandbox } from "../store/index.js";
-import type { SandboxBackend, SandboxRuntime } from "./backend.js";
+import type { SandboxBackend, SandboxRuntime, SandboxSshEndpoint } from "./backend.js";
 import { SandboxConflictError, SandboxForbiddenError, SandboxInputError, SandboxNotFoundError, SandboxQuotaError, SandboxStartError } from "./errors.js";
 import { ACTIVE_STATES, DELETABLE_STATES, moveSandbox } from "./lifecycle.js";
 import { checkSandboxName, newSandboxId } from "./names.js";
@@ -198,6 +198,22 @@ export class SandboxService {
     const target = { id, owner: row.owner, upstream: runtime.upstream, token: row.upstreamToken };
     this.#targets.set(id, target);
     return target;
+  }
+
+  /**
+   * Where the principal's own running sandbox's sshd answers, for the SSH tunnel. A sandbox's shell
+   * is its owner's alone: for anyone else (admins too) the sandbox is not found.
+   */
+  async sshEndpoint(principal: Principal, id: string): Promise<SandboxSshEndpoint & { name: string }> {
+    const row = await this.#store.sandboxes.get(id);
+    if (!row || row.owner !== principal.username || !principal.canRead(row.team)) throw new SandboxNotFoundError(`no sandbox ${id} of yours`);
+    if (row.state !== "running") throw new SandboxConflictError(`${row.name} is ${row.state}; start it before connecting over SSH`, "state");
+    const runtime = parseRuntime(row.runtime);
+    const ssh = runtime?.ssh;
+    if (!ssh || typeof ssh.host !== "string" || typeof ssh.port !== "number" || typeof ssh.user !== "string") {
+      throw new SandboxConflictError(`${row.name} has no sshd: ${runtime?.sshUnavailable ?? "it was started without one; stop and start it again"}`, "ssh");
+    }
+    return { name: row.name, host: ssh.host, port: ssh.port, user: ssh.user, ...(typeof ssh.hostKey === "string" ? { hostKey: ssh.hostKey } : {}) };
   }
 
   /** Records the owner's authenticated traffic (written at most every `activityWriteMs`). */

@@ -1,10 +1,12 @@
-/** `capstan sandbox create|list|start|stop|delete|open`: one's JupyterLab sandboxes, named by name or id. */
+/** `capstan sandbox create|list|start|stop|delete|open|ssh|tunnel`: one's JupyterLab sandboxes, named by name or id. */
+import { spawn } from "node:child_process";
 import type { Command } from "commander";
-import type { CapstanClient } from "../client.js";
+import { HttpClient, type CapstanClient } from "../client.js";
 import type { SandboxApiView } from "../../operations/index.js";
 import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
 import { printJson, printTable } from "../output.js";
+import { pinHostKey, proxyCommand, runSshTunnel, sshArgv, sshConfigBlock, sshHostName } from "../sandbox-ssh/index.js";
 
 const SANDBOX_ID = /^s[a-z2-7]{16}$/;
 
@@ -96,6 +98,83 @@ export function registerSandboxCommands(program: Command): void {
         const { url } = await client.openSandbox(found.id);
         if (globalOptions(command).json) printJson({ url });
         else console.log(url);
+      });
+    });
+  registerSshCommands(sandbox);
+}
+
+/** The HTTP client a tunnel needs (sandboxes only exist on a server; the in-process client has said so already). */
+function httpClient(client: CapstanClient): HttpClient {
+  if (!(client instanceof HttpClient)) throw new ClientError("SSH into a sandbox goes through a running Capstan: start `capstan up` for this home, or use --server URL with `capstan login`", 2);
+  return client;
+}
+
+interface SshDescription {
+  user: string;
+  host_key: string | null;
+}
+
+/** What the server says about reaching a sandbox's sshd (its user and host key); refuses a sandbox that does not run. */
+async function describeSsh(client: HttpClient, id: string): Promise<SshDescription> {
+  let response: Response;
+  try {
+    response = await fetch(new URL(`/api/sandboxes/${encodeURIComponent(id)}/ssh`, client.baseUrl), { headers: { accept: "application/json", ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) } });
+  } catch (error) {
+    throw new ClientError(`cannot reach the Capstan server at ${client.baseUrl}: ${(error as Error).message}`, 1);
+  }
+  const body = (await response.json().catch(() => undefined)) as (SshDescription & { error?: { message?: string } }) | undefined;
+  if (!response.ok || !body) throw new ClientError(body?.error?.message ?? `HTTP ${response.status}`, response.status >= 500 ? 1 : 2);
+  return body;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function registerSshCommands(sandbox: Command): void {
+  sandbox
+    .command("ssh <name> [command...]")
+    .description("SSH into a running sandbox with the system ssh, through Capstan (put your public key in the sandbox's ~/.ssh/authorized_keys first); --print-config prints the ~/.ssh/config block for VS Code Remote-SSH")
+    .option("-i, --identity <file>", "the private key ssh uses")
+    .option("-o, --ssh-option <option>", "an ssh -o option, e.g. -o ServerAliveInterval=30 (repeatable)", collect, [])
+    .option("--print-config", "print the ~/.ssh/config block for this sandbox instead of connecting")
+    .action(async (ref: string, command: string[], opts: { identity?: string; sshOption: string[]; printConfig?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const http = httpClient(client);
+        const found = await findSandbox(http, ref);
+        const ssh = await describeSsh(http, found.id);
+        const knownHosts = ssh.host_key ? pinHostKey(`capstan-sandbox-${found.id}`, ssh.host_key) : undefined;
+        if (opts.printConfig) {
+          const block = sshConfigBlock({ sandboxId: found.id, sandboxName: found.name, user: ssh.user, proxyCommand: proxyCommand(["capstan"], http.baseUrl, found.name), knownHosts });
+          process.stdout.write(`# ${found.name}: add to ~/.ssh/config, then connect with: ssh ${sshHostName(found.name)} (VS Code: Remote-SSH: Connect to Host…)\n${block}`);
+          return;
+        }
+        const argv = sshArgv({
+          sandboxId: found.id,
+          sandboxName: found.name,
+          user: ssh.user,
+          proxyCommand: proxyCommand([process.execPath, process.argv[1] ?? "capstan"], http.baseUrl, found.id),
+          knownHosts,
+          identity: opts.identity,
+          options: opts.sshOption,
+          command,
+        });
+        const code = await new Promise<number>((resolve, reject) => {
+          const child = spawn(process.env.CAPSTAN_SSH ?? "ssh", argv, { stdio: "inherit", env: { ...process.env, ...(http.token ? { CAPSTAN_TOKEN: http.token } : {}) } });
+          child.once("error", (error) => reject(new ClientError(`cannot run ssh: ${error.message} (install an OpenSSH client)`, 1)));
+          child.once("exit", (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1)));
+        });
+        process.exitCode = code;
+      });
+    });
+  sandbox
+    .command("tunnel <name>")
+    .description("carry an SSH connection to a running sandbox over stdin/stdout (an ssh ProxyCommand: ProxyCommand capstan sandbox tunnel NAME)")
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const http = httpClient(client);
+        const id = SANDBOX_ID.test(ref) ? ref : (await findSandbox(http, ref)).id;
+        await runSshTunnel({ baseUrl: http.baseUrl, token: http.token, sandboxId: id, input: process.stdin, output: process.stdout });
       });
     });
 }

@@ -12,7 +12,7 @@ import { loadPodTemplate, PodInformer, type KubeCluster, type KubeClusters } fro
 import type { SandboxBackend, SandboxExit, SandboxLaunch, SandboxRuntime } from "../backend.js";
 import { SandboxStartError } from "../errors.js";
 import type { SandboxProfile } from "../profiles.js";
-import { buildSandboxManifests, DEFAULT_CAPSTAN_PEER, sandboxObjectNames, sandboxUpstream, SANDBOX_SELECTOR, type CapstanPeer, type SandboxObjectNames } from "./sandbox-manifests.js";
+import { buildSandboxManifests, DEFAULT_CAPSTAN_PEER, sandboxObjectNames, sandboxSshEndpoint, sandboxUpstream, SANDBOX_SELECTOR, type CapstanPeer, type SandboxObjectNames } from "./sandbox-manifests.js";
 
 export interface KubernetesSandboxBackendOptions {
   clusters: KubeClusters;
@@ -110,7 +110,7 @@ export class KubernetesSandboxBackend implements SandboxBackend {
     });
     if (!m.pod.spec?.containers[0]?.image) throw new SandboxStartError("crash", `profile ${launch.profile.name} has no image and clusters.${cluster.name}.image is not set`);
     const informer = await this.#informer(place);
-    const runtime: KubeRuntime = { upstream: sandboxUpstream(m.names, namespace), cluster: cluster.name, namespace, pod: m.names.pod };
+    const runtime: KubeRuntime = { upstream: sandboxUpstream(m.names, namespace), ssh: sandboxSshEndpoint(m.names, namespace), cluster: cluster.name, namespace, pod: m.names.pod };
     const where = `cluster ${cluster.name}, namespace ${namespace}`;
 
     for (const [i, claim] of sharedClaims.entries()) {

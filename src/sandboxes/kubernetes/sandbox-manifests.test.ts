@@ -1,8 +1,8 @@
-/** The objects of a Kubernetes sandbox, built without a cluster: names, labels, resources, GPUs, template and policy. */
+/** The objects of a Kubernetes sandbox, built without a cluster: names, labels, resources, GPUs, template, policy and the SSH endpoint. */
 import { describe, expect, it } from "vitest";
 import { clusterConfigSource, parseClusters } from "../../executors/kubernetes/kube/index.js";
 import { resolveSandboxSettings } from "../profiles.js";
-import { buildSandboxManifests, sandboxObjectNames } from "./sandbox-manifests.js";
+import { buildSandboxManifests, sandboxObjectNames, sandboxSshEndpoint } from "./sandbox-manifests.js";
 
 const cluster = parseClusters(
   { gpu: { kubeconfig: "/nonexistent", gpu_resource: "example.com/gpu", gpu_tolerations: [{ key: "gpu", operator: "Exists" }], gpu_node_selector: { gpu: "yes" }, image_pull_secrets: ["pull"] } },
@@ -21,6 +21,14 @@ describe("sandbox manifests", () => {
       policy: "sandbox-sabcdefghijklmnop",
       secret: "sandbox-sabcdefghijklmnop-token",
     });
+  });
+
+  it("reaches the sandbox's sshd through its Service on 2222, as the image's user, where the NetworkPolicy admits only Capstan", () => {
+    const names = sandboxObjectNames("sabcdefghijklmnop");
+    expect(sandboxSshEndpoint(names, "ns")).toEqual({ host: "sandbox-sabcdefghijklmnop.ns.svc", port: 2222, user: "sandbox" });
+    const m = buildSandboxManifests({ launch, cluster, namespace: "ns", sharedClaims: [], homeStorageClass: undefined, homeSize: "10Gi", capstan: { podLabels: { app: "capstan" } }, template: undefined });
+    expect(m.service.spec?.ports).toContainEqual({ name: "ssh", port: 2222, targetPort: 2222 });
+    expect(m.policy.spec?.ingress?.[0]?.ports).toContainEqual({ protocol: "TCP", port: 2222 });
   });
 
   it("keeps exact owner and team in annotations, label-safe values in labels, and the token only in the Secret", () => {

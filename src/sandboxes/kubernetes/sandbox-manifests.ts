@@ -6,7 +6,7 @@
  */
 import type { V1NetworkPolicy, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { labelValue, type ClusterSettings } from "../../executors/kubernetes/kube/index.js";
-import type { SandboxLaunch } from "../backend.js";
+import type { SandboxLaunch, SandboxSshEndpoint } from "../backend.js";
 
 /** The label every object of a sandbox carries, with the sandbox's id as its value. */
 export const SANDBOX_LABEL = "capstan.dev/sandbox";
@@ -211,4 +211,12 @@ export function buildSandboxManifests(input: SandboxManifestInput): SandboxManif
 /** The base URL of a sandbox's JupyterLab inside the cluster (Capstan runs there, or reaches the cluster's service network). */
 export function sandboxUpstream(names: SandboxObjectNames, namespace: string): string {
   return `http://${names.service}.${namespace}.svc:${JUPYTER_PORT}/`;
+}
+
+/** The user the sandbox image's sshd lets in (deploy/sandbox/Containerfile). */
+export const SANDBOX_SSH_USER = "sandbox";
+
+/** Where the sandbox's sshd answers for Capstan's SSH tunnel: its Service, port 2222 (the NetworkPolicy admits only Capstan). */
+export function sandboxSshEndpoint(names: SandboxObjectNames, namespace: string): SandboxSshEndpoint {
+  return { host: `${names.service}.${namespace}.svc`, port: SSH_PORT, user: SANDBOX_SSH_USER };
 }

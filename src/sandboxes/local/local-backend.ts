@@ -12,6 +12,7 @@ import { SandboxStartError } from "../errors.js";
 import { waitForJupyter } from "../jupyter-api.js";
 import { freePort, jupyterArgv, jupyterConfig, sandboxEnv, sandboxMarker } from "./jupyter-launch.js";
 import { prepareFolders, removeFolders, sandboxFolders } from "./sandbox-home.js";
+import { startLocalSshd, type LocalSshd } from "../ssh/local-sshd.js";
 
 export interface LocalSandboxBackendOptions {
   /** $CAPSTAN_HOME/sandboxes: homes, team volumes and runtime folders live here. */
@@ -24,6 +25,8 @@ export interface LocalSandboxBackendOptions {
   stopGraceMs?: number;
   /** How often adopted servers (not children of this process) are checked for life (default 2 s). */
   adoptedCheckMs?: number;
+  /** Start an sshd per sandbox for SSH through Capstan's tunnel (default true; without openssh-server the sandbox has no SSH and says why). */
+  ssh?: boolean;
 }
 
 /** The runtime facts of a local sandbox, as stored. */
@@ -31,6 +34,7 @@ interface LocalRuntime extends SandboxRuntime {
   pid: number;
   pidStart: number | null;
   port: number;
+  ssh?: LocalSshd;
 }
 
 interface Watched {
@@ -94,20 +98,31 @@ export class LocalSandboxBackend implements SandboxBackend {
     const watched: Watched = { pid, pidStart: processStartTime(pid), child, stopping: false };
     this.#watched.set(launch.id, watched);
     const upstream = `http://127.0.0.1:${port}/`;
+    // sshd starts while JupyterLab does; a sandbox without SSH still runs, and says why it has none.
+    const ssh: Promise<Pick<LocalRuntime, "ssh" | "sshUnavailable">> =
+      this.#options.ssh === false
+        ? Promise.resolve({ sshUnavailable: "SSH is turned off for local sandboxes on this server" })
+        : freePort()
+            .then((sshPort) => startLocalSshd({ port: sshPort, home: folders.home, runDir: folders.runDir, env: sandboxEnv({ id: launch.id, home: folders.home, python: this.#options.python, configDir: folders.configDir, runtimeDir: folders.runtimeDir }) }))
+            .then(
+              (sshd) => ({ ssh: sshd }),
+              (error: unknown) => ({ sshUnavailable: (error as Error).message }),
+            );
     const outcome = await waitForJupyter(upstream, launch.token, {
       timeoutMs: this.#options.startTimeoutMs ?? 60_000,
       gone: () => exited || failed !== undefined,
       ...(signal ? { signal } : {}),
     });
+    const sshd = await ssh;
     if (outcome !== "ready") {
-      await this.stop(launch.id, { upstream, pid, pidStart: watched.pidStart, port });
+      await this.stop(launch.id, { upstream, pid, pidStart: watched.pidStart, port, ...sshd });
       if (outcome === "aborted") throw new SandboxStartError("crash", "the start was cancelled");
       const tail = this.#logTail(folders.logFile);
       if (outcome === "timeout") throw new SandboxStartError("timeout", `JupyterLab did not answer within ${Math.round((this.#options.startTimeoutMs ?? 60_000) / 1000)} s${tail}`);
       throw new SandboxStartError("crash", `JupyterLab exited before it answered${failed ? ` (${failed.message})` : ""}${tail}`);
     }
     child.once("exit", (code, sig) => this.#ended(launch.id, watched, `JupyterLab exited (${sig ?? `exit code ${code ?? "?"}`})`));
-    const runtime: LocalRuntime = { upstream, pid, pidStart: watched.pidStart, port };
+    const runtime: LocalRuntime = { upstream, pid, pidStart: watched.pidStart, port, ...sshd };
     return runtime;
   }
 
@@ -130,6 +145,14 @@ export class LocalSandboxBackend implements SandboxBackend {
     const pid = watched?.pid ?? local?.pid;
     const pidStart = watched?.pidStart ?? local?.pidStart ?? null;
     const marker = sandboxMarker(id);
+    // sshd first: no new SSH session starts while the rest stops (its sessions carry the marker).
+    if (local?.ssh && isProcessAlive(local.ssh.pid, local.ssh.pidStart)) {
+      try {
+        process.kill(local.ssh.pid, "SIGTERM");
+      } catch {
+        // gone
+      }
+    }
     const leaderAlive = () => pid !== undefined && isProcessAlive(pid, pidStart);
     const signalAll = async (signal: NodeJS.Signals) => {
       if (leaderAlive()) {

@@ -1,6 +1,7 @@
 /**
  * Sandboxes: list (mine and my teams'), detail, create, start, stop, delete with confirmation, and
- * open (a one-time URL on the sandbox's own origin). The sandbox service decides who may: another
+ * open (a one-time URL on the sandbox's own origin), and how to reach its sshd (the WebSocket tunnel
+ * itself is sandbox-ssh.ts). The sandbox service decides who may: another
  * team's sandbox is not found, only the owner starts and opens one, the owner or an admin stops and
  * deletes it, a team's viewers see but do not create.
  */
@@ -27,8 +28,18 @@ const sandboxParams = z.strictObject({ id: z.string().regex(/^s[a-z2-7]{16}$/, {
 const stateErrors = { ...authErrors, 409: errorSchema } as const;
 const sandboxTag = ["sandboxes"];
 
-export function sandboxRoutes(app: ApiServer, { platform, sandboxHosts }: RouteContext): void {
+const SshDescriptionSchema = z
+  .object({
+    user: z.string().describe("The user the sandbox's sshd lets in"),
+    host_key: z.string().nullable().describe("The sshd's public host key when Capstan knows it (local sandboxes), else null"),
+    websocket: z.string().describe("The path that, upgraded to a WebSocket with the API token, carries the SSH connection"),
+  })
+  .describe("How to reach a sandbox's sshd through Capstan");
+
+export function sandboxRoutes(app: ApiServer, { platform, sandboxHosts, streams }: RouteContext): void {
   const service = platform.sandboxes;
+  // Open SSH tunnels end with the server.
+  streams.add(sandboxHosts.ssh);
 
   app.get(
     "/api/sandboxes",
@@ -123,6 +134,24 @@ export function sandboxRoutes(app: ApiServer, { platform, sandboxHosts }: RouteC
     async (request, reply) => {
       await deleteSandbox(service, principalOf(request), request.params.id, request.body?.confirm);
       void reply.status(204);
+    },
+  );
+
+  app.get(
+    "/api/sandboxes/:id/ssh",
+    {
+      schema: {
+        tags: sandboxTag,
+        summary:
+          "SSH into one's own running sandbox: upgraded to a WebSocket with Authorization: Bearer <token>, it carries an SSH connection to the sandbox's sshd (capstan sandbox tunnel); a plain GET says which user and host key to expect. Anyone but the owner gets 404",
+        security: authenticated,
+        params: sandboxParams,
+        response: { 200: SshDescriptionSchema, ...stateErrors },
+      },
+    },
+    async (request) => {
+      const endpoint = await service.sshEndpoint(principalOf(request), request.params.id);
+      return { user: endpoint.user, host_key: endpoint.hostKey ?? null, websocket: `/api/sandboxes/${request.params.id}/ssh` };
     },
   );
 
