@@ -39,6 +39,7 @@ import {
 import { coerceParamText, type ParamSpec, type PipelineSpec } from "../pipelines/index.js";
 import { readSchedulerLock } from "../wiring/index.js";
 import type { ModelDetail, ModelSummary, ModelVersionView } from "../operations/index.js";
+import { createDeployment, deleteDeployment, deploymentDetail, listDeployments, rollbackDeployment, scaleDeployment, type CreateDeploymentRequest, type DeploymentView } from "../operations/index.js";
 import type { CreateSandboxRequest, SandboxApiView, SandboxProfileView } from "../operations/index.js";
 import { type LogChunk, type PipelineDetail, type PipelineList, type PoolView, type RunView, type SecretSummary, type TaskDetail, type TaskView } from "../operations/index.js";
 import { NotFoundError } from "../scheduler/index.js";
@@ -73,6 +74,13 @@ export interface CapstanClient {
   listSandboxes(filter?: { team?: string; mine?: boolean }): Promise<SandboxApiView[]>;
   /** Writes one version's files (by number or alias) to `target` as a single archive; answers the version. */
   fetchModelArchive(name: string, versionOrAlias: string, target: string): Promise<ModelVersionView>;
+  listDeployments(filter?: { team?: string; model?: string }): Promise<DeploymentView[]>;
+  getDeployment(name: string): Promise<DeploymentView>;
+  createDeployment(request: CreateDeploymentRequest): Promise<DeploymentView>;
+  scaleDeployment(name: string, replicas: number): Promise<DeploymentView>;
+  rollbackDeployment(name: string): Promise<DeploymentView>;
+  deleteDeployment(name: string): Promise<DeploymentView>;
+  listSandboxes(filter?: { team?: string; mine?: boolean }): Promise<SandboxApiView[]>;
   sandboxProfiles(): Promise<SandboxProfileView[]>;
   createSandbox(request: CreateSandboxRequest): Promise<SandboxApiView>;
   startSandbox(id: string): Promise<SandboxApiView>;
@@ -240,6 +248,31 @@ export class HttpClient implements CapstanClient {
     const { writeModelArchive } = await import("../models/index.js");
     await writeModelArchive(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>), target);
     return version;
+  async listDeployments(filter: { team?: string; model?: string } = {}) {
+    const query = new URLSearchParams({ ...(filter.team ? { team: filter.team } : {}), ...(filter.model ? { model: filter.model } : {}) }).toString();
+    return (await this.#call<{ deployments: DeploymentView[] }>("GET", `/api/deployments${query ? `?${query}` : ""}`)).deployments;
+  }
+  getDeployment(name: string) {
+    return this.#call<DeploymentView>("GET", `/api/deployments/${encodeURIComponent(name)}`);
+  }
+  createDeployment(request: CreateDeploymentRequest) {
+    return this.#call<DeploymentView>("POST", "/api/deployments", request);
+  }
+  scaleDeployment(name: string, replicas: number) {
+    return this.#call<DeploymentView>("PUT", `/api/deployments/${encodeURIComponent(name)}/replicas`, { replicas });
+  }
+  rollbackDeployment(name: string) {
+    return this.#call<DeploymentView>("POST", `/api/deployments/${encodeURIComponent(name)}/rollback`, {});
+  }
+  deleteDeployment(name: string) {
+    return this.#call<DeploymentView>("DELETE", `/api/deployments/${encodeURIComponent(name)}`);
+  }
+  async listSandboxes(filter: { team?: string; mine?: boolean } = {}) {
+    const query = new URLSearchParams({ ...(filter.team ? { team: filter.team } : {}), ...(filter.mine ? { mine: "true" } : {}) }).toString();
+    return (await this.#call<{ sandboxes: SandboxApiView[] }>("GET", `/api/sandboxes${query ? `?${query}` : ""}`)).sandboxes;
+  }
+  async sandboxProfiles() {
+    return (await this.#call<{ profiles: SandboxProfileView[] }>("GET", "/api/sandboxes/profiles")).profiles;
   }
   }
   createSandbox(request: CreateSandboxRequest) {
@@ -391,6 +424,33 @@ export class InProcessClient implements CapstanClient {
 
   async setModelAlias(name: string, version: number, alias: string) {
     return setModelAlias(await this.#home.ready(), HOME_VIEWER, name, version, alias);
+  }
+
+  // Sandboxes belong to a signed-in user and are opened through the server's proxy: only a server serves them.
+  listSandboxes(): Promise<SandboxApiView[]> {
+    return Promise.reject(needsServer());
+  }
+  sandboxProfiles(): Promise<SandboxProfileView[]> {
+    return Promise.reject(needsServer());
+  }
+  // Deployments are recorded here; the replicas run when `capstan up` runs against this home.
+  async listDeployments(filter: { team?: string; model?: string } = {}) {
+    return listDeployments(await this.#home.ready(), HOME_VIEWER, filter);
+  }
+  async getDeployment(name: string) {
+    return deploymentDetail(await this.#home.ready(), HOME_VIEWER, name);
+  }
+  async createDeployment(request: CreateDeploymentRequest) {
+    return createDeployment(await this.#home.ready(), HOME_VIEWER, request, { clusters: Object.keys(this.config.clusters) });
+  }
+  async scaleDeployment(name: string, replicas: number) {
+    return scaleDeployment(await this.#home.ready(), HOME_VIEWER, name, replicas);
+  }
+  async rollbackDeployment(name: string) {
+    return rollbackDeployment(await this.#home.ready(), HOME_VIEWER, name);
+  }
+  async deleteDeployment(name: string) {
+    return deleteDeployment(await this.#home.ready(), HOME_VIEWER, name);
   }
 
   // Sandboxes belong to a signed-in user and are opened through the server's proxy: only a server serves them.

@@ -15,5 +15,6 @@ export { deleteSecret, listSecrets, setSecret } from "./secrets.js";
 export { redactRunViews, redactTaskFields, redactValues } from "./redact-values.js";
 export { watchRun } from "./watch-run.js";
 export * from "./views.js";
+export { createDeployment, CreateDeploymentRequestSchema, DEPLOYMENT_NAME_PATTERN, deleteDeployment, deploymentDetail, deploymentTeam, deploymentView, DeploymentViewSchema, listDeployments, MAX_REPLICAS, noDeployment, ReplicaViewSchema, rollbackDeployment, scaleDeployment, type CreateDeploymentRequest, type DeploymentPlaces, type DeploymentView, type ReplicaView } from "./deployments.js";
 export { listModels, modelDetail, modelTeam, modelVersion, modelVersionArchive, noModel, registerModelVersion, setModelAlias, ModelDetailSchema, ModelSummarySchema, ModelVersionViewSchema, type ModelDetail, type ModelSummary, type ModelVersionView, type RegisterModelRequest } from "./models.js";
 export { createSandbox, CreateSandboxRequestSchema, deleteSandbox, listSandboxes, openSandbox, sandboxApiView, sandboxDetail, sandboxProfiles, SandboxProfileViewSchema, SandboxStateSchema, SandboxViewSchema, startSandbox, stopSandbox, type CreateSandboxRequest, type SandboxApiView, type SandboxProfileView } from "./sandboxes.js";

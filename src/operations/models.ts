@@ -230,6 +230,11 @@ export async function setModelAlias(ctx: OperationsContext, viewer: Viewer, name
   const model = await visibleModel(ctx, viewer, name);
   if (/^\d+$/.test(alias)) throw new InvalidRequestError(`alias: ${alias} looks like a version number`);
   if (!(await ctx.store.models.version(model.name, version))) throw new NotFoundError(`version: model ${name} has no version ${version}`);
-  await ctx.store.models.setAlias(model.name, alias, version, Date.now());
+  const now = Date.now();
+  await ctx.store.transaction(async (tx) => {
+    await tx.models.setAlias(model.name, alias, version, now);
+    // Deployments that follow the alias serve the new version from now on (their controller rolls them).
+    await tx.deployments.follow(model.name, alias, version, now);
+  });
   return modelDetail(ctx, viewer, name);
 }

@@ -21,6 +21,7 @@ import { healthRoutes } from "./routes/health.js";
 import { logRoutes } from "./routes/logs.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { modelRoutes } from "./routes/models.js";
+import { deploymentRoutes } from "./routes/deployments.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { poolRoutes } from "./routes/pools.js";
 import { runRoutes } from "./routes/runs.js";
@@ -53,7 +54,7 @@ export function routesOf(app: FastifyInstance): readonly RouteInfo[] {
   return registeredRoutes.get(app) ?? [];
 }
 
-const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, sandboxRoutes, metricsRoutes];
+const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, deploymentRoutes, sandboxRoutes, metricsRoutes];
 
 /** Builds the server (not yet listening). */
 export async function buildServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {

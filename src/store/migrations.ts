@@ -7,6 +7,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely
 import { authMigration } from "./auth-migration.js";
 import { sandboxMigration } from "./sandbox-migration.js";
 import { modelMigration } from "./model-migration.js";
+import { deploymentMigration } from "./deployment-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
 
 const initial: Migration = {
@@ -133,6 +134,7 @@ const migrations: Record<string, Migration> = {
   "0003_secrets": secretsMigration,
   "0004_sandboxes": sandboxMigration,
   "0005_models": modelMigration,
+  "0006_deployments": deploymentMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

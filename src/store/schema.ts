@@ -1,6 +1,7 @@
 /** Table types of the database (camelCase here; snake_case in SQL through Kysely's CamelCasePlugin). */
 import type { SandboxesTable } from "./sandbox-schema.js";
 import type { ModelAliasesTable, ModelsTable, ModelVersionsTable } from "./model-schema.js";
+import type { DeploymentsTable } from "./deployment-schema.js";
 import type { AttemptState, RunState, RunTrigger, TaskState } from "./states.js";
 
 export interface PipelinesTable {
@@ -173,6 +174,7 @@ export interface Database {
   models: ModelsTable;
   modelVersions: ModelVersionsTable;
   modelAliases: ModelAliasesTable;
+  deployments: DeploymentsTable;
   secrets: SecretsTable;
   users: UsersTable;
   teams: TeamsTable;

@@ -12,6 +12,7 @@ import { AttemptRepository } from "./attempt-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
 import { ModelRepository } from "./model-repository.js";
+import { DeploymentRepository } from "./deployment-repository.js";
 import { PoolRepository } from "./pool-repository.js";
 import { SandboxRepository } from "./sandbox-repository.js";
 import { SecretRepository } from "./secret-repository.js";
@@ -41,6 +42,7 @@ export interface Repositories {
   readonly secrets: SecretRepository;
   readonly sandboxes: SandboxRepository;
   readonly models: ModelRepository;
+  readonly deployments: DeploymentRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -63,6 +65,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     secrets: new SecretRepository(db),
     sandboxes: new SandboxRepository(db),
     models: new ModelRepository(db),
+    deployments: new DeploymentRepository(db),
   };
 }
 

@@ -1,5 +1,6 @@
 /** The list of command groups; each module adds its commands to the program. */
 import type { Command } from "commander";
+import { registerDeploymentCommands } from "./deployments.js";
 import { registerLoginCommands } from "./login.js";
 import { registerLogCommands } from "./logs.js";
 import { registerModelCommands } from "./models.js";
@@ -26,6 +27,7 @@ const registrations: Register[] = [
   registerSecretCommands,
   registerModelCommands,
   registerSandboxCommands,
+  registerDeploymentCommands,
   registerUserCommands,
   registerLoginCommands,
   registerNotebookCommands,
