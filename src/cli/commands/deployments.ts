@@ -43,7 +43,7 @@ export function registerDeploymentCommands(program: Command): void {
         model: ref.slice(0, at),
         ref: ref.slice(at + 1),
         ...(opts.replicas !== undefined ? { replicas: count("--replicas", opts.replicas) } : {}),
-        ...(opts.target !== undefined ? { target: opts.target } : {}),
+        ...(opts.target !== undefined ? { target: opts.target === "kubernetes" ? ("kubernetes" as const) : ("local" as const) } : {}),
         ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
         ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
         ...(opts.cpu !== undefined ? { cpu: opts.cpu } : {}),
