@@ -6,7 +6,7 @@
  * own origin; the owner's traffic counts as activity, nothing else does. Proxying itself is
  * http-proxy-3's.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { Agent, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { createProxyServer, type ProxyServer } from "http-proxy-3";
 import type { AuthService, Principal } from "../../auth/index.js";
@@ -45,13 +45,15 @@ export class SandboxProxy {
   readonly #proxy: ProxyServer;
   readonly #credentialCheckMs: number;
   readonly #checked = new Map<string, number>();
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(options: SandboxProxyOptions) {
     this.#service = options.service;
     this.#auth = options.auth;
     this.#credentialCheckMs = options.credentialCheckMs ?? 5000;
     this.origins = new SandboxOrigins(options.service.settings.origin, options.port);
-    this.#proxy = createProxyServer({ changeOrigin: true, ws: true, xfwd: false });
+    // Connections to JupyterLab are kept open between requests (a new TCP connection per request cost more than the proxying itself).
+    this.#proxy = createProxyServer({ changeOrigin: true, ws: true, xfwd: false, agent: this.#agent });
     this.#proxy.on("error", (error, _req, target) => {
       if (target && "writeHead" in target) {
         const res = target;
@@ -98,6 +100,7 @@ export class SandboxProxy {
 
   close(): void {
     this.#proxy.close();
+    this.#agent.destroy();
   }
 
   async #web(req: IncomingMessage, res: ServerResponse): Promise<void> {
