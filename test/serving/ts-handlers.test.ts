@@ -12,6 +12,7 @@ import { python, startServe, type ServeHarness } from "./support/serve-harness.j
 /** A class handler in the style of TorchServe's examples, importing only what runs without torch. */
 const TS_HANDLER = `
 import os
+import sys
 import ts
 from ts.context import Context
 from ts.metrics.metric_type_enum import MetricTypes
@@ -34,7 +35,8 @@ class LabelHandler:
                 raise PredictionException("input rejected: " + body["reject"], 422)
             probs.append(body["probs"])
         return [
-            {"labels": labels, "torchserve": torchserve_version, "ts_package": os.path.dirname(ts.__file__)}
+            {"labels": labels, "torchserve": torchserve_version, "ts_package": os.path.dirname(ts.__file__),
+             "torch_imported": "torch" in sys.modules}
             for labels in map_class_to_label(probs, self.mapping)
         ]
 `;
@@ -68,10 +70,13 @@ describe("handlers that import ts.*", () => {
   it("answer with TorchServe's own helpers, imported from the torchserve package in the worker's venv", async () => {
     const response = await predict({ probs: [0.9, 0.1] });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { labels: Record<string, number>; torchserve: string; ts_package: string };
+    const body = (await response.json()) as { labels: Record<string, number>; torchserve: string; ts_package: string; torch_imported: boolean };
     expect(body.labels).toEqual({ cat: 0.9, dog: 0.1 });
     expect(body.torchserve).toBe("0.12.0");
     expect(body.ts_package).toContain("site-packages");
+    // The worker patches TorchServe's streaming helper only when a handler imports it, so a handler
+    // that needs no torch does not load it even where torch is installed (the bench's anchor venv).
+    expect(body.torch_imported).toBe(false);
   });
 
   it("TorchServe's PredictionException answers with its own code and message, and the worker keeps serving", async () => {
