@@ -4,12 +4,14 @@ import { z } from "zod";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { sandboxesSchema } from "./sandboxes-schema.js";
 import { volumesSchema } from "./storage-schema.js";
+import { pipelinesSchema } from "./pipelines-schema.js";
 
 const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== undefined, { error: 'expected a duration such as "10s" or "5m"' });
 
 export const configSchema = z.strictObject({
   home: z.string().optional(),
-  pipelines: z.union([z.string(), z.array(z.string())]).optional(),
+  /** Pipeline folders, and a git branch kept current (src/git-sync). */
+  pipelines: pipelinesSchema.optional(),
   /** `sqlite` (the default, under home), a SQLite file path, or a postgres:// URL. */
   database: z.string().optional(),
   python: z.string().optional(),

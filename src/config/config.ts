@@ -10,11 +10,15 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } fr
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { configSchema, trustedProxyProblem, type ConfigFile } from "./config-schema.js";
 import type { SandboxesConfigFile } from "./sandboxes-schema.js";
+import type { VolumesConfigFile } from "./storage-schema.js";
 
 /** The settings Capstan runs with. */
 export interface CapstanConfig {
   home: string;
+  /** Pipeline folders (files too). */
   pipelines: string[];
+  /** `pipelines.git`: a branch of a repository whose pipeline files are loaded beside the folders. */
+  pipelinesGit: PipelinesGitConfig | undefined;
   /** SQLite file path or postgres:// URL. */
   databaseUrl: string;
   python: string;
@@ -36,8 +40,22 @@ export interface CapstanConfig {
   clusters: Record<string, unknown>;
   /** The `sandboxes:` section as written (profiles and quotas are resolved by sandboxes/); its python is made absolute. */
   sandboxes: SandboxesConfigFile | undefined;
+  /** The `volumes:` section as written, with the folders of local and pvc volumes made absolute (src/storage builds them). */
+  volumes: VolumesConfigFile | undefined;
   /** The file the settings came from, if any. */
   file: string | null;
+}
+
+/** A git branch of pipelines, resolved from `pipelines.git`. */
+export interface PipelinesGitConfig {
+  url: string;
+  branch: string;
+  path: string;
+  intervalMs: number;
+  credentials: { team: string; secret: string } | undefined;
+  /** The webhook's shared secret (from the environment); undefined: the webhook route refuses every call. */
+  webhookSecret: string | undefined;
+  checkoutDir: string;
 }
 
 /** Flags that override everything else. */
@@ -126,11 +144,25 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const rel = (p: string, from: string) => resolve(from, p);
 
   const home = overrides.home ? rel(overrides.home, cwd) : env.CAPSTAN_HOME ? rel(env.CAPSTAN_HOME, cwd) : fromFile.home ? rel(fromFile.home, base) : join(cwd, ".capstan");
+  const section = fromFile.pipelines;
+  const folders = typeof section === "string" || Array.isArray(section) ? section : section?.folders;
   const pipelines = overrides.pipelines?.length
     ? overrides.pipelines.map((p) => rel(p, cwd))
-    : fromFile.pipelines
-      ? (Array.isArray(fromFile.pipelines) ? fromFile.pipelines : [fromFile.pipelines]).map((p) => rel(p, base))
-      : [join(cwd, "pipelines")];
+    : folders !== undefined
+      ? (Array.isArray(folders) ? folders : [folders]).map((p) => rel(p, base))
+      : section !== undefined
+        ? []
+        : [join(cwd, "pipelines")];
+  const git = typeof section === "object" && !Array.isArray(section) ? section.git : undefined;
+  const pipelinesGit: PipelinesGitConfig | undefined = git && {
+    url: git.url,
+    branch: git.branch ?? "main",
+    path: (git.path ?? "").replace(/^\.\/?|\/+$/g, ""),
+    intervalMs: git.interval !== undefined ? (parseDuration(git.interval) ?? 60_000) : 60_000,
+    credentials: git.credentials,
+    webhookSecret: env[git.webhook_secret_env ?? "CAPSTAN_GIT_WEBHOOK_SECRET"] || undefined,
+    checkoutDir: git.checkout_dir !== undefined ? rel(git.checkout_dir, base) : join(home, "pipelines-git"),
+  };
   const database = overrides.databaseUrl ?? env.CAPSTAN_DATABASE_URL ?? fromFile.database ?? "sqlite";
   const databaseUrl = /^postgres(ql)?:\/\//.test(database) ? database : database === "sqlite" ? join(home, "capstan.db") : rel(database.replace(/^sqlite:/, ""), base);
   const python = env.CAPSTAN_PYTHON ?? (fromFile.python ? (fromFile.python.includes("/") ? rel(fromFile.python, base) : fromFile.python) : defaultPython(cwd));
@@ -140,6 +172,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   return {
     home,
     pipelines,
+    pipelinesGit,
     databaseUrl,
     python,
     defaultExecutor: fromFile.executor ?? "local",
@@ -169,6 +202,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     notebooks: { warmKernels: fromFile.notebooks?.warm_kernels ?? 1, kernelspecs: fromFile.notebooks?.kernelspecs ?? ["python3"] },
     clusters: fromFile.clusters ?? {},
     sandboxes: fromFile.sandboxes && { ...fromFile.sandboxes, ...(fromFile.sandboxes.python?.includes("/") ? { python: rel(fromFile.sandboxes.python, base) } : {}) },
+    volumes: fromFile.volumes && Object.fromEntries(Object.entries(fromFile.volumes).map(([name, v]) => [name, v.kind === "s3" ? v : { ...v, path: rel(v.path, base) }])),
     file,
   };
 }

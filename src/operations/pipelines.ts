@@ -52,16 +52,16 @@ export async function pipelineDetail(ctx: OperationsContext, viewer: Viewer, id:
 }
 
 /** Versions of a pipeline (content hashes), newest first. */
-export async function pipelineVersions(ctx: OperationsContext, id: string): Promise<{ versions: { version: string; file: string; created_at: string }[] }> {
+export async function pipelineVersions(ctx: OperationsContext, id: string): Promise<{ versions: { version: string; file: string; commit: string | null; created_at: string }[] }> {
   const versions = await ctx.store.pipelines.listVersions(id);
-  return { versions: versions.map((v) => ({ version: v.version, file: v.file, created_at: new Date(v.createdAt).toISOString() })) };
+  return { versions: versions.map((v) => ({ version: v.version, file: v.file, commit: v.gitCommit, created_at: new Date(v.createdAt).toISOString() })) };
 }
 
 /** One version of a pipeline with the spec and source it had. */
 export async function pipelineVersion(ctx: OperationsContext, id: string, version: string) {
   const found = await ctx.store.pipelines.getVersion(id, version);
   if (!found) throw new NotFoundError(`no version ${JSON.stringify(version)}`);
-  return { pipeline: found.pipelineId, version: found.version, file: found.file, created_at: new Date(found.createdAt).toISOString(), spec: JSON.parse(found.spec) as Record<string, unknown>, source: found.source };
+  return { pipeline: found.pipelineId, version: found.version, file: found.file, commit: found.gitCommit, created_at: new Date(found.createdAt).toISOString(), spec: JSON.parse(found.spec) as Record<string, unknown>, source: found.source };
 }
 
 /** Pauses or resumes a pipeline's schedule. */

@@ -4,8 +4,8 @@
  * watched so edits load without a restart.
  */
 import { watch, type FSWatcher } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
-import { extname, join, resolve } from "node:path";
+import { readdir, realpath, stat } from "node:fs/promises";
+import { extname, join, relative, resolve } from "node:path";
 import { issueLocation, PipelineFileError } from "./errors.js";
 import { loadPipelineFile, PIPELINE_EXTENSIONS } from "./load-file.js";
 import { TsPipelineLoader } from "./load-ts.js";
@@ -27,6 +27,12 @@ export interface PipelineRegistryOptions {
   check?: SpecCheck;
   /** The time limit of importing one TypeScript file (default 10 s). */
   loadTimeoutMs?: number;
+  /**
+   * Folders reached through a link that is moved to a new target (a git checkout's `current`):
+   * resolved at each load, so a pipeline's file and folder are those of the commit it came from
+   * and stay put when the link moves on.
+   */
+  linkedPaths?: readonly string[];
 }
 
 /** What one load collects before it replaces the registry's maps. */
@@ -43,6 +49,7 @@ interface LoadState {
 /** Pipelines by id, with the errors of files that failed to load. */
 export class PipelineRegistry {
   readonly #paths: string[];
+  readonly #linkedPaths: string[];
   readonly #check: SpecCheck | undefined;
   readonly #loadTimeoutMs: number | undefined;
   #pipelines = new Map<string, LoadedPipeline>();
@@ -52,6 +59,7 @@ export class PipelineRegistry {
 
   constructor(options: PipelineRegistryOptions) {
     this.#paths = options.paths.map((p) => resolve(p));
+    this.#linkedPaths = (options.linkedPaths ?? []).map((p) => resolve(p));
     this.#check = options.check;
     this.#loadTimeoutMs = options.loadTimeoutMs;
   }
@@ -95,9 +103,9 @@ export class PipelineRegistry {
     return change;
   }
 
-  async #loadFiles(files: string[], tsLoader: TsPipelineLoader, state: LoadState): Promise<void> {
+  async #loadFiles(files: { file: string; key: string }[], tsLoader: TsPipelineLoader, state: LoadState): Promise<void> {
     const { change, seen, nextErrors, nextIds, sources } = state;
-    for (const file of files) {
+    for (const { file, key } of files) {
       try {
         const loaded = await loadPipelineFile(file, this.#check, tsLoader);
         const other = seen.get(loaded.spec.id);
@@ -108,7 +116,7 @@ export class PipelineRegistry {
         }
         seen.set(loaded.spec.id, file);
         sources.set(file, loaded.source);
-        nextIds.set(file, loaded.spec.id);
+        nextIds.set(key, loaded.spec.id);
         const previous = this.#pipelines.get(loaded.spec.id);
         if (!previous || previous.version !== loaded.version || previous.file !== loaded.file) change.loaded.push(loaded);
         this.#pipelines.set(loaded.spec.id, loaded);
@@ -117,10 +125,10 @@ export class PipelineRegistry {
         nextErrors.set(file, fileError);
         change.errors.push(fileError);
         // Keep serving the last good version of whatever this file defined before.
-        const previousId = this.#idsByFile.get(file);
+        const previousId = this.#idsByFile.get(key);
         if (previousId && !seen.has(previousId)) {
           seen.set(previousId, file);
-          nextIds.set(file, previousId);
+          nextIds.set(key, previousId);
         }
       }
     }
@@ -151,32 +159,39 @@ export class PipelineRegistry {
     this.#watchers = [];
   }
 
-  async #findFiles(): Promise<string[]> {
+  /** The pipeline files, each with the name it keeps across commits (its path through the link, for linked folders). */
+  async #findFiles(): Promise<{ file: string; key: string }[]> {
+    const found: { file: string; key: string }[] = [];
+    for (const path of this.#paths) for (const file of await this.#filesIn(path)) found.push({ file, key: file });
+    for (const link of this.#linkedPaths) {
+      const target = await realpath(link).catch(() => undefined);
+      if (target === undefined) continue;
+      for (const file of await this.#filesIn(target)) found.push({ file, key: join(link, relative(target, file)) });
+    }
+    return found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  }
+
+  async #filesIn(path: string): Promise<string[]> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      return [];
+    }
+    if (info.isFile()) return [path];
     const files: string[] = [];
-    for (const path of this.#paths) {
-      let info;
-      try {
-        info = await stat(path);
-      } catch {
-        continue;
-      }
-      if (info.isFile()) {
-        files.push(path);
-        continue;
-      }
-      for (const entry of await readdir(path, { withFileTypes: true })) {
-        if (entry.name.startsWith(".")) continue;
-        if (entry.isFile() && PIPELINE_EXTENSIONS.includes(extname(entry.name)) && !entry.name.endsWith(".d.ts") && !entry.name.includes(".test.")) {
-          files.push(join(path, entry.name));
-        } else if (entry.isDirectory()) {
-          // A folder per pipeline: pipelines/NAME/pipeline.yaml beside its scripts.
-          for (const name of ["pipeline.yaml", "pipeline.yml", "pipeline.ts"]) {
-            const candidate = join(path, entry.name, name);
-            if (await stat(candidate).then((s) => s.isFile(), () => false)) files.push(candidate);
-          }
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (entry.name.startsWith(".")) continue;
+      if (entry.isFile() && PIPELINE_EXTENSIONS.includes(extname(entry.name)) && !entry.name.endsWith(".d.ts") && !entry.name.includes(".test.")) {
+        files.push(join(path, entry.name));
+      } else if (entry.isDirectory()) {
+        // A folder per pipeline: pipelines/NAME/pipeline.yaml beside its scripts.
+        for (const name of ["pipeline.yaml", "pipeline.yml", "pipeline.ts"]) {
+          const candidate = join(path, entry.name, name);
+          if (await stat(candidate).then((s) => s.isFile(), () => false)) files.push(candidate);
         }
       }
     }
-    return files.sort();
+    return files;
   }
 }

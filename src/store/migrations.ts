@@ -9,6 +9,7 @@ import { sandboxMigration } from "./sandbox-migration.js";
 import { modelMigration } from "./model-migration.js";
 import { deploymentMigration } from "./deployment-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
+import { pipelineCommitMigration } from "./pipeline-commit-migration.js";
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -135,6 +136,7 @@ const migrations: Record<string, Migration> = {
   "0004_sandboxes": sandboxMigration,
   "0005_models": modelMigration,
   "0006_deployments": deploymentMigration,
+  "0009_pipeline_commits": pipelineCommitMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

@@ -13,6 +13,8 @@ export interface PipelineVersionInput {
   /** The normalised spec as JSON text. */
   spec: string;
   source: string;
+  /** The git commit of the file (pipelines.git), else null. */
+  commit?: string | null;
 }
 
 export interface LoadErrorInput {
@@ -29,7 +31,7 @@ export class PipelineRepository {
   async upsert(input: PipelineVersionInput, now: number): Promise<void> {
     await this.db
       .insertInto("pipelineVersions")
-      .values({ pipelineId: input.id, version: input.version, spec: input.spec, source: input.source, file: input.file, baseDir: input.baseDir, createdAt: now })
+      .values({ pipelineId: input.id, version: input.version, spec: input.spec, source: input.source, file: input.file, baseDir: input.baseDir, gitCommit: input.commit ?? null, createdAt: now })
       .onConflict((oc) => oc.columns(["pipelineId", "version"]).doNothing())
       .execute();
     await this.db
@@ -66,7 +68,7 @@ export class PipelineRepository {
   async listVersions(pipelineId: string) {
     return this.db
       .selectFrom("pipelineVersions")
-      .select(["pipelineId", "version", "file", "createdAt"])
+      .select(["pipelineId", "version", "file", "gitCommit", "createdAt"])
       .where("pipelineId", "=", pipelineId)
       .orderBy("createdAt", "desc")
       .execute();

@@ -25,6 +25,8 @@ export interface PipelineVersionsTable {
   source: string;
   file: string;
   baseDir: string;
+  /** The git commit the file came from (pipelines.git); null for a pipeline folder's file. */
+  gitCommit: string | null;
   createdAt: number;
 }
 

@@ -18,6 +18,8 @@ import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
 import { openSandboxes } from "./sandboxes.js";
 import { ensurePrivateHome } from "./private-home.js";
+import type { PipelineGitSync } from "../git-sync/index.js";
+import { commitOfFile, openPipelineGit } from "./pipelines-git.js";
 import { isFinishedRun, isFinishedTask, Store } from "../store/index.js";
 
 export interface OpenPlatformOptions {
@@ -102,6 +104,8 @@ export class Platform {
     /** Personal JupyterLab sandboxes (docs/sandboxes.md). */
     readonly sandboxes: SandboxService,
     readonly idleCuller: IdleCuller,
+    /** `pipelines.git`: the branch kept checked out and loaded (docs/pipelines.md). */
+    readonly pipelineGit: PipelineGitSync | undefined,
   ) {}
 
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
@@ -151,7 +155,19 @@ export class Platform {
       // The log masks with the values known when a line is written: read them before anything runs.
       await secrets.mask().catch((error: unknown) => logger.warn({ err: error }, "could not read the secrets to mask"));
       const metrics = new PlatformMetrics();
-      const registry = new PipelineRegistry({ paths: config.pipelines, check: (spec) => checks.flatMap((check) => check(spec)), loadTimeoutMs: config.pipelineLoadTimeoutMs });
+      // A new commit of pipelines.git loads the files again once the platform exists.
+      let opened: Platform | undefined;
+      const pipelineGit = openPipelineGit(config, secrets, logger, async () => {
+        if (opened === undefined) return;
+        const change = await opened.reloadPipelines();
+        if (change.loaded.length > 0 || change.removed.length > 0) opened.scheduler.pipelinesChanged();
+      });
+      const registry = new PipelineRegistry({
+        paths: config.pipelines,
+        ...(pipelineGit ? { linkedPaths: [pipelineGit.pipelinesDir] } : {}),
+        check: (spec) => checks.flatMap((check) => check(spec)),
+        loadTimeoutMs: config.pipelineLoadTimeoutMs,
+      });
       const scheduler = new Scheduler({
         store,
         clock,
@@ -168,8 +184,14 @@ export class Platform {
       });
       observeState(metrics, store, scheduler, kubernetes);
       const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller);
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, pipelineGit);
+      if (pipelineGit) {
+        // The checkout a previous start left is loaded even when the remote cannot be reached now.
+        await pipelineGit.adoptCheckout();
+        await pipelineGit.sync("start");
+      }
       await platform.reloadPipelines();
+      opened = platform;
       return platform;
     } catch (error) {
       await store.close();
@@ -198,6 +220,7 @@ export class Platform {
           scheduleText: loaded.spec.schedule?.text ?? null,
           spec: JSON.stringify(loaded.spec),
           source: loaded.source,
+          commit: commitOfFile(this.pipelineGit, loaded.file),
         },
         now,
       );
@@ -205,10 +228,9 @@ export class Platform {
     }
     await this.store.pipelines.markInactive(change.removed, now);
     const errors = this.registry.errors();
-    await this.store.pipelines.replaceLoadErrors(
-      errors.map((e) => ({ file: e.file, pipelineId: null, message: e.message, issues: [...e.issues] })),
-      now,
-    );
+    const git = this.pipelineGit?.status();
+    const gitError = git?.lastError === undefined ? [] : [{ file: `${git.url}#${git.branch}`, pipelineId: null, message: git.lastError, issues: [] }];
+    await this.store.pipelines.replaceLoadErrors([...errors.map((e) => ({ file: e.file, pipelineId: null, message: e.message, issues: [...e.issues] })), ...gitError], now);
     for (const error of change.errors) {
       for (const issue of error.issues) this.logger.error(formatIssue(error.file, issue));
     }
@@ -217,6 +239,7 @@ export class Platform {
   /** Starts scheduling; with `watch`, edits of pipeline files load without a restart. */
   async start(options: { watch?: boolean } = {}): Promise<void> {
     await this.scheduler.start();
+    this.pipelineGit?.startTimer();
     if (options.watch) {
       this.registry.watch(
         (change) => {
@@ -234,6 +257,7 @@ export class Platform {
 
   /** Stops scheduling and closes the store; running attempts and sandboxes keep running. */
   async close(): Promise<void> {
+    await this.pipelineGit?.close();
     this.registry.close();
     await this.idleCuller.close();
     await this.scheduler.stop();

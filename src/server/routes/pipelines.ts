@@ -5,11 +5,18 @@ import { GridSchema, PipelineDetailSchema, PipelineListSchema } from "../../oper
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { authenticated, authErrors, id, pipelineParams, plainJsonSerializer, queryInt, type ApiServer } from "../schemas.js";
+import { pipelineGitRoutes } from "./pipeline-git.js";
 
-const versionFields = { version: z.string(), file: z.string(), created_at: z.string() };
+const versionFields = {
+  version: z.string(),
+  file: z.string(),
+  commit: z.string().nullable().describe("The git commit the version was loaded from (pipelines.git); null for a file of a pipeline folder"),
+  created_at: z.string(),
+};
 
 export function pipelineRoutes(app: ApiServer, ctx: RouteContext): void {
   const { access, operations } = ctx;
+  pipelineGitRoutes(app, ctx);
 
   app.get(
     "/api/pipelines",
