@@ -5,6 +5,7 @@ import type { CapstanConfig } from "../../config/index.js";
 import type { LocalAccounts } from "../../auth/index.js";
 import type { KernelPool } from "../../notebooks/index.js";
 import type { Platform } from "../../wiring/index.js";
+import type { DeploymentController } from "../../serving/deployments/index.js";
 import { ClientError } from "../errors.js";
 import { configFrom } from "../context.js";
 import { LogMasking } from "../../secrets/index.js";
@@ -19,7 +20,7 @@ export function registerUpCommand(program: Command): void {
     .action(async (opts: { port?: string; host?: string; watch: boolean }, command: Command) => {
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new ClientError(`--port ${opts.port}: expected a port number 0–65535`);
-      const [{ default: pino }, { acquireSchedulerLock, Platform, taskBaseEnv }, { buildServer }] = await Promise.all([import("pino"), import("../../wiring/index.js"), import("../../server/index.js")]);
+      const [{ default: pino }, { acquireSchedulerLock, capstanCommand, Platform, taskBaseEnv }, { buildServer }] = await Promise.all([import("pino"), import("../../wiring/index.js"), import("../../server/index.js")]);
       const config = await configFrom(command, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
       // Each line passes through the secrets' masking (attached when the platform opens).
       const logMasking = new LogMasking();
@@ -31,6 +32,7 @@ export function registerUpCommand(program: Command): void {
       let platform: Platform | undefined;
       let accounts: LocalAccounts | undefined;
       let kernelPool: KernelPoolHandle | undefined;
+      let deployments: DeploymentController | undefined;
       const poolDir = join(config.home, "kernel-pool");
       try {
         platform = await Platform.open({ config, logger, logMasking, ...(config.notebooks.warmKernels > 0 ? { notebookEnv: { CAPSTAN_KERNEL_POOL_DIR: poolDir } } : {}) });
@@ -43,6 +45,10 @@ export function registerUpCommand(program: Command): void {
         await platform.start({ watch: opts.watch });
         // Sandboxes idle past their profile's timeout are stopped by this server alone (not by CLI processes).
         platform.idleCuller.start();
+        // Local deployments run as `capstan serve` replicas of this process, rolled when their alias moves.
+        const { DeploymentController } = await import("../../serving/deployments/index.js");
+        deployments = new DeploymentController({ store: platform.store, home: config.home, command: capstanCommand(), env: { ...taskBaseEnv(), CAPSTAN_PYTHON: config.python }, log: logger.child({ component: "deployments" }) });
+        deployments.start();
         // Warm kernels would run outside the tasks' boundary (see docs/security.md): tasks start their own.
         if (config.notebooks.warmKernels > 0 && platform.taskBoundary.active) logger.info("warm kernels are off while tasks run apart from the platform's home; notebook tasks start their kernels cold");
         else if (config.notebooks.warmKernels > 0) kernelPool = await startKernelPool(config, poolDir, taskBaseEnv(), (message) => logger.warn(message));
@@ -68,6 +74,7 @@ export function registerUpCommand(program: Command): void {
       } finally {
         await accounts?.stop().catch((error: unknown) => logger.warn({ err: error }, "could not revoke the local CLI token"));
         await kernelPool?.stop();
+        await deployments?.stop();
         await platform?.close();
         lock?.release();
       }
