@@ -44,6 +44,11 @@ export class GitSyncError extends Error {
   override readonly name = "GitSyncError";
 }
 
+/** The commit of a file inside a checkout's `rev-<sha>` folder, else null. */
+export function checkoutCommitOf(file: string): string | null {
+  return /\/rev-([0-9a-f]{40,64})\//.exec(file)?.[1] ?? null;
+}
+
 /** The URL with any password in it replaced, for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]+):[^/@]*@/i, "$1:***@");

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { PARAM_TYPES, TRIGGER_RULES, type LoadedPipeline } from "../pipelines/index.js";
 import { ATTEMPT_STATES, RUN_STATES, RUN_TRIGGERS, TASK_STATES, type Attempt, type Run, type Store, type TaskInstance } from "../store/index.js";
+import { checkoutCommitOf } from "../git-sync/index.js";
 
 export function isoOrNull(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
@@ -156,6 +157,7 @@ export const PipelineSummarySchema = z
     schedule: z.string().nullable().describe("The schedule as written (cron, preset or interval)"),
     version: z.string(),
     file: z.string(),
+    commit: z.string().nullable().describe("The git commit the pipeline was loaded from (pipelines.git); null for a pipeline folder's file"),
     paused: z.boolean(),
     tasks: count,
     last_runs: z.array(RunRefSchema).describe("The latest runs, newest logical date first"),
@@ -171,6 +173,7 @@ export function pipelineSummary(loaded: LoadedPipeline, paused: boolean, lastRun
     schedule: loaded.spec.schedule?.text ?? null,
     version: loaded.version,
     file: loaded.file,
+    commit: checkoutCommitOf(loaded.file),
     paused,
     tasks: loaded.spec.taskOrder.length,
     last_runs: lastRuns.map((r) => ({ id: r.id, state: r.state, logical_date: new Date(r.logicalDate).toISOString() })),

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { CapstanConfig } from "../config/index.js";
-import { PipelineGitSync } from "../git-sync/index.js";
+import { checkoutCommitOf, PipelineGitSync } from "../git-sync/index.js";
 import type { SecretService } from "../secrets/index.js";
 
 /** The sync of `config.pipelinesGit`, or undefined when none is configured. */
@@ -30,5 +30,5 @@ export function openPipelineGit(config: CapstanConfig, secrets: SecretService, l
 /** The commit of a pipeline file loaded from a git checkout (its folder is `rev-<sha>`), else null. */
 export function commitOfFile(sync: PipelineGitSync | undefined, file: string): string | null {
   if (sync === undefined) return null;
-  return /\/rev-([0-9a-f]{40,64})\//.exec(file)?.[1] ?? null;
+  return checkoutCommitOf(file);
 }

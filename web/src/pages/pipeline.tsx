@@ -74,6 +74,7 @@ export function PipelinePage() {
           {p.schedule ? <code>{p.schedule}</code> : <span className="muted">manual runs only</span>}
           {p.paused && <span className="tag">paused</span>}
           <span className="muted">version {p.version.slice(0, 8)}</span>
+          {p.commit && <span className="muted" title={p.commit}>commit <code>{p.commit.slice(0, 10)}</code></span>}
           <span className="muted">{p.tasks} tasks</span>
         </div>
         {p.description && <p className="lead">{p.description}</p>}
