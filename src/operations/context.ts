@@ -7,6 +7,7 @@
 import type { LoadedPipeline, ValidationIssue } from "../pipelines/index.js";
 import type { Scheduler } from "../scheduler/index.js";
 import type { SecretService } from "../secrets/index.js";
+import type { VolumeRegistry } from "../storage/index.js";
 import type { Store } from "../store/index.js";
 
 /** The scheduler's commands the operations call. */
@@ -30,6 +31,8 @@ export interface OperationsContext {
   /** Files that failed to load. */
   loadErrors(): Promise<LoadErrorRecord[]>;
   secrets: SecretService;
+  /** Team volumes from capstan.yaml (operations/storage.ts decides who sees and writes them). */
+  volumes: VolumeRegistry;
   /** The scheduler's commands; in the CLI without a server this opens the platform (and takes the home's lock). */
   scheduler(): Promise<SchedulerCommands>;
 }

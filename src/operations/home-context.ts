@@ -7,7 +7,8 @@
 import pino from "pino";
 import type { CapstanConfig } from "../config/index.js";
 import { PipelineRegistry, type LoadedPipeline } from "../pipelines/index.js";
-import { acquireSchedulerLock, Platform } from "../wiring/index.js";
+import { acquireSchedulerLock, openVolumes, Platform } from "../wiring/index.js";
+import type { VolumeRegistry } from "../storage/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
 import { Store } from "../store/index.js";
 import type { LoadErrorRecord, OperationsContext, SchedulerCommands } from "./context.js";
@@ -21,6 +22,7 @@ export class HomeContext implements OperationsContext {
   #registry: PipelineRegistry | undefined;
   #secrets: { store: Store; service: SecretService } | undefined;
   #platform: Platform | undefined;
+  #volumes: VolumeRegistry | undefined;
   #lock: { release(): void } | undefined;
 
   constructor(readonly config: CapstanConfig) {}
@@ -62,6 +64,13 @@ export class HomeContext implements OperationsContext {
     const store = this.store;
     if (this.#secrets?.store !== store) this.#secrets = { store, service: new SecretService(store, loadSecretKey(this.config.home)) };
     return this.#secrets.service;
+  }
+
+  /** The configuration's volumes (the platform's once it is open here). */
+  get volumes(): VolumeRegistry {
+    if (this.#platform) return this.#platform.volumes;
+    this.#volumes ??= openVolumes(this.config, this.secrets);
+    return this.#volumes;
   }
 
   async scheduler(): Promise<SchedulerCommands> {

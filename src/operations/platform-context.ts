@@ -10,6 +10,7 @@ export function platformContext(platform: Platform): OperationsContext {
     // The platform records every load's errors in the store (with the pipeline each file held), for every replica.
     loadErrors: () => platform.store.pipelines.listLoadErrors(),
     secrets: platform.secrets,
+    volumes: platform.volumes,
     scheduler: () => Promise.resolve(platform.scheduler),
   };
 }

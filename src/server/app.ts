@@ -31,6 +31,7 @@ import { taskRoutes } from "./routes/tasks.js";
 import { teamRoutes } from "./routes/teams.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import { volumeRoutes } from "./routes/volumes.js";
 import { registerNulGuard } from "./nul-guard.js";
 import { SandboxHosts } from "./sandbox-hosts.js";
 import { transformComponents } from "./openapi-components.js";
@@ -54,7 +55,7 @@ export function routesOf(app: FastifyInstance): readonly RouteInfo[] {
   return registeredRoutes.get(app) ?? [];
 }
 
-const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, deploymentRoutes, sandboxRoutes, metricsRoutes];
+const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, deploymentRoutes, sandboxRoutes, volumeRoutes, metricsRoutes];
 
 /** Builds the server (not yet listening). */
 export async function buildServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {

@@ -60,6 +60,11 @@ export class VolumeRegistry {
     return [...this.volumes.values()].filter((volume) => teams.includes(volume.team)).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
+  /** The volumes whose team `canRead` accepts (a principal's check: admins see every team's), by name. */
+  visible(canRead: (team: string) => boolean): Volume[] {
+    return this.list([...new Set([...this.volumes.values()].map((volume) => volume.team))].filter(canRead));
+  }
+
   /** The volume `name` if it belongs to one of `teams`; otherwise not_found, whether or not it exists. */
   get(name: string, teams: readonly string[]): Volume {
     const volume = this.volumes.get(name);

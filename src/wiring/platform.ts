@@ -1,6 +1,6 @@
 /**
  * The platform assembled from its configuration: the store, the pipeline registry, the executors,
- * the scheduler and the sandbox service (running sandboxes adopted when it opens). `capstan up`, in-process CLI commands and tests all open it the same way.
+ * the scheduler, the sandbox service (running sandboxes adopted when it opens) and the team volumes. `capstan up`, in-process CLI commands and tests all open it the same way.
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,8 @@ import { Scheduler } from "../scheduler/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
 import { openSandboxes } from "./sandboxes.js";
+import type { VolumeRegistry } from "../storage/index.js";
+import { openVolumes } from "./volumes.js";
 import { ensurePrivateHome } from "./private-home.js";
 import type { PipelineGitSync } from "../git-sync/index.js";
 import { commitOfFile, openPipelineGit } from "./pipelines-git.js";
@@ -104,6 +106,8 @@ export class Platform {
     /** Personal JupyterLab sandboxes (docs/sandboxes.md). */
     readonly sandboxes: SandboxService,
     readonly idleCuller: IdleCuller,
+    /** Team volumes from capstan.yaml (docs/storage.md). */
+    readonly volumes: VolumeRegistry,
     /** `pipelines.git`: the branch kept checked out and loaded (docs/pipelines.md). */
     readonly pipelineGit: PipelineGitSync | undefined,
   ) {}
@@ -184,7 +188,7 @@ export class Platform {
       });
       observeState(metrics, store, scheduler, kubernetes);
       const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, pipelineGit);
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, openVolumes(config, secrets), pipelineGit);
       if (pipelineGit) {
         // The checkout a previous start left is loaded even when the remote cannot be reached now.
         await pipelineGit.adoptCheckout();
