@@ -1,13 +1,14 @@
 /**
  * Sandbox benchmark, on a real server, store and local JupyterLab (the project's venv, warm):
  *   - start → JupyterLab answering: POST /api/sandboxes/{id}/start until it answers (sshd starts
- *     alongside), after one warm-up start; goal ≤ 3 s;
+ *     alongside), after one warm-up start, beside the same JupyterLab started by hand; goal ≤ 3 s;
  *   - proxy overhead: HTTP GET /api/status p50/p99 and a kernel `execute` of `1+1` over the kernel's
  *     WebSocket, through Capstan (the sandbox's own origin, its cookie) vs straight to JupyterLab
  *     (its token), and through configurable-http-proxy (JupyterHub's proxy) in front of the same
  *     JupyterLab when it is installed in the cache (~/.cache/capstan/bench-sandboxes; see below);
  *     goal ≤ 1 ms added at p50 and less than configurable-http-proxy adds.
  * Rounds alternate between the paths so that a noisy neighbour on a shared machine hits all of them.
+ * Capstan runs in a process of its own (capstan-server.ts), as the proxies and JupyterLab do.
  *
  *   npx tsx bench/sandboxes/run.ts [--quick] [--proxy-only]   (--proxy-only: one start, not timed)
  *
@@ -16,16 +17,13 @@
  * Without it the benchmark says so and prints the figures it has.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { connect } from "node:net";
 import { cpus, homedir, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pino from "pino";
-import { AuthService } from "../../src/auth/index.js";
-import { loadConfig } from "../../src/config/index.js";
-import { buildServer } from "../../src/server/index.js";
-import { Platform } from "../../src/wiring/index.js";
+import { createInterface } from "node:readline";
+import { jupyterConfig } from "../../src/sandboxes/local/jupyter-launch.js";
 import { execute, openKernelSocket, startKernel } from "../../test/sandboxes/jupyter-client.js";
 
 const quick = process.argv.includes("--quick");
@@ -39,6 +37,7 @@ const GOAL_START_S = 3;
 const GOAL_ADDED_MS = 1;
 const REPO = resolve(import.meta.dirname, "..", "..");
 const CACHE = process.env.CAPSTAN_BENCH_CACHE ?? join(homedir(), ".cache", "capstan", "bench-sandboxes");
+const PYTHON = process.env.CAPSTAN_PYTHON ?? join(REPO, ".venv", "bin", "python");
 const CHP_BIN = join(CACHE, "chp", "node_modules", "configurable-http-proxy", "bin", "configurable-http-proxy");
 
 const percentile = (values: readonly number[], p: number): number => {
@@ -96,6 +95,35 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The same JupyterLab started by hand, without Capstan (its configuration, the venv's Python): seconds
+ * until it answers, the reference for Capstan's start.
+ */
+async function bareJupyterStart(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "capstan-bench-jupyter-"));
+  const port = await freePort();
+  const config = join(dir, "jupyter_server_config.py");
+  mkdirSync(join(dir, "home"));
+  writeFileSync(config, jupyterConfig({ token: "bench", port, home: join(dir, "home") }));
+  const started = performance.now();
+  const child = spawn(PYTHON, ["-m", "jupyterlab", `--config=${config}`], { env: { PATH: process.env.PATH ?? "", HOME: join(dir, "home"), JUPYTER_CONFIG_DIR: join(dir, "cfg"), JUPYTER_RUNTIME_DIR: join(dir, "rt") }, stdio: "ignore" });
+  try {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: "token bench" } }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return (performance.now() - started) / 1000;
+      if (child.exitCode !== null) throw new Error("JupyterLab exited before it answered");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    child.kill();
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** configurable-http-proxy in front of JupyterLab, when it is in the cache. */
 async function startChp(upstreamPort: number): Promise<{ port: number; child: ChildProcess } | string> {
   if (!existsSync(CHP_BIN)) return `configurable-http-proxy is not installed at ${CHP_BIN} (npm install --prefix ${join(CACHE, "chp")} configurable-http-proxy)`;
@@ -109,21 +137,34 @@ async function startChp(upstreamPort: number): Promise<{ port: number; child: Ch
   return { port, child };
 }
 
+/** The Capstan server in its own process (capstan-server.ts): its URL and token, and a way to ask it for a sandbox's upstream. */
+async function startCapstan(): Promise<{ url: string; token: string; target(id: string): Promise<{ upstream: string; token: string } | null>; quit(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "capstan-server.ts")], { stdio: ["pipe", "pipe", "inherit"], cwd: REPO });
+  const iterator: AsyncIterator<string> = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const line = await iterator.next();
+    if (line.done === true) throw new Error("the Capstan server process ended");
+    return line.value;
+  };
+  const hello = JSON.parse(await next()) as { url: string; token: string };
+  return {
+    ...hello,
+    async target(id) {
+      child.stdin.write(`target ${id}\n`);
+      return JSON.parse(await next()) as { upstream: string; token: string } | null;
+    },
+    async quit() {
+      child.stdin.end("quit\n");
+      await new Promise((res) => child.once("exit", res));
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "capstan-bench-sandboxes-"));
-  mkdirSync(join(dir, "pipelines"));
-  const config = loadConfig({ home: join(dir, "home"), pipelines: [join(dir, "pipelines")] }, { CAPSTAN_PYTHON: process.env.CAPSTAN_PYTHON ?? join(REPO, ".venv", "bin", "python") }, dir);
-  const platform = await Platform.open({ config, logger: pino({ level: "silent" }) });
-  const auth = new AuthService(platform.store);
-  await auth.createTeam("bench", null);
-  await auth.createUser({ username: "ann" });
-  await auth.setMember("bench", "ann", "editor");
-  const token = (await auth.createToken("ann", "bench", null)).token;
-  const server = await buildServer({ platform, auth }, { webRoot: null });
-  await server.listen({ port: 0, host: "127.0.0.1" });
-  const address = server.server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  const api = `http://127.0.0.1:${port}`;
+  const capstan = await startCapstan();
+  const { token } = capstan;
+  const port = Number(new URL(capstan.url).port);
+  const api = capstan.url;
   const call = async <T>(method: string, path: string): Promise<T> => {
     const body = method === "POST" && path === "/api/sandboxes" ? JSON.stringify({ name: "bench" }) : undefined;
     const response = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body } : {}) });
@@ -139,19 +180,27 @@ async function main(): Promise<void> {
     // Start → JupyterLab answering: the start answers once JupyterLab answers its API.
     console.log(`start → JupyterLab answering (local backend, warm venv; ${START_ROUNDS} starts after one warm-up)`);
     const starts: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i <= START_ROUNDS; i++) {
       const started = performance.now();
       const view = await call<{ state: string; reason: string | null }>("POST", `/api/sandboxes/${id}/start`);
       const took = (performance.now() - started) / 1000;
       if (view.state !== "running") throw new Error(`the sandbox did not start: ${view.reason ?? view.state}`);
       if (i > 0) starts.push(took);
-      if (i < START_ROUNDS) await call("POST", `/api/sandboxes/${id}/stop`);
+      if (i < START_ROUNDS) {
+        await call("POST", `/api/sandboxes/${id}/stop`);
+        bare.push(await bareJupyterStart());
+      }
     }
-    const startMedian = percentile(starts, 50);
-    if (starts.length > 0) console.log(`  median ${startMedian.toFixed(2)} s, min ${Math.min(...starts).toFixed(2)} s, max ${Math.max(...starts).toFixed(2)} s   goal ≤ ${GOAL_START_S} s: ${startMedian <= GOAL_START_S ? "met" : "NOT met"}`);
+    if (starts.length > 0) {
+      const startMedian = percentile(starts, 50);
+      const bareMedian = percentile(bare, 50);
+      console.log(`  Capstan:            median ${startMedian.toFixed(2)} s, min ${Math.min(...starts).toFixed(2)} s, max ${Math.max(...starts).toFixed(2)} s   goal ≤ ${GOAL_START_S} s: ${startMedian <= GOAL_START_S ? "met" : "NOT met"}`);
+      console.log(`  JupyterLab by hand: median ${bareMedian.toFixed(2)} s, min ${Math.min(...bare).toFixed(2)} s, max ${Math.max(...bare).toFixed(2)} s   (Capstan/by hand at the median: ${(startMedian / bareMedian).toFixed(2)})`);
+    }
 
     // The three paths to the same JupyterLab.
-    const target = await platform.sandboxes.target(id);
+    const target = await capstan.target(id);
     if (!target) throw new Error("the sandbox does not run");
     const upstreamPort = Number(new URL(target.upstream).port);
     const { url: openUrl } = await call<{ url: string }>("POST", `/api/sandboxes/${id}/open`);
@@ -229,10 +278,7 @@ async function main(): Promise<void> {
     console.log("JupyterHub itself is not in the path of a running server's traffic (configurable-http-proxy is); its hub was not run.");
   } finally {
     chp?.kill();
-    for (const row of await platform.store.sandboxes.list({ states: ["starting", "running", "stopping"] })) await platform.sandboxes.stopIdle(row.id);
-    await server.close();
-    await platform.close();
-    rmSync(dir, { recursive: true, force: true });
+    await capstan.quit();
   }
 }
 

@@ -23,7 +23,7 @@ function describe(view: SandboxApiView): string {
 }
 
 export function registerSandboxCommands(program: Command): void {
-  const sandbox = program.command("sandbox").description("personal JupyterLab sandboxes with a home that survives restarts (served by capstan up)");
+  const sandbox = program.command("sandbox").description("personal JupyterLab sandboxes with a home that survives restarts, reachable over SSH (served by capstan up)");
   sandbox
     .command("create <name>")
     .description("create a stopped sandbox (1–32 lowercase letters, digits and '-')")
