@@ -46,8 +46,18 @@ export function registerUpCommand(program: Command): void {
         // Sandboxes idle past their profile's timeout are stopped by this server alone (not by CLI processes).
         platform.idleCuller.start();
         // Local deployments run as `capstan serve` replicas of this process, rolled when their alias moves.
-        const { DeploymentController } = await import("../../serving/deployments/index.js");
-        deployments = new DeploymentController({ store: platform.store, home: config.home, command: capstanCommand(), env: { ...taskBaseEnv(), CAPSTAN_PYTHON: config.python }, log: logger.child({ component: "deployments" }) });
+        // Kubernetes deployments are applied to their cluster/namespace with the clusters of capstan.yaml.
+        const { DeploymentController, KubeDeployments } = await import("../../serving/deployments/index.js");
+        const kube = Object.keys(config.clusters).length > 0 ? await import("../../executors/kubernetes/kube/index.js") : undefined;
+        const clusters = kube && new kube.KubeClusters(kube.parseClusters(config.clusters, kube.clusterConfigSource(config.file)), new kube.RequestCounter());
+        deployments = new DeploymentController({
+          store: platform.store,
+          home: config.home,
+          command: capstanCommand(),
+          env: { ...taskBaseEnv(), CAPSTAN_PYTHON: config.python },
+          log: logger.child({ component: "deployments" }),
+          kube: clusters && new KubeDeployments(clusters),
+        });
         deployments.start();
         // Warm kernels would run outside the tasks' boundary (see docs/security.md): tasks start their own.
         if (config.notebooks.warmKernels > 0 && platform.taskBoundary.active) logger.info("warm kernels are off while tasks run apart from the platform's home; notebook tasks start their kernels cold");
