@@ -12,6 +12,7 @@ import { registerRunsCommands } from "./runs.js";
 import { registerSandboxCommands } from "./sandbox.js";
 import { registerSecretCommands } from "./secrets.js";
 import { registerServeCommand } from "./serve.js";
+import { registerStorageCommands } from "./storage.js";
 import { registerUpCommand } from "./up.js";
 import { registerUserCommands } from "./users.js";
 
@@ -27,6 +28,7 @@ const registrations: Register[] = [
   registerSecretCommands,
   registerModelCommands,
   registerSandboxCommands,
+  registerStorageCommands,
   registerDeploymentCommands,
   registerUserCommands,
   registerLoginCommands,
