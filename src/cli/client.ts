@@ -45,6 +45,7 @@ import { type LogChunk, type PipelineDetail, type PipelineList, type PoolView, t
 import { NotFoundError } from "../scheduler/index.js";
 import { isFinishedRun } from "../store/index.js";
 import { ClientError } from "./errors.js";
+import { HttpStorageClient, ServerOnlyStorageClient, type StorageClient } from "./storage/index.js";
 
 export interface CapstanClient {
   /** How commands reach the platform, for messages. */
@@ -89,6 +90,8 @@ export interface CapstanClient {
   deleteSandbox(id: string, confirm: string): Promise<void>;
   /** The one-time URL that opens the sandbox in a browser. */
   openSandbox(id: string): Promise<{ url: string }>;
+  /** Volumes, files and share links (`capstan storage`). */
+  readonly storage: StorageClient;
   /** Resolves when the run has finished; `onUpdate` sees each new state of it. */
   waitForRun(runId: string, onUpdate: (view: RunView) => void): Promise<RunView>;
   close(): Promise<void>;
@@ -119,10 +122,13 @@ export function typedParams(spec: PipelineSpec, texts: readonly string[]): Recor
 /** Talks to a Capstan server's HTTP API. */
 export class HttpClient implements CapstanClient {
   readonly mode = "server" as const;
+  readonly storage: StorageClient;
   constructor(
     readonly baseUrl: string,
     readonly token: string | undefined,
-  ) {}
+  ) {
+    this.storage = new HttpStorageClient(baseUrl, token);
+  }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json" };
@@ -316,6 +322,7 @@ export class HttpClient implements CapstanClient {
  */
 export class InProcessClient implements CapstanClient {
   readonly mode = "in-process" as const;
+  readonly storage: StorageClient = new ServerOnlyStorageClient();
   readonly #home: HomeContext;
 
   constructor(readonly config: CapstanConfig) {
