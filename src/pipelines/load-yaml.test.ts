@@ -79,6 +79,9 @@ describe("loadYamlPipeline", () => {
     expect(line).toMatch(/^p\.yaml:4:15: tasks\.a\.notebook: gs:\/\/ notebooks cannot be read here; give a path relative to the pipeline file, an http\(s\):\/\/ URL or an s3:\/\/ URL/);
     expect(loadYamlPipeline("p.yaml", "id: x\ntasks:\n  a:\n    notebook: https://example.org/train.ipynb\n").tasks.a?.notebook).toBe("https://example.org/train.ipynb");
     expect(loadYamlPipeline("p.yaml", "id: x\ntasks:\n  a:\n    notebook: s3://team-notebooks/train.ipynb\n").tasks.a?.notebook).toBe("s3://team-notebooks/train.ipynb");
+    const [volume] = errorsOf("id: x\ntasks:\n  a:\n    notebook: team-data:train.ipynb\n");
+    expect(volume).toMatch(/^p\.yaml:4:15: tasks\.a\.notebook: a notebook task cannot read VOLUME:PATH notebooks yet .*as \.\/team-data:train\.ipynb/);
+    expect(loadYamlPipeline("p.yaml", "id: x\ntasks:\n  a:\n    notebook: ./team-data:train.ipynb\n").tasks.a?.notebook).toBe("./team-data:train.ipynb");
   });
 
   it("names the tasks on a dependency cycle", () => {

@@ -12,7 +12,7 @@ import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
 import { checkTemplate, forEachString } from "./templating.js";
-import { pathScheme } from "../notebooks/locations/index.js";
+import { pathScheme, volumePath } from "../notebooks/locations/index.js";
 
 const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook"];
 
@@ -125,6 +125,11 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
   const notebookScheme = t.notebook === undefined ? undefined : pathScheme(t.notebook);
   if (notebookScheme !== undefined && !["http", "https", "s3", "s3n"].includes(notebookScheme)) {
     issues.add([...path, "notebook"], `${notebookScheme}:// notebooks cannot be read here; give a path relative to the pipeline file, an http(s):// URL or an s3:// URL`);
+  } else if (t.notebook !== undefined && volumePath(t.notebook) !== undefined) {
+    issues.add(
+      [...path, "notebook"],
+      `a notebook task cannot read VOLUME:PATH notebooks yet (only \`capstan notebook run\` can); give a path relative to the pipeline file (a file whose name holds ':' as ./${t.notebook}), an http(s):// URL or an s3:// URL`,
+    );
   }
 
   const dependsOn = t.depends_on === undefined ? [] : typeof t.depends_on === "string" ? [t.depends_on] : [...t.depends_on];
