@@ -32,6 +32,8 @@ import { teamRoutes } from "./routes/teams.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { volumeRoutes } from "./routes/volumes.js";
+import { shareRoutes } from "./routes/shares.js";
+import { publicShareRoutes } from "./routes/public-shares.js";
 import { registerNulGuard } from "./nul-guard.js";
 import { SandboxHosts } from "./sandbox-hosts.js";
 import { transformComponents } from "./openapi-components.js";
@@ -55,7 +57,7 @@ export function routesOf(app: FastifyInstance): readonly RouteInfo[] {
   return registeredRoutes.get(app) ?? [];
 }
 
-const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, deploymentRoutes, sandboxRoutes, volumeRoutes, metricsRoutes];
+const ROUTES = [healthRoutes, authRoutes, tokenRoutes, userRoutes, teamRoutes, pipelineRoutes, runRoutes, taskRoutes, logRoutes, eventRoutes, poolRoutes, secretRoutes, modelRoutes, deploymentRoutes, sandboxRoutes, volumeRoutes, shareRoutes, publicShareRoutes, metricsRoutes];
 
 /** Builds the server (not yet listening). */
 export async function buildServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {

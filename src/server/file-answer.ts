@@ -47,8 +47,8 @@ export function requestedRange(header: string | undefined, size: number): ByteRa
 export interface FileAnswerOptions {
   /** Force an attachment whatever the content type. */
   download: boolean;
-  /** Called once the bytes are about to be sent (a share counts a download). */
-  onSend?: (range: boolean) => Promise<void>;
+  /** Called once the bytes are about to be sent, with the first byte sent (a share counts a download from byte 0). */
+  onSend?: (start: number) => Promise<void>;
 }
 
 /** Answers with the file at canonical `path` of `storage`: whole, or the one range asked. */
@@ -72,6 +72,6 @@ export async function sendVolumeFile(request: FastifyRequest, reply: FastifyRepl
     .header("etag", `"${body.size.toString(16)}-${(body.modified ?? 0).toString(16)}"`);
   if (body.modified !== undefined) void reply.header("last-modified", new Date(body.modified).toUTCString());
   if (range !== undefined) void reply.status(206).header("content-range", `bytes ${body.start}-${body.end}/${body.size}`);
-  await options.onSend?.(range !== undefined);
+  await options.onSend?.(body.start);
   return reply.send(body.stream);
 }

@@ -11,3 +11,4 @@ export { SANDBOX_STATES, type SandboxState } from "./sandbox-schema.js";
 export type { NewModelVersion, StoredModel, StoredModelAlias, StoredModelVersion } from "./model-repository.js";
 export type { DeploymentPatch, StoredDeployment } from "./deployment-repository.js";
 export { DEPLOYMENT_STATES, DEPLOYMENT_TARGETS, type DeploymentState, type DeploymentTarget } from "./deployment-schema.js";
+export type { StoredShare } from "./share-repository.js";

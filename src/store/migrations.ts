@@ -9,6 +9,7 @@ import { sandboxMigration } from "./sandbox-migration.js";
 import { modelMigration } from "./model-migration.js";
 import { deploymentMigration } from "./deployment-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
+import { shareMigration } from "./share-migration.js";
 import { pipelineCommitMigration } from "./pipeline-commit-migration.js";
 
 const initial: Migration = {
@@ -137,6 +138,7 @@ const migrations: Record<string, Migration> = {
   "0005_models": modelMigration,
   "0006_deployments": deploymentMigration,
   "0009_pipeline_commits": pipelineCommitMigration,
+  "0010_shares": shareMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

@@ -2,6 +2,7 @@
 import type { SandboxesTable } from "./sandbox-schema.js";
 import type { ModelAliasesTable, ModelsTable, ModelVersionsTable } from "./model-schema.js";
 import type { DeploymentsTable } from "./deployment-schema.js";
+import type { SharesTable } from "./share-schema.js";
 import type { AttemptState, RunState, RunTrigger, TaskState } from "./states.js";
 
 export interface PipelinesTable {
@@ -177,6 +178,7 @@ export interface Database {
   modelVersions: ModelVersionsTable;
   modelAliases: ModelAliasesTable;
   deployments: DeploymentsTable;
+  shares: SharesTable;
   secrets: SecretsTable;
   users: UsersTable;
   teams: TeamsTable;

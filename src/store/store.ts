@@ -16,6 +16,7 @@ import { DeploymentRepository } from "./deployment-repository.js";
 import { PoolRepository } from "./pool-repository.js";
 import { SandboxRepository } from "./sandbox-repository.js";
 import { SecretRepository } from "./secret-repository.js";
+import { ShareRepository } from "./share-repository.js";
 import { RunGridRepository } from "./run-grid-repository.js";
 import { RunRepository } from "./run-repository.js";
 import type { Database } from "./schema.js";
@@ -43,6 +44,7 @@ export interface Repositories {
   readonly sandboxes: SandboxRepository;
   readonly models: ModelRepository;
   readonly deployments: DeploymentRepository;
+  readonly shares: ShareRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -66,6 +68,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     sandboxes: new SandboxRepository(db),
     models: new ModelRepository(db),
     deployments: new DeploymentRepository(db),
+    shares: new ShareRepository(db),
   };
 }
 

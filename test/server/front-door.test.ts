@@ -140,7 +140,22 @@ describe("front door: authentication is decided on the route that runs", () => {
     // The list comes from the app itself: the hidden OpenAPI route and Fastify's HEAD routes are in it.
     expect(api.map((r) => `${r.method} ${r.url}`)).toEqual(expect.arrayContaining(["GET /api/openapi.json", "HEAD /api/openapi.json", "POST /api/auth/login", "GET /api/health"]));
     expect(api.length).toBeGreaterThan(50);
-    expect(api.filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort()).toEqual(["GET /api/health", "HEAD /api/health", "POST /api/auth/login", "POST /api/auth/token"]);
+    expect(api.filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      "GET /api/health",
+      // Share links are opened without a platform session; their own password rules are tested in shares.test.ts.
+      "GET /api/public/shares/:id",
+      "GET /api/public/shares/:id/entries",
+      "GET /api/public/shares/:id/files",
+      "GET /api/public/shares/:id/zip",
+      "HEAD /api/health",
+      "HEAD /api/public/shares/:id",
+      "HEAD /api/public/shares/:id/entries",
+      "HEAD /api/public/shares/:id/files",
+      "HEAD /api/public/shares/:id/zip",
+      "POST /api/auth/login",
+      "POST /api/auth/token",
+      "POST /api/public/shares/:id/unlock",
+    ]);
     const wrong: string[] = [];
     let tried = 0;
     for (const route of api.filter((r) => !r.public)) {
