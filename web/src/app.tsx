@@ -9,6 +9,8 @@ import { Layout } from "./components/layout.js";
 import { AccountPage } from "./pages/account.js";
 import { AdminPage } from "./pages/admin.js";
 import { LoginPage } from "./pages/login.js";
+import { ModelPage, ModelsPage } from "./pages/models.js";
+import { DeploymentPage, DeploymentsPage } from "./pages/deployments.js";
 import { PipelinePage } from "./pages/pipeline.js";
 import { PipelinesPage } from "./pages/pipelines.js";
 import { PoolsPage } from "./pages/pools.js";
@@ -41,6 +43,10 @@ export function App() {
         <Route path="/runs/:run" element={<RunPage />} />
         <Route path="/runs/:run/tasks/:task" element={<TaskPage />} />
         <Route path="/pools" element={<PoolsPage />} />
+        <Route path="/models" element={<ModelsPage />} />
+        <Route path="/models/:name" element={<ModelPage />} />
+        <Route path="/deployments" element={<DeploymentsPage />} />
+        <Route path="/deployments/:name" element={<DeploymentPage />} />
         <Route path="/sandboxes" element={<SandboxesPage />} />
         <Route path="/secrets" element={<SecretsPage />} />
         <Route path="/account" element={<AccountPage />} />

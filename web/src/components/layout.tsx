@@ -45,6 +45,9 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/pools">Pools</NavLink>
           </li>
           <li>
+            <NavLink to="/models">Models</NavLink>
+          </li>
+          <li>
             <NavLink to="/sandboxes">Sandboxes</NavLink>
           </li>
           {editsAnyTeam(me) && (
