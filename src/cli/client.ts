@@ -72,7 +72,6 @@ export interface CapstanClient {
   /** Registers a version from an absolute path on the platform's machine. */
   registerModel(name: string, path: string, options: { team?: string; run?: string; task?: string }): Promise<ModelVersionView>;
   setModelAlias(name: string, version: number, alias: string): Promise<ModelDetail>;
-  listSandboxes(filter?: { team?: string; mine?: boolean }): Promise<SandboxApiView[]>;
   /** Writes one version's files (by number or alias) to `target` as a single archive; answers the version. */
   fetchModelArchive(name: string, versionOrAlias: string, target: string): Promise<ModelVersionView>;
   listDeployments(filter?: { team?: string; model?: string }): Promise<DeploymentView[]>;
@@ -224,12 +223,6 @@ export class HttpClient implements CapstanClient {
   async setModelAlias(name: string, version: number, alias: string) {
     return this.#call<ModelDetail>("PUT", `/api/models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`, { version });
   }
-  async listSandboxes(filter: { team?: string; mine?: boolean } = {}) {
-    const query = new URLSearchParams({ ...(filter.team ? { team: filter.team } : {}), ...(filter.mine ? { mine: "true" } : {}) }).toString();
-    return (await this.#call<{ sandboxes: SandboxApiView[] }>("GET", `/api/sandboxes${query ? `?${query}` : ""}`)).sandboxes;
-  }
-  async sandboxProfiles() {
-    return (await this.#call<{ profiles: SandboxProfileView[] }>("GET", "/api/sandboxes/profiles")).profiles;
   async fetchModelArchive(name: string, versionOrAlias: string, target: string) {
     // The alias is resolved once; the archive is then fetched by number, so a move in between cannot mix versions.
     const version = await this.#call<ModelVersionView>("GET", `/api/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(versionOrAlias)}`);
@@ -254,6 +247,7 @@ export class HttpClient implements CapstanClient {
     const { writeModelArchive } = await import("../models/index.js");
     await writeModelArchive(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>), target);
     return version;
+  }
   async listDeployments(filter: { team?: string; model?: string } = {}) {
     const query = new URLSearchParams({ ...(filter.team ? { team: filter.team } : {}), ...(filter.model ? { model: filter.model } : {}) }).toString();
     return (await this.#call<{ deployments: DeploymentView[] }>("GET", `/api/deployments${query ? `?${query}` : ""}`)).deployments;
@@ -279,7 +273,6 @@ export class HttpClient implements CapstanClient {
   }
   async sandboxProfiles() {
     return (await this.#call<{ profiles: SandboxProfileView[] }>("GET", "/api/sandboxes/profiles")).profiles;
-  }
   }
   createSandbox(request: CreateSandboxRequest) {
     return this.#call<SandboxApiView>("POST", "/api/sandboxes", request);
@@ -433,13 +426,13 @@ export class InProcessClient implements CapstanClient {
     return setModelAlias(await this.#home.ready(), HOME_VIEWER, name, version, alias);
   }
 
-  // Sandboxes belong to a signed-in user and are opened through the server's proxy: only a server serves them.
-  listSandboxes(): Promise<SandboxApiView[]> {
-    return Promise.reject(needsServer());
+  async fetchModelArchive(name: string, versionOrAlias: string, target: string) {
+    const { version, stream } = await modelVersionArchive(await this.#home.ready(), HOME_VIEWER, name, versionOrAlias);
+    const { writeModelArchive } = await import("../models/index.js");
+    await writeModelArchive(stream, target);
+    return version;
   }
-  sandboxProfiles(): Promise<SandboxProfileView[]> {
-    return Promise.reject(needsServer());
-  }
+
   // Deployments are recorded here; the replicas run when `capstan up` runs against this home.
   async listDeployments(filter: { team?: string; model?: string } = {}) {
     return listDeployments(await this.#home.ready(), HOME_VIEWER, filter);
@@ -467,13 +460,6 @@ export class InProcessClient implements CapstanClient {
   sandboxProfiles(): Promise<SandboxProfileView[]> {
     return Promise.reject(needsServer());
   }
-  async fetchModelArchive(name: string, versionOrAlias: string, target: string) {
-    const { version, stream } = await modelVersionArchive(await this.#home.ready(), HOME_VIEWER, name, versionOrAlias);
-    const { writeModelArchive } = await import("../models/index.js");
-    await writeModelArchive(stream, target);
-    return version;
-  }
-
   createSandbox(): Promise<SandboxApiView> {
     return Promise.reject(needsServer());
   }
