@@ -68,6 +68,9 @@ export class LocalSandboxBackend implements SandboxBackend {
 
   async start(launch: SandboxLaunch, signal?: AbortSignal): Promise<SandboxRuntime> {
     const folders = sandboxFolders(this.#options.root, launch.id);
+    // What a crashed run left (its sshd and SSH sessions, kernels) ends before the new run starts.
+    const marker = sandboxMarker(launch.id);
+    if ((await pidsWithToken(marker)).length > 0) await signalByToken(marker, "SIGKILL", new Set());
     prepareFolders(this.#options.root, folders, launch.team, launch.profile.volumes);
     const port = await freePort();
     writeFileSync(folders.configFile, jupyterConfig({ token: launch.token, port, home: folders.home }), { mode: 0o600 });

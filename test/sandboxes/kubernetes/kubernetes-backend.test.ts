@@ -2,7 +2,7 @@
  * The Kubernetes sandbox backend on the test control plane, beyond the shared contract: the objects
  * a sandbox gets (names, labels, resources, the RWO home with its storage class, the team's RWX
  * claims, the Service, the NetworkPolicy that admits only Capstan, no cluster credential in the
- * pod), GPUs on the GPU cluster, and the failure reasons the cluster gives (unschedulable, quota, a
+ * pod, the sshd endpoint for the owner's SSH tunnel), GPUs on the GPU cluster, and the failure reasons the cluster gives (unschedulable, quota, a
  * missing team volume, a pod deleted under a running sandbox).
  */
 import { NetworkingV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -55,6 +55,10 @@ describe("kubernetes sandbox backend", () => {
     expect(service.spec?.selector).toEqual({ "capstan.dev/sandbox": id });
     expect(service.spec?.ports?.map((p) => p.port)).toEqual([8888, 2222]);
     expect((await world.service.target(id))!.upstream).toBe(`http://${name}.${SANDBOX_NAMESPACE}.svc:8888/`);
+    // The SSH tunnel reaches the image's sshd through the Service, for the owner only.
+    expect(await world.service.sshEndpoint(ann, id)).toEqual({ name: "lab", host: `${name}.${SANDBOX_NAMESPACE}.svc`, port: 2222, user: "sandbox" });
+    const bea = await world.user("bea", { ml: "editor" });
+    await expect(world.service.sshEndpoint(bea, id)).rejects.toMatchObject({ kind: "not_found" });
     const policy = await networking(world).readNamespacedNetworkPolicy({ namespace: SANDBOX_NAMESPACE, name });
     expect(policy.spec).toMatchObject({
       podSelector: { matchLabels: { "capstan.dev/sandbox": id } },
