@@ -1,13 +1,14 @@
 /** The app: signs in when needed, then routes to the pages inside the common layout. */
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import { Navigate, Route, Routes } from "react-router";
+import { Navigate, Route, Routes, useLocation } from "react-router";
 import { ApiError, onUnauthenticated } from "./api/client.js";
 import { keys, useMe } from "./api/hooks.js";
 import { ErrorNote, Loading } from "./components/feedback.js";
 import { Layout } from "./components/layout.js";
 import { AccountPage } from "./pages/account.js";
 import { AdminPage } from "./pages/admin.js";
+import { FilesPage } from "./pages/files.js";
 import { LoginPage } from "./pages/login.js";
 import { ModelPage, ModelsPage } from "./pages/models.js";
 import { DeploymentPage, DeploymentsPage } from "./pages/deployments.js";
@@ -18,6 +19,7 @@ import { SecretsPage } from "./pages/secrets.js";
 import { RunPage } from "./pages/run.js";
 import { RunsPage } from "./pages/runs.js";
 import { SandboxesPage } from "./pages/sandboxes.js";
+import { SharePage } from "./pages/share.js";
 import { TaskPage } from "./pages/task.js";
 
 function NotFound() {
@@ -25,6 +27,11 @@ function NotFound() {
 }
 
 export function App() {
+  // A share link (/s/ID) opens without signing in.
+  return useLocation().pathname.startsWith("/s/") ? <Routes><Route path="/s/:id" element={<SharePage />} /></Routes> : <SignedInApp />;
+}
+
+function SignedInApp() {
   const me = useMe();
   const client = useQueryClient();
   useEffect(() => onUnauthenticated(() => void client.invalidateQueries({ queryKey: keys.me })), [client]);
@@ -48,6 +55,8 @@ export function App() {
         <Route path="/deployments" element={<DeploymentsPage />} />
         <Route path="/deployments/:name" element={<DeploymentPage />} />
         <Route path="/sandboxes" element={<SandboxesPage />} />
+        <Route path="/files" element={<FilesPage />} />
+        <Route path="/files/:volume/*" element={<FilesPage />} />
         <Route path="/secrets" element={<SecretsPage />} />
         <Route path="/account" element={<AccountPage />} />
         <Route path="/admin" element={<AdminPage />} />

@@ -50,6 +50,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <NavLink to="/sandboxes">Sandboxes</NavLink>
           </li>
+          <li>
+            <NavLink to="/files">Files</NavLink>
+          </li>
           {editsAnyTeam(me) && (
             <li>
               <NavLink to="/secrets">Secrets</NavLink>
