@@ -2,8 +2,8 @@
  * Team volumes (docs/storage.md): list the caller's volumes; browse, stat, download (Range) and
  * upload files; make folders, move, copy, delete, zip and search. operations/storage.ts decides who
  * may: another team's volume is 404, viewers read, editors write, a read-only volume refuses writes.
- * Uploads stream the raw request body (any content type) into the volume; the file appears under
- * its name only once complete.
+ * Uploads stream the raw request body (any content type) into the volume, or resume with tus
+ * (volume-uploads.ts); the file appears under its name only once complete.
  */
 import type { IncomingMessage } from "node:http";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -28,6 +28,7 @@ import { normalizePath } from "../../storage/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { contentDisposition, guardUserContent, sendVolumeFile } from "../file-answer.js";
+import { registerVolumeUploads } from "./volume-uploads.js";
 import { authenticated, authErrors, errorSchema, mediaAnswer, queryBoolean, queryInt, type ApiServer } from "../schemas.js";
 
 const tags = ["storage"];
@@ -37,7 +38,8 @@ const pathQuery = z.strictObject({ path: pathField.optional() });
 const writeErrors = { ...authErrors, 409: errorSchema, 503: errorSchema } as const;
 const moveBody = z.strictObject({ from: pathField, to: pathField, overwrite: z.boolean().optional().describe("Replace a file at to") });
 
-export function volumeRoutes(app: ApiServer, { operations }: RouteContext): void {
+export function volumeRoutes(app: ApiServer, ctx: RouteContext): void {
+  const { operations } = ctx;
   app.get(
     "/api/volumes",
     { schema: { tags, summary: "The volumes of the caller's teams (admins: all)", security: authenticated, response: { 200: z.object({ volumes: z.array(VolumeViewSchema) }), ...authErrors } } },
@@ -113,6 +115,7 @@ export function volumeRoutes(app: ApiServer, { operations }: RouteContext): void
         return { entry };
       },
     );
+    registerVolumeUploads(scope, ctx);
     done();
   });
 
