@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import type { Command } from "commander";
 import { capstanVersion } from "../../notebooks/version.js";
 import { signalGroup } from "../../process-groups/index.js";
+import { notebookVolumes } from "./notebook-volumes.js";
 
 const HELP = `
 Options (papermill's):
@@ -284,8 +285,10 @@ async function runCommand(tokens: string[]): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  const volumes = await notebookVolumes([input, output]);
   try {
     const result = await notebooks.runNotebook({
+      volumes: volumes?.files,
       inputPath: input,
       ...(input === "-" ? { inputText: readFileSync(0, "utf8") } : {}),
       outputPath: output,
@@ -331,6 +334,7 @@ async function runCommand(tokens: string[]): Promise<void> {
       process.stdout.write(result.text);
     }
   } finally {
+    await volumes?.close();
     for (const fd of [streamFiles.stdout, streamFiles.stderr]) if (fd !== undefined) closeSync(fd);
     bar?.stop();
     process.removeListener("SIGINT", onSignal);
