@@ -70,7 +70,8 @@ describe("capstan storage", () => {
     // A second copy to the same name is refused unless --overwrite.
     const again = await cli("storage", "cp", "data.bin", "team-data:raw/2026-11-30.bin");
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/exists/);
+    expect(again.stderr).toContain('"raw/2026-11-30.bin" already exists');
+    expect(again.stderr).toContain("pass --overwrite to replace it");
     expect((await cli("storage", "cp", "--overwrite", "data.bin", "team-data:raw/2026-11-30.bin")).code).toBe(0);
 
     // A folder target receives the file under its own name.

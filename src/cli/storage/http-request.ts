@@ -45,7 +45,8 @@ export async function answerError(response: Response, fallback: string): Promise
   try {
     message = (JSON.parse(text) as { error?: { message?: string } }).error?.message;
   } catch {
-    message = undefined;
+    // The tus endpoint answers refusals in plain text.
+    message = text.trim() !== "" && text.length < 2000 ? text.trim() : undefined;
   }
   if (response.status === 404 && message === undefined) message = `${fallback}: not found (HTTP 404; is the server's storage API there?)`;
   return new AnswerError(message ?? `${fallback}: HTTP ${response.status}`, response.status);

@@ -194,7 +194,7 @@ async function streamFile(storage: StorageClient, fromVolume: string, entry: Ent
 
 /** A refusal because the target exists, with the flag that would replace it. */
 function withOverwriteHint(error: unknown): never {
-  if (error instanceof AnswerError && error.status === 409 && /exists/.test(error.message)) throw new ClientError(`${error.message}; pass --overwrite to replace it`, 2);
+  if (error instanceof AnswerError && error.status === 409 && /exists/.test(error.message)) throw new ClientError(`${error.message.split(";")[0] ?? error.message}; pass --overwrite to replace it`, 2);
   throw error;
 }
 

@@ -95,7 +95,8 @@ function responseMessage(error: Error): string {
   try {
     return (JSON.parse(body ?? "") as { error?: { message?: string } }).error?.message ?? error.message;
   } catch {
-    return error.message;
+    // The tus endpoint answers refusals in plain text.
+    return body?.trim() || error.message;
   }
 }
 
