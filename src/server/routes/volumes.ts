@@ -24,10 +24,11 @@ import {
   writeFile,
   zipEntry,
 } from "../../operations/index.js";
-import { normalizePath } from "../../storage/index.js";
+import { contentTypeOf, normalizePath } from "../../storage/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { contentDisposition, guardUserContent, sendVolumeFile } from "../file-answer.js";
+import { previewFile, PreviewSchema } from "../volume-preview.js";
 import { registerVolumeUploads } from "./volume-uploads.js";
 import { authenticated, authErrors, errorSchema, mediaAnswer, queryBoolean, queryInt, type ApiServer } from "../schemas.js";
 
@@ -182,6 +183,25 @@ export function volumeRoutes(app: ApiServer, ctx: RouteContext): void {
       void reply.header("content-type", "application/zip").header("content-disposition", contentDisposition("attachment", fileName));
       // The media answer is typed as its text; Fastify sends a stream as it is.
       return reply.send(stream as unknown as string);
+    },
+  );
+
+  app.get(
+    "/api/volumes/:volume/preview",
+    {
+      schema: {
+        tags,
+        summary: "A preview: text (first 256 KiB), CSV and Parquet (first 50 rows), a notebook rendered as on run pages (show it in a sandboxed iframe), image (load it from files), or none",
+        security: authenticated,
+        params: volumeParams,
+        querystring: pathQuery,
+        response: { 200: PreviewSchema, ...authErrors, 422: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const storage = readableStorage(operations, principalOf(request), request.params.volume);
+      const entry = await storage.stat(volumePath(request.query.path));
+      return previewFile(storage, entry, contentTypeOf(entry.name), await ctx.platform.secrets.mask());
     },
   );
 

@@ -6827,6 +6827,102 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/volumes/{volume}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A preview: text (first 256 KiB), CSV and Parquet (first 50 rows), a notebook rendered as on run pages (show it in a sandboxed iframe), image (load it from files), or none */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A path from the volume's root, such as raw/2026/data.csv ("" or "/" is the root) */
+                    path?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The volume's name */
+                    volume: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/volumes/{volume}/search": {
         parameters: {
             query?: never;
@@ -7647,6 +7743,17 @@ export type components = {
             slots: number;
             /** @description Slots taken by queued and running tasks */
             used: number;
+        };
+        Preview: {
+            columns?: string[];
+            /** @enum {string} */
+            kind: "text" | "image" | "csv" | "parquet" | "notebook" | "none";
+            /** @description A standalone page: show it only in a sandboxed iframe */
+            notebookHtml?: string;
+            rows?: unknown[][];
+            text?: string;
+            /** @description Only the first part is shown (text over 256 KiB, more rows than 50) */
+            truncated: boolean;
         };
         PublicShare: {
             expiresAt: string | null;
