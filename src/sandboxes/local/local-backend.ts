@@ -47,6 +47,14 @@ interface Watched {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A free port that is not `taken` (JupyterLab's, asked for just before and perhaps not bound yet). */
+async function freePortOtherThan(taken: number): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port !== taken) return port;
+  }
+}
+
 export class LocalSandboxBackend implements SandboxBackend {
   readonly kind = "local" as const;
   readonly #options: LocalSandboxBackendOptions;
@@ -105,7 +113,7 @@ export class LocalSandboxBackend implements SandboxBackend {
     const ssh: Promise<Pick<LocalRuntime, "ssh" | "sshUnavailable">> =
       this.#options.ssh === false
         ? Promise.resolve({ sshUnavailable: "SSH is turned off for local sandboxes on this server" })
-        : freePort()
+        : freePortOtherThan(port)
             .then((sshPort) => startLocalSshd({ port: sshPort, home: folders.home, runDir: folders.runDir, env: sandboxEnv({ id: launch.id, home: folders.home, python: this.#options.python, configDir: folders.configDir, runtimeDir: folders.runtimeDir }) }))
             .then(
               (sshd) => ({ ssh: sshd }),
