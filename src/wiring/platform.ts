@@ -160,11 +160,12 @@ export class Platform {
       await secrets.mask().catch((error: unknown) => logger.warn({ err: error }, "could not read the secrets to mask"));
       const metrics = new PlatformMetrics();
       // A new commit of pipelines.git loads the files again once the platform exists.
-      let opened: Platform | undefined;
+      const opened: { platform?: Platform } = {};
       const pipelineGit = openPipelineGit(config, secrets, logger, async () => {
-        if (opened === undefined) return;
-        const change = await opened.reloadPipelines();
-        if (change.loaded.length > 0 || change.removed.length > 0) opened.scheduler.pipelinesChanged();
+        const target = opened.platform;
+        if (target === undefined) return;
+        const change = await target.reloadPipelines();
+        if (change.loaded.length > 0 || change.removed.length > 0) target.scheduler.pipelinesChanged();
       });
       const registry = new PipelineRegistry({
         paths: config.pipelines,
@@ -195,7 +196,7 @@ export class Platform {
         await pipelineGit.sync("start");
       }
       await platform.reloadPipelines();
-      opened = platform;
+      opened.platform = platform;
       return platform;
     } catch (error) {
       await store.close();

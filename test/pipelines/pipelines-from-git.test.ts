@@ -140,12 +140,12 @@ describe("pipelines from git", () => {
   it("keeps what is loaded when the branch disappears from the configuration's view, naming the branch", async () => {
     const root = mkdtempSync(join(tmpdir(), "capstan-checkout-"));
     try {
-      const credentials = async () => ({ username: git.username, password: git.password });
+      const credentials = () => Promise.resolve({ username: git.username, password: git.password });
       const missing = new GitCheckout({ root: join(root, "a"), url: git.url, branch: "no-such-branch", credentials });
       await expect(missing.sync()).rejects.toThrow(`branch "no-such-branch" does not exist in ${git.url}; check pipelines.git.branch`);
       const unreachable = new GitCheckout({ root: join(root, "b"), url: "http://127.0.0.1:1/pipelines.git", branch: "main" });
       await expect(unreachable.sync()).rejects.toThrow(/^cannot pull http:\/\/127\.0\.0\.1:1\/pipelines\.git \(branch "main"\): .*(refused|connect)/i);
-      const wrongPassword = new GitCheckout({ root: join(root, "c"), url: git.url, branch: "main", credentials: async () => ({ username: git.username, password: "wrong" }) });
+      const wrongPassword = new GitCheckout({ root: join(root, "c"), url: git.url, branch: "main", credentials: () => Promise.resolve({ username: git.username, password: "wrong" }) });
       await expect(wrongPassword.sync()).rejects.toThrow(/refused the credentials/);
       const inUrl = new GitCheckout({ root: join(root, "d"), url: git.url.replace("http://", "http://someone:hunter2@"), branch: "main" });
       const failure = await inUrl.sync().catch((caught: unknown) => caught as Error);
