@@ -203,6 +203,24 @@ describe("a password-protected folder link", () => {
   });
 });
 
+describe("password guessing", () => {
+  it("refuses a link's guesses after 10 wrong ones, the right password included, on every path that takes one", async () => {
+    const guarded = await share(alice, { volume: "team-a-data", path: "model.bin", password: PASSWORD });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await s.call("POST", `/api/public/shares/${guarded.id}/unlock`, { body: { password: `wrong guess ${i}!` } })).status);
+    for (let i = 0; i < 3; i++) statuses.push((await pub(`/api/public/shares/${guarded.id}/files`, { "x-capstan-share-password": `wrong guess h${i}` })).status);
+    for (let i = 0; i < 3; i++) statuses.push((await pub(`/api/public/shares/${guarded.id}`, { "x-capstan-share-password": `wrong guess m${i}` })).status);
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+    const refused = await s.call("POST", `/api/public/shares/${guarded.id}/unlock`, { body: { password: PASSWORD } });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await pub(`/api/public/shares/${guarded.id}/files`, { "x-capstan-share-password": PASSWORD })).status).toBe(429);
+    // Another link is not held back by this one's guesses.
+    const other = await share(alice, { volume: "team-a-data", path: "model.bin", password: PASSWORD });
+    expect((await pub(`/api/public/shares/${other.id}/files`, { "x-capstan-share-password": PASSWORD })).status).toBe(200);
+  });
+});
+
 describe("a file link", () => {
   it("counts downloads from the first byte and zips, and serves nothing but its file", async () => {
     const file = await share(alice, { volume: "team-a-data", path: "model.bin" });

@@ -3,7 +3,9 @@
  * shares, unlocking a password-protected one (a cookie scoped to that link's path), and its folder
  * listing, file (Range) and zip. A password-protected link refuses every path but the first without
  * the unlock cookie or X-Capstan-Share-Password; expired and revoked links are refused at once; a
- * folder link's paths are relative to the folder and cannot leave it.
+ * folder link's paths are relative to the folder and cannot leave it. Wrong passwords are limited
+ * like sign-ins (auth's LoginLimiter: per link and per client address), so a link's password
+ * cannot be guessed at scrypt's speed.
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -19,6 +21,8 @@ import {
   unlockShare,
   type ShareCredentials,
 } from "../../operations/index.js";
+import { LoginLimiter } from "../../auth/index.js";
+import { CapstanError } from "../../errors/index.js";
 import { zipFolder } from "../../storage/index.js";
 import type { RouteContext } from "../context.js";
 import { contentDisposition, guardUserContent, sendVolumeFile } from "../file-answer.js";
@@ -27,7 +31,7 @@ import { errorSchema, mediaAnswer, noContent, queryInt, type ApiServer } from ".
 const tags = ["shares"];
 const UNLOCK_COOKIE = "capstan_share";
 const shareParams = z.strictObject({ id: z.string().min(1).max(100).describe("The link's id") });
-const publicErrors = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema } as const;
+const publicErrors = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema, 503: errorSchema } as const;
 const subPath = z.string().max(8192).describe("A path inside the shared folder");
 
 function credentialsOf(request: FastifyRequest): ShareCredentials {
@@ -41,6 +45,29 @@ function cookiePath(id: string): string {
 
 export function publicShareRoutes(app: ApiServer, { operations, platform }: RouteContext): void {
   const now = () => platform.clock.now();
+  const guesses = new LoginLimiter({ now });
+
+  /** Runs `work`; when the request gives a password, it takes a guess slot, kept only when the password was wrong. */
+  async function limited<T>(request: FastifyRequest, id: string, password: string | undefined, work: () => Promise<T>, wrong: (result: T) => boolean = () => false): Promise<T> {
+    if (password === undefined) return work();
+    const attempt = guesses.begin(`share ${id}`, request.ip);
+    try {
+      const result = await work();
+      if (wrong(result)) attempt.failed();
+      else attempt.succeeded();
+      return result;
+    } catch (error) {
+      if (error instanceof CapstanError && error.code === "share_password_wrong") attempt.failed();
+      else attempt.succeeded();
+      throw error;
+    }
+  }
+
+  /** The readable share of a request, its password guesses limited. */
+  const readOf = (request: FastifyRequest, id: string) => {
+    const credentials = credentialsOf(request);
+    return limited(request, id, credentials.password, () => readShare(operations, id, credentials, now()));
+  };
 
   app.get(
     "/api/public/shares/:id",
@@ -48,7 +75,10 @@ export function publicShareRoutes(app: ApiServer, { operations, platform }: Rout
       config: { public: true },
       schema: { tags, summary: "What a share link shares, whether it needs a password, and whether this request has unlocked it", params: shareParams, response: { 200: PublicShareSchema, ...publicErrors } },
     },
-    async (request) => publicShare(operations, request.params.id, credentialsOf(request), now()),
+    async (request) => {
+      const credentials = credentialsOf(request);
+      return limited(request, request.params.id, credentials.password, () => publicShare(operations, request.params.id, credentials, now()), (answer) => answer.passwordRequired && !answer.unlocked);
+    },
   );
 
   app.post(
@@ -64,7 +94,7 @@ export function publicShareRoutes(app: ApiServer, { operations, platform }: Rout
       },
     },
     async (request, reply) => {
-      const unlock = await unlockShare(operations, request.params.id, request.body.password, now());
+      const unlock = await limited(request, request.params.id, request.body.password, () => unlockShare(operations, request.params.id, request.body.password, now()));
       if (unlock !== undefined) {
         void reply.setCookie(UNLOCK_COOKIE, unlock.token, {
           path: cookiePath(request.params.id),
@@ -91,7 +121,7 @@ export function publicShareRoutes(app: ApiServer, { operations, platform }: Rout
       },
     },
     async (request) => {
-      const { share, storage } = await readShare(operations, request.params.id, credentialsOf(request), now());
+      const { share, storage } = await readOf(request, request.params.id);
       const folder = sharedPath(share, request.query.path);
       const { cursor, limit } = request.query;
       const page = await storage.list(folder, { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }) });
@@ -116,7 +146,7 @@ export function publicShareRoutes(app: ApiServer, { operations, platform }: Rout
       },
     },
     async (request, reply) => {
-      const { share, storage } = await readShare(operations, request.params.id, credentialsOf(request), now());
+      const { share, storage } = await readOf(request, request.params.id);
       const download = request.query.download === "true" || request.query.download === "1";
       await sendVolumeFile(request, reply, storage, sharedPath(share, request.query.path), {
         download,
@@ -139,7 +169,7 @@ export function publicShareRoutes(app: ApiServer, { operations, platform }: Rout
       },
     },
     async (request, reply) => {
-      const { share, storage } = await readShare(operations, request.params.id, credentialsOf(request), now());
+      const { share, storage } = await readOf(request, request.params.id);
       const target = sharedPath(share, request.query.path);
       const entry = await storage.stat(target);
       const stream = await zipFolder(storage, entry.path);
