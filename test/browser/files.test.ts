@@ -1,11 +1,11 @@
 /**
  * The Files page in headless Chromium against a real server: a team member opens Files, uploads a
- * file to a team volume and sees its progress bar, previews it, shares it with a password and an
+ * file to a team volume over tus and sees its progress bar, drops a file, renames and deletes it, previews it, shares it with a password and an
  * expiry, and the link works in a fresh browser without a session — after a wrong password is
  * refused; a shared folder shows its files and subfolders to a visitor without a session.
  * Screenshots go to test-results/screenshots/.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,7 +64,9 @@ describe("Files in the web UI", () => {
     await page.waitForSelector('table[aria-label="Files"]', WAIT);
     expect(await page.textContent("h1")).toBe("team-data");
 
-    // Upload: the file's progress bar shows, fills, and the file lands on the volume whole.
+    // Upload: the file's progress bar shows, fills, and the file lands on the volume whole, sent over tus.
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
     await page.setInputFiles('input[aria-label="Files to upload"]', { name: "metrics.csv", mimeType: "text/csv", buffer: data });
     await page.waitForSelector('progress[aria-label="Upload of metrics.csv"]', WAIT);
     await page.waitForSelector('li[data-upload="metrics.csv"][data-state="done"]', WAIT);
@@ -72,7 +74,27 @@ describe("Files in the web UI", () => {
     expect([await page.getAttribute(bar, "value"), await page.getAttribute(bar, "max")]).toEqual([String(data.length), String(data.length)]);
     await page.waitForSelector('tr[data-entry="metrics.csv"]', WAIT);
     expect(readFileSync(join(volume, "metrics.csv")).equals(data)).toBe(true);
+    expect(requests).toContain("POST /api/volumes/team-data/uploads");
+    expect(requests.some((r) => /^PATCH \/api\/volumes\/team-data\/uploads\/[0-9a-f]+$/.test(r))).toBe(true);
     await shot(page, "files");
+
+    // A file dropped on the list is uploaded too; rename and delete ask first.
+    const dropped = await page.evaluateHandle("(() => { const t = new DataTransfer(); t.items.add(new File(['dropped\\n'], 'notes.txt', { type: 'text/plain' })); return t; })()");
+    await page.dispatchEvent(".drop-zone", "drop", { dataTransfer: dropped });
+    await page.waitForSelector('tr[data-entry="notes.txt"]', WAIT);
+    expect(readFileSync(join(volume, "notes.txt"), "utf8")).toBe("dropped\n");
+    page.once("dialog", (dialog) => void dialog.accept("notes-2026.txt"));
+    await page.check('input[aria-label="Select notes.txt"]');
+    await page.click('[role="toolbar"] >> text=Rename');
+    await page.waitForSelector('tr[data-entry="notes-2026.txt"]', WAIT);
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await page.check('input[aria-label="Select notes-2026.txt"]');
+    await page.click('[role="toolbar"] >> text=Delete');
+    expect(readFileSync(join(volume, "notes-2026.txt"), "utf8")).toBe("dropped\n");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.click('[role="toolbar"] >> text=Delete');
+    await page.waitForSelector('tr[data-entry="notes-2026.txt"]', { state: "detached", ...WAIT });
+    expect(existsSync(join(volume, "notes-2026.txt"))).toBe(false);
 
     // Preview: the first rows of the CSV.
     await page.click('tr[data-entry="metrics.csv"] button');
