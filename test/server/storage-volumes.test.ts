@@ -111,6 +111,12 @@ describe("volumes", () => {
     expect(whole.headers.get("x-content-type-options")).toBe("nosniff");
     expect(whole.headers.get("content-disposition")).toMatch(/^inline; filename="data.csv"/);
 
+    const head = await s.call("HEAD", "/api/volumes/team-a-data/files?path=raw/2026/data.csv", { token: vera.token });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe("8");
+    expect(head.headers.get("content-security-policy")).toBe("sandbox");
+    expect(head.text).toBe("");
+
     const part = await s.call("GET", "/api/volumes/team-a-data/files?path=raw/2026/data.csv", { token: vera.token, headers: { range: "bytes=2-4" } });
     expect(part.status).toBe(206);
     expect(part.text).toBe("y\n3");
