@@ -90,7 +90,7 @@ export class WorkerPool {
 
   /** Stops every worker and answers queued jobs with 503. */
   close(): void {
-    for (const slot of this.slots) this.retire(slot);
+    for (const slot of [...this.slots]) this.retire(slot); // retire() removes the slot from this.slots
     for (const job of this.queue.close()) job.responder.fail(unavailable("The model was unregistered before this request was served."));
   }
 
