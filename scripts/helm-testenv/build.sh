@@ -51,7 +51,7 @@ if [[ $force == 0 ]] && cache_complete; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "build.sh: the go command was not found on PATH; install Go >= 1.24 (helm $HELM_VERSION needs it)" >&2
+  echo "build.sh: the go command was not found on PATH; install Go (at least the version named by the go directive of helm $HELM_VERSION's go.mod; Go 1.26 builds it)" >&2
   exit 1
 fi
 

@@ -4,9 +4,10 @@
  * Kubernetes test control plane (kube-apiserver, kube-scheduler, etcd, kwok) whose kubeconfig
  * reaches them as CAPSTAN_TEST_KUBECONFIG — and rebuilds dist/ when sources are newer, for tests
  * that spawn the `capstan` command. The test S3 server's binary (versitygw) is built alongside when
- * missing; each storage test file starts its own server.
+ * missing; each storage test file starts its own server. helm (for the chart tests) is built the same way.
  */
 import { ensureBuilt } from "./build.js";
+import { ensureHelmBinary } from "./helm-testenv.js";
 import { KUBE_TESTENV_KUBECONFIG_ENV, startKubeTestenv, type KubeTestenv } from "./kube-testenv.js";
 import { startTestPostgres, type TestPostgres } from "./postgres.js";
 import { ensureS3Binary } from "./s3-testenv.js";
@@ -19,6 +20,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Built beside the Kubernetes binaries; a failed build fails the run with the build's last lines.
   const s3Binary = ensureS3Binary();
   s3Binary.catch(() => undefined);
+  const helmBinary = ensureHelmBinary();
+  helmBinary.catch(() => undefined);
   try {
     if (!process.env.CAPSTAN_TEST_PG_URL) {
       postgres = await startTestPostgres();
@@ -29,6 +32,7 @@ export default async function setup(): Promise<() => Promise<void>> {
       process.env[KUBE_TESTENV_KUBECONFIG_ENV] = kube.kubeconfigPath;
     }
     await s3Binary;
+    await helmBinary;
   } catch (error) {
     postgres?.stop();
     await kube?.stop();
