@@ -5,7 +5,7 @@
  * Capstan's own loader, bad values refused naming the key, and install/upgrade into the real
  * kube-apiserver of the test control plane.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -126,15 +126,15 @@ describe("helm template", () => {
     for (const role of roles) {
       const verbs = Object.fromEntries(role.rules.flatMap((r) => r.resources.map((res) => [`${r.apiGroups[0] ?? ""}/${res}`, r.verbs])));
       expect(verbs).toEqual({
-        "/pods": ["get", "list", "watch", "create", "delete", "deletecollection"],
+        "/pods": ["get", "list", "watch", "create", "delete"],
         "/pods/log": ["get"],
-        "/secrets": ["get", "list", "create", "update", "patch", "delete"],
-        "/services": ["get", "list", "create", "update", "patch", "delete"],
-        "/persistentvolumeclaims": ["get", "list", "create", "delete"],
-        "/events": ["get", "list", "watch"],
-        "/configmaps": ["get", "list", "create", "update", "patch", "delete"],
-        "apps/deployments": ["get", "list", "watch", "create", "update", "patch", "delete"],
-        "networking.k8s.io/networkpolicies": ["get", "list", "create", "update", "patch", "delete"],
+        "/secrets": ["get", "create", "update", "patch", "delete"],
+        "/services": ["get", "create", "delete"],
+        "/persistentvolumeclaims": ["get", "create", "delete"],
+        "/events": ["list"],
+        "/configmaps": ["get", "create", "delete"],
+        "apps/deployments": ["get", "create", "update", "delete"],
+        "networking.k8s.io/networkpolicies": ["create", "update", "delete"],
       });
     }
     const ingress = one<{ spec: { tls: { secretName: string; hosts: string[] }[]; rules: { host: string }[] } }>(objects, "Ingress");
@@ -187,6 +187,8 @@ describe("helm template", () => {
     expect(one<{ spec: { replicas: number } }>(trial, "StatefulSet").spec.replicas).toBe(1);
     expect(one<K8sObject>(trial, "Secret").metadata.name).toBe("capstan-postgresql");
     const cluster = await render(["--set", "namespaces={gpu-a,gpu-b}"], CLUSTER_CHART);
+    const platformRules = (one<RenderedRole>(await render(PRODUCTION), "Role")).rules;
+    for (const role of cluster.filter((o) => o.kind === "Role") as unknown as RenderedRole[]) expect(role.rules).toEqual(platformRules);
     expect(cluster.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}`).sort()).toEqual([
       "Role/gpu-a", "Role/gpu-b", "RoleBinding/gpu-a", "RoleBinding/gpu-b", "Secret/ml-platform", "ServiceAccount/ml-platform",
     ]);
@@ -263,6 +265,21 @@ describe("install into the test control plane", () => {
     expect((await rbac.listClusterRole({ labelSelector: selector })).items).toEqual([]);
     expect((await rbac.listClusterRoleBinding({ labelSelector: selector })).items).toEqual([]);
 
+    // What the API server's RBAC authorizer lets the platform's ServiceAccount do.
+    const user = `system:serviceaccount:${namespace}:capstan`;
+    const allowed = async (verb: string, resource: string, ns?: string, group = "") => {
+      const review = await client(AuthorizationV1Api).createSubjectAccessReview({
+        body: { spec: { user, groups: ["system:serviceaccounts", "system:authenticated"], resourceAttributes: { verb, resource, group, ...(ns === undefined ? {} : { namespace: ns }) } } },
+      });
+      return review.status?.allowed === true;
+    };
+    expect(await allowed("create", "pods", taskNamespace)).toBe(true);
+    expect(await allowed("update", "deployments", taskNamespace, "apps")).toBe(true);
+    expect(await allowed("create", "pods", "default")).toBe(false);
+    expect(await allowed("list", "nodes")).toBe(false);
+    expect(await allowed("list", "pods")).toBe(false);
+    expect(await allowed("create", "clusterroles", undefined, "rbac.authorization.k8s.io")).toBe(false);
+
     const before = deployment.spec?.template.metadata?.annotations?.["checksum/config"];
     const upgrade = await helm.run(["upgrade", "capstan", CHART, "--namespace", namespace, ...values, "--set", "config.pools.gpu.slots=2"], { kubeconfig: kube.kubeconfigPath });
     expect(upgrade.code, upgrade.stderr).toBe(0);
@@ -274,5 +291,29 @@ describe("install into the test control plane", () => {
 
     const uninstall = await helm.run(["uninstall", "capstan", "--namespace", namespace], { kubeconfig: kube.kubeconfigPath });
     expect(uninstall.code, uninstall.stderr).toBe(0);
+  });
+
+  it("installs a trial with the bundled PostgreSQL whose generated password survives an upgrade", async () => {
+    const install = await helm.run(["install", "trial", CHART, "--namespace", taskNamespace, ...TRIAL], { kubeconfig: kube.kubeconfigPath });
+    expect(install.code, install.stderr).toBe(0);
+    const statefulSet = await client(AppsV1Api).readNamespacedStatefulSet({ name: "trial-capstan-postgresql", namespace: taskNamespace });
+    expect(statefulSet.spec?.template.spec?.securityContext?.runAsNonRoot).toBe(true);
+    const core = client(CoreV1Api);
+    const password = (await core.readNamespacedSecret({ name: "trial-capstan-postgresql", namespace: taskNamespace })).data?.password;
+    expect(Buffer.from(password ?? "", "base64").toString()).toMatch(/^[A-Za-z0-9]{32}$/);
+    const upgrade = await helm.run(["upgrade", "trial", CHART, "--namespace", taskNamespace, ...TRIAL, "--set", "replicaCount=3"], { kubeconfig: kube.kubeconfigPath });
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    expect((await core.readNamespacedSecret({ name: "trial-capstan-postgresql", namespace: taskNamespace })).data?.password).toBe(password);
+    expect((await client(AppsV1Api).readNamespacedDeployment({ name: "trial-capstan", namespace: taskNamespace })).spec?.replicas).toBe(3);
+  });
+
+  it("installs the second-cluster chart: its account, token Secret and Roles", async () => {
+    const install = await helm.run(["install", "gpu", CLUSTER_CHART, "--namespace", namespace, "--set", `namespaces={${taskNamespace}}`], { kubeconfig: kube.kubeconfigPath });
+    expect(install.code, install.stderr).toBe(0);
+    const token = await client(CoreV1Api).readNamespacedSecret({ name: "capstan-token", namespace });
+    expect(token.type).toBe("kubernetes.io/service-account-token");
+    expect(token.metadata?.annotations?.["kubernetes.io/service-account.name"]).toBe("capstan");
+    const binding = await client(RbacAuthorizationV1Api).readNamespacedRoleBinding({ name: "capstan", namespace: taskNamespace });
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "capstan", namespace }]);
   });
 });
