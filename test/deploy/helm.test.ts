@@ -161,6 +161,8 @@ describe("helm template", () => {
       "--set", "config.pipelinesGit.enabled=true,config.pipelinesGit.url=https://git.example.com/ml/pipelines.git,config.pipelinesGit.path=pipelines",
       "--set", "config.pipelinesGit.webhookSecret.name=capstan-git-webhook",
       "--set", "teamVolumes[0].name=vision-data,teamVolumes[0].team=vision,teamVolumes[0].claim=vision-data",
+      "--set", "config.sandboxes.defaultProfile=small,config.sandboxes.profiles.small.image=registry.example.com/ml/sandbox:1,config.sandboxes.profiles.small.cpu=2",
+      "--set", "config.sandboxes.profiles.small.memory=8Gi,config.sandboxes.profiles.small.volumes={vision-data},config.sandboxes.quotas.default.sandboxes=2",
     ]);
     const dir = mkdtempSync(join(tmpdir(), "capstan-chart-config-"));
     const file = join(dir, "capstan.yaml");
@@ -172,7 +174,13 @@ describe("helm template", () => {
     expect(config.databaseUrl).toBe("postgres://capstan:secret@db:5432/capstan");
     expect(config.pools).toEqual({ gpu: { slots: 4 } });
     expect(config.pipelinesGit).toMatchObject({ url: "https://git.example.com/ml/pipelines.git", branch: "main", path: "pipelines", intervalMs: 60_000, webhookSecret: "s3cret" });
-    expect(config.sandboxes?.origin).toBe("https://{id}.sbx.example.com");
+    expect(config.sandboxes).toMatchObject({
+      origin: "https://{id}.sbx.example.com",
+      default_profile: "small",
+      profiles: { small: { backend: "kubernetes", cluster: "local", image: "registry.example.com/ml/sandbox:1", cpu: 2, memory: "8Gi", volumes: ["vision-data"] } },
+      quotas: { default: { sandboxes: 2 } },
+      kubernetes: { capstan_pod_labels: { "app.kubernetes.io/name": "capstan", "app.kubernetes.io/instance": "capstan" }, capstan_namespace_labels: { "kubernetes.io/metadata.name": "ml-platform" } },
+    });
     expect(config.volumes).toEqual({ "vision-data": { kind: "pvc", path: "/srv/volumes/vision-data", claim: "vision-data", team: "vision" } });
     const clusters = parseClusters(config.clusters, clusterConfigSource(file, dir));
     expect([...clusters.keys()]).toEqual(["local", "gpu"]);

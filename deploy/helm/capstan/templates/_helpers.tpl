@@ -137,9 +137,55 @@ clusters:
     gpu_resource: {{ . | quote }}
 {{- end }}
 {{- end }}
-{{- if .Values.ingress.sandboxHost }}
+{{- $sbx := .Values.config.sandboxes }}
+{{- if or .Values.ingress.sandboxHost $sbx.profiles }}
 sandboxes:
-  origin: {{ printf "%s://{id}.%s" (ternary "https" "http" (ne .Values.ingress.tlsSecret "")) (trimPrefix "*." .Values.ingress.sandboxHost) | quote }}
+{{- with .Values.ingress.sandboxHost }}
+  origin: {{ printf "%s://{id}.%s" (ternary "https" "http" (ne $.Values.ingress.tlsSecret "")) (trimPrefix "*." .) | quote }}
+{{- end }}
+{{- with $sbx.defaultProfile }}
+  default_profile: {{ . | quote }}
+{{- end }}
+{{- with $sbx.profiles }}
+  profiles:
+{{- range $name, $p := . }}
+    {{ $name }}:
+      backend: kubernetes
+      cluster: {{ default $.Values.localCluster.name $p.cluster | quote }}
+{{- range $key, $field := dict "description" "description" "image" "image" "namespace" "namespace" "idleTimeout" "idle_timeout" }}
+{{- with index $p $key }}
+      {{ $field }}: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with $p.cpu }}
+      cpu: {{ toJson . }}
+{{- end }}
+{{- with $p.memory }}
+      memory: {{ toJson . }}
+{{- end }}
+{{- if hasKey $p "gpu" }}
+      gpu: {{ $p.gpu }}
+{{- end }}
+{{- with $p.volumes }}
+      volumes: {{ toJson . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with $sbx.quotas }}
+  quotas:
+{{- range $team, $quota := . }}
+    {{ $team | quote }}: {{ toJson $quota }}
+{{- end }}
+{{- end }}
+  kubernetes:
+{{- with $sbx.homeStorageClass }}
+    home_storage_class: {{ . | quote }}
+{{- end }}
+{{- with $sbx.homeSize }}
+    home_size: {{ . | quote }}
+{{- end }}
+    capstan_pod_labels: { app.kubernetes.io/name: {{ .Chart.Name }}, app.kubernetes.io/instance: {{ .Release.Name | quote }} }
+    capstan_namespace_labels: { kubernetes.io/metadata.name: {{ .Release.Namespace | quote }} }
 {{- end }}
 {{- with .Values.teamVolumes }}
 volumes:
