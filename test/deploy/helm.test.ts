@@ -5,7 +5,7 @@
  * Capstan's own loader, bad values refused naming the key, and install/upgrade into the real
  * kube-apiserver of the test control plane.
  */
-import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -250,7 +250,12 @@ describe("install into the test control plane", () => {
   }
 
   it("installs objects the API server accepts, only in the namespaces named, and an upgrade rolls the pod template", async () => {
-    const values = [...PRODUCTION, "--set", `rbac.namespaces={${namespace},${taskNamespace}}`];
+    const values = [
+      ...PRODUCTION,
+      "--set", `rbac.namespaces={${namespace},${taskNamespace}}`,
+      "--set", "ingress.enabled=true,ingress.host=capstan.example.com,ingress.sandboxHost=*.sbx.example.com,ingress.tlsSecret=capstan-tls",
+      "--set", "config.clusters.gpu.kubeconfigSecret=gpu-kubeconfig,teamVolumes[0].name=vision-data,teamVolumes[0].team=vision,teamVolumes[0].claim=vision-data",
+    ];
     const install = await helm.run(["install", "capstan", CHART, "--namespace", namespace, ...values], { kubeconfig: kube.kubeconfigPath });
     expect(install.code, install.stderr).toBe(0);
 
@@ -261,6 +266,10 @@ describe("install into the test control plane", () => {
     expect(container?.readinessProbe?.httpGet?.path).toBe("/api/health");
     expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
     expect(deployment.spec?.template.spec?.securityContext?.runAsNonRoot).toBe(true);
+
+    expect(deployment.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(["config", "home", "tmp", "cluster-gpu", "volume-vision-data"]);
+    const ingress = await client(NetworkingV1Api).readNamespacedIngress({ name: "capstan", namespace });
+    expect(ingress.spec?.rules?.map((r) => r.host)).toEqual(["capstan.example.com", "*.sbx.example.com"]);
 
     const rbac = client(RbacAuthorizationV1Api);
     for (const ns of [namespace, taskNamespace]) {
