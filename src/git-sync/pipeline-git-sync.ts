@@ -122,13 +122,12 @@ export class PipelineGitSync {
     const { logger } = this.#options;
     const now = this.#options.now ?? Date.now;
     const errorBefore = this.#lastError;
-    let newCommit = false;
+    let newCommit: GitCommit | undefined;
     try {
       const { commit, changed } = await this.checkout.sync();
       this.#lastError = undefined;
       if (changed || this.#commit?.sha !== commit.sha) {
-        this.#commit = commit;
-        newCommit = true;
+        newCommit = commit;
         logger.info({ commit: commit.sha, subject: commit.subject, trigger }, "pipelines: checked out a new commit");
       }
     } catch (error) {
@@ -136,6 +135,11 @@ export class PipelineGitSync {
       logger.error({ trigger }, `pipelines from git: ${this.#lastError}`);
     }
     this.#lastSyncAt = now();
-    if (newCommit || this.#lastError !== errorBefore) await this.#options.onChange(this.status());
+    try {
+      if (newCommit !== undefined || this.#lastError !== errorBefore) await this.#options.onChange(this.status());
+    } finally {
+      // The status names a commit once its files are loaded (and its versions recorded).
+      if (newCommit !== undefined) this.#commit = newCommit;
+    }
   }
 }
