@@ -7,7 +7,7 @@
  * with the Python launcher and once with Node's spawn (asserting which one started the tasks), and
  * once more with its launcher killed mid-run.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CapstanConfig } from "../../src/config/index.js";
@@ -104,14 +104,18 @@ const localTarget = (starter: StarterKind): Target => ({
         return `command: ${JSON.stringify(`echo ${shellQuote(behaviour.log)} >&2; exit ${behaviour.exitCode}`)}`;
       case "wait": {
         const started = join(exchange(h), "started-$CAPSTAN_TASK_ID");
-        const release = join(exchange(h), "release-$CAPSTAN_TASK_ID-$CAPSTAN_TRY");
+        // One release file per attempt of one run: a later run's task must not read an earlier run's exit code.
+        const release = join(exchange(h), "release-$CAPSTAN_RUN_ID-$CAPSTAN_TASK_ID-$CAPSTAN_TRY");
         return `command: ${JSON.stringify(`echo "$CAPSTAN_TRY" >> "${started}"; while [ ! -f "${release}" ]; do sleep 0.1; done; exit "$(cat "${release}")"`)}`;
       }
     }
   },
   prepare: () => Promise.resolve(),
   release(a, exitCode) {
-    writeFileSync(join(exchange(a.h), `release-${a.taskId}-${a.tryNumber}`), String(exitCode));
+    // Written whole, then renamed: the waiting task never reads a half-written file.
+    const release = join(exchange(a.h), `release-${a.runId}-${a.taskId}-${a.tryNumber}`);
+    writeFileSync(`${release}.tmp`, String(exitCode));
+    renameSync(`${release}.tmp`, release);
     return Promise.resolve();
   },
   async stopped(a) {
