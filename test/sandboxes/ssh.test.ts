@@ -132,7 +132,7 @@ describe("SSH into a sandbox through Capstan", () => {
     const code = await new Promise<number | null>((resolve) => ssh.on("close", resolve));
     expect(code, stderr).toBe(0);
     expect(stdout).toBe("written in the home\n");
-  }, 60_000);
+  }, 120_000);
 
   it("ends open SSH sessions when the sandbox stops, then refuses it (409) until it runs again", async () => {
     const session = spawn(process.execPath, [CAPSTAN_BIN, "--server", h.url, "sandbox", "ssh", "lab", "-i", key, "-o", "BatchMode=yes", "--", "echo", "started", "&&", "sleep", "120"], {
@@ -141,7 +141,12 @@ describe("SSH into a sandbox through Capstan", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const ended = new Promise<number | null>((resolve) => session.on("close", resolve));
-    await new Promise<void>((resolve) => session.stdout.on("data", (d: Buffer) => d.toString().includes("started") && resolve()));
+    let stderr = "";
+    session.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      session.stdout.on("data", (d: Buffer) => d.toString().includes("started") && resolve());
+      session.once("close", (code) => reject(new Error(`the SSH session ended (${String(code)}) before it started: ${stderr}`)));
+    });
     const stopped = await h.call<{ state: string }>("POST", `/api/sandboxes/${lab.id}/stop`, { token: alice.token });
     expect(stopped.body.state).toBe("stopped");
     expect(await ended).not.toBe(0);
@@ -151,5 +156,6 @@ describe("SSH into a sandbox through Capstan", () => {
     const ran = await cli(alice.token, "sandbox", "ssh", "lab", "-i", key, "-o", "BatchMode=yes", "--", "true");
     expect(ran.code).toBe(2);
     expect(ran.stderr).toContain("is stopped");
-  }, 60_000);
+    // Four CLI starts and an ssh session: minutes, not seconds, on a loaded 2-core machine.
+  }, 180_000);
 });
