@@ -1,10 +1,10 @@
 /**
  * `pipelines.git` wired to the platform: the sync of the branch (credentials from the team secret
- * the config names), and the commit a pipeline file came from, read from its checkout's folder.
+ * the config names).
  */
 import type { Logger } from "pino";
 import type { CapstanConfig } from "../config/index.js";
-import { checkoutCommitOf, PipelineGitSync } from "../git-sync/index.js";
+import { PipelineGitSync } from "../git-sync/index.js";
 import type { SecretService } from "../secrets/index.js";
 
 /** The sync of `config.pipelinesGit`, or undefined when none is configured. */
@@ -25,10 +25,4 @@ export function openPipelineGit(config: CapstanConfig, secrets: SecretService, l
     onChange,
     logger,
   });
-}
-
-/** The commit of a pipeline file loaded from a git checkout (its folder is `rev-<sha>`), else null. */
-export function commitOfFile(sync: PipelineGitSync | undefined, file: string): string | null {
-  if (sync === undefined) return null;
-  return checkoutCommitOf(file);
 }

@@ -20,8 +20,8 @@ import { openSandboxes } from "./sandboxes.js";
 import type { VolumeRegistry } from "../storage/index.js";
 import { openVolumes } from "./volumes.js";
 import { ensurePrivateHome } from "./private-home.js";
-import type { PipelineGitSync } from "../git-sync/index.js";
-import { commitOfFile, openPipelineGit } from "./pipelines-git.js";
+import { checkoutCommitOf, type PipelineGitSync } from "../git-sync/index.js";
+import { openPipelineGit } from "./pipelines-git.js";
 import { isFinishedRun, isFinishedTask, Store } from "../store/index.js";
 
 export interface OpenPlatformOptions {
@@ -225,7 +225,7 @@ export class Platform {
           scheduleText: loaded.spec.schedule?.text ?? null,
           spec: JSON.stringify(loaded.spec),
           source: loaded.source,
-          commit: commitOfFile(this.pipelineGit, loaded.file),
+          commit: this.pipelineGit === undefined ? null : checkoutCommitOf(loaded.file),
         },
         now,
       );
