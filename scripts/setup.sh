@@ -5,7 +5,8 @@
 #   - creates the Python venv (.venv) with ipykernel, numpy, pandas, scipy, pyarrow, and its kernelspec.
 # With --test it also installs what the test suite needs: PostgreSQL, Chromium and openssh-server (Debian packages),
 # the test-only Python tools (papermill, pytest, schemathesis) and the Kubernetes test control plane
-# (built from Go modules once, cached under ~/.cache/capstan/kube).
+# (built from Go modules once, cached under ~/.cache/capstan/kube), and Maven and Java 17 for the test Kafka
+# broker (fetched from Maven Central once, cached under ~/.cache/capstan/kafka).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -25,6 +26,8 @@ if [ $with_test = 1 ]; then
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ -x /usr/sbin/sshd ] || packages+=(openssh-server)
+  command -v mvn >/dev/null || packages+=(maven)
+  command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 fi
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
@@ -64,4 +67,6 @@ fi
 if [ $with_test = 1 ]; then
   step "building (or reusing) the Kubernetes test control plane"
   scripts/kube-testenv/build.sh >/dev/null
+  step "fetching (or reusing) the test Kafka broker (Maven Central)"
+  scripts/kafka-testenv/fetch.sh >/dev/null
 fi

@@ -4,10 +4,12 @@
  * Kubernetes test control plane (kube-apiserver, kube-scheduler, etcd, kwok) whose kubeconfig
  * reaches them as CAPSTAN_TEST_KUBECONFIG — and rebuilds dist/ when sources are newer, for tests
  * that spawn the `capstan` command. The test S3 server's binary (versitygw) is built alongside when
- * missing; each storage test file starts its own server. helm (for the chart tests) is built the same way.
+ * missing; each storage test file starts its own server. helm (for the chart tests) is built the same way,
+ * and the Kafka broker's jars (for the stream tests) are fetched from Maven Central the same way.
  */
 import { ensureBuilt } from "./build.js";
 import { ensureHelmBinary } from "./helm-testenv.js";
+import { ensureKafka } from "./kafka-testenv.js";
 import { KUBE_TESTENV_KUBECONFIG_ENV, startKubeTestenv, type KubeTestenv } from "./kube-testenv.js";
 import { startTestPostgres, type TestPostgres } from "./postgres.js";
 import { ensureS3Binary } from "./s3-testenv.js";
@@ -22,6 +24,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   s3Binary.catch(() => undefined);
   const helmBinary = ensureHelmBinary();
   helmBinary.catch(() => undefined);
+  const kafkaJars = ensureKafka();
+  kafkaJars.catch(() => undefined);
   try {
     if (!process.env.CAPSTAN_TEST_PG_URL) {
       postgres = await startTestPostgres();
@@ -33,6 +37,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     }
     await s3Binary;
     await helmBinary;
+    await kafkaJars;
   } catch (error) {
     postgres?.stop();
     await kube?.stop();
