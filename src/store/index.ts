@@ -12,3 +12,4 @@ export type { NewModelVersion, StoredModel, StoredModelAlias, StoredModelVersion
 export type { DeploymentPatch, StoredDeployment } from "./deployment-repository.js";
 export { DEPLOYMENT_STATES, DEPLOYMENT_TARGETS, type DeploymentState, type DeploymentTarget } from "./deployment-schema.js";
 export type { StoredShare } from "./share-repository.js";
+export type { ConnectionInput, StoredConnection } from "./connection-repository.js";

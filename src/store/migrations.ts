@@ -11,6 +11,7 @@ import { deploymentMigration } from "./deployment-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
 import { shareMigration } from "./share-migration.js";
 import { pipelineCommitMigration } from "./pipeline-commit-migration.js";
+import { connectionMigration } from "./connection-migration.js";
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -139,6 +140,7 @@ const migrations: Record<string, Migration> = {
   "0006_deployments": deploymentMigration,
   "0009_pipeline_commits": pipelineCommitMigration,
   "0010_shares": shareMigration,
+  "0013_connections": connectionMigration,
 };
 
 /** Supplies the migrations above to Kysely's Migrator. */

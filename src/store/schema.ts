@@ -172,7 +172,20 @@ export interface SecretsTable {
   updatedAt: number;
 }
 
+/** Team connections (src/connections): settings and secret references as JSON text. */
+export interface ConnectionsTable {
+  team: string;
+  name: string;
+  kind: string;
+  description: string | null;
+  settings: string;
+  secretRefs: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Database {
+  connections: ConnectionsTable;
   sandboxes: SandboxesTable;
   models: ModelsTable;
   modelVersions: ModelVersionsTable;

@@ -9,6 +9,7 @@ import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect } fro
 import pg from "pg";
 import { ChangeFeed } from "./change-feed.js";
 import { AttemptRepository } from "./attempt-repository.js";
+import { ConnectionRepository } from "./connection-repository.js";
 import { migrationProvider } from "./migrations.js";
 import { PipelineRepository } from "./pipeline-repository.js";
 import { ModelRepository } from "./model-repository.js";
@@ -45,6 +46,7 @@ export interface Repositories {
   readonly models: ModelRepository;
   readonly deployments: DeploymentRepository;
   readonly shares: ShareRepository;
+  readonly connections: ConnectionRepository;
 }
 
 /** A database URL, or a path that is not one, could not be opened. */
@@ -69,6 +71,7 @@ function repositories(db: Kysely<Database>, dialect: Dialect): Repositories {
     models: new ModelRepository(db),
     deployments: new DeploymentRepository(db),
     shares: new ShareRepository(db),
+    connections: new ConnectionRepository(db),
   };
 }
 
