@@ -3,7 +3,8 @@
  * finds the model, its versions with lineage (the run and task linked, params and metrics) and
  * where each version is deployed, moves the production alias from the page, and follows the link to
  * the deployment, whose local replica (a real `capstan serve` run by the deployment controller)
- * rolls to the new version.
+ * rolls to the new version. An editor creates a deployment from the Deploy form (its own checks and
+ * the API's error shown at the field) and sees its replica become ready; a viewer sees no form.
  */
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -38,6 +39,7 @@ let h: ServerHarness;
 let browser: BrowserContext;
 let page: Page;
 let editor: TestUser;
+let viewer: TestUser;
 let controller: DeploymentController;
 let runId: string;
 
@@ -45,6 +47,7 @@ beforeAll(async () => {
   const webRoot = ensureWebBuilt();
   h = await openServer({ webRoot, pipelines: PIPELINES });
   editor = await h.user("maya", { ml: "editor" });
+  viewer = await h.user("vic", { ml: "viewer" });
   const admin = new HttpClient(h.url, h.admin.token);
   const dir = tempDir();
   writeMar(join(dir, "users.mar"), { modelName: "users", handler: "handler.py", files: { "handler.py": HANDLER } });
@@ -102,5 +105,60 @@ describe("the registry in the web UI", () => {
     expect(replicas).toContain("ready");
     await shot("deployment");
     expect(h.serverErrors).toEqual([]);
+  });
+
+  it("creates a deployment from the Deploy form, with the form's checks and the API's error at the field", { timeout: 300_000 }, async () => {
+    await page.goto(`${h.url}/deployments`);
+    await page.click("text=Deploy a model", WAIT);
+    const form = "form[aria-label='Create a deployment']";
+    await page.waitForSelector(`${form} #deploy-model option[value="users"]`, { ...WAIT, state: "attached" });
+    await page.fill("#deploy-name", "Users_V1");
+    await page.fill("#deploy-replicas", "40");
+    await page.click(`${form} button[type=submit]`);
+    expect(await page.textContent("#deploy-name-help")).toContain("a lowercase letter");
+    expect(await page.textContent("#deploy-replicas-help")).toContain("a whole number from 0 to 32");
+    expect(await page.textContent("#deploy-model-help")).toContain("choose a model");
+
+    await page.selectOption("#deploy-model", "users");
+    await page.waitForSelector('#deploy-ref option[value="1"]', { ...WAIT, state: "attached" });
+    await page.selectOption("#deploy-ref", "1");
+    await page.fill("#deploy-replicas", "1");
+    // A name that is taken: the API's 409 is shown at the name.
+    await page.fill("#deploy-name", "users-prod");
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForSelector('#deploy-name-help >> text=is taken', WAIT);
+    await shot("deploy-form");
+
+    await page.fill("#deploy-name", "users-v1");
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForURL(`${h.url}/deployments/users-v1`, WAIT);
+    await page.waitForSelector('[data-testid="deployment-state"] >> text=ready', WAIT);
+    expect(await page.textContent("dl.facts")).toContain("users@1 → version 1");
+    await page.waitForSelector('table[aria-label="Replicas"] >> text=http://127.0.0.1', WAIT);
+
+    // From the model's page the form opens at the version's alias.
+    await page.goto(`${h.url}/models/users`);
+    await page.click('table[aria-label="Versions"] tr[data-version="2"] button:has-text("Deploy production")', WAIT);
+    expect(await page.inputValue("#deploy-ref")).toBe("production");
+    expect(await page.inputValue("#deploy-model")).toBe("users");
+    await page.click("form[aria-label='Create a deployment'] button:has-text('Cancel')");
+    expect(h.serverErrors).toEqual([]);
+  });
+
+  it("offers no Deploy form to a viewer of the team", { timeout: 120_000 }, async () => {
+    await browser.clearCookies();
+    await page.goto(`${h.url}/models/users`);
+    await page.waitForSelector("#username", WAIT);
+    await page.fill("#username", viewer.username);
+    await page.fill("#password", viewer.password);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("text=Sign out", WAIT);
+    await page.goto(`${h.url}/models/users`);
+    await page.waitForSelector('table[aria-label="Versions"] tr[data-version="2"]', WAIT);
+    expect(await page.locator("button:has-text('Deploy')").count()).toBe(0);
+    expect(await page.locator("form[aria-label='Move an alias']").count()).toBe(0);
+    await page.goto(`${h.url}/deployments`);
+    await page.waitForSelector("text=users-prod", WAIT);
+    expect(await page.locator("button:has-text('Deploy')").count()).toBe(0);
   });
 });

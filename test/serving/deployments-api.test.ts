@@ -80,6 +80,9 @@ describe("deployments over HTTP", () => {
     expect((await server.call<{ deployments: unknown[] }>("GET", "/api/deployments", { token: outsider.token })).body.deployments).toEqual([]);
     expect((await server.call<{ deployments: unknown[] }>("GET", "/api/deployments", { token: viewer.token })).body.deployments).toHaveLength(1);
     expect((await server.call("PUT", "/api/deployments/users-prod/replicas", { token: editor.token, body: { replicas: 3 } })).status).toBe(200);
+    // The create form's choices: any signed-in user, no session 401.
+    expect((await server.call("GET", "/api/deployment-targets", { token: viewer.token })).body).toEqual({ targets: ["local"], clusters: [] });
+    expect((await server.call("GET", "/api/deployment-targets", {})).status).toBe(401);
     expect(server.serverErrors).toEqual([]);
   });
 

@@ -38,6 +38,23 @@ export function deploymentRoutes(app: ApiServer, { platform, operations }: Route
     async (request) => ({ deployments: await listDeployments(operations, principalOf(request), request.query) }),
   );
 
+  app.get(
+    "/api/deployment-targets",
+    {
+      schema: {
+        tags,
+        summary: "Where a deployment may run: local, or a Kubernetes cluster of capstan.yaml (the create form's choices)",
+        security: authenticated,
+        response: { 200: z.object({ targets: z.array(z.enum(["local", "kubernetes"])), clusters: z.array(z.object({ name: z.string() })) }), ...authErrors },
+      },
+    },
+    (request) => {
+      principalOf(request);
+      const clusters = Object.keys(platform.config.clusters);
+      return { targets: clusters.length > 0 ? (["local", "kubernetes"] as const).slice() : ["local" as const], clusters: clusters.map((name) => ({ name })) };
+    },
+  );
+
   app.post(
     "/api/deployments",
     {

@@ -1,7 +1,8 @@
 /**
  * Deployments: a model's alias (or version) served by replicas, locally or on Kubernetes, with the
- * state the controller last reported; a deployment's replicas, and for editors of its team scale,
- * rollback and delete (the name typed as confirmation).
+ * state the controller last reported, and the Deploy form (deployment-create.tsx) for team editors;
+ * a deployment's replicas, and for editors of its team scale, rollback and delete (the name typed
+ * as confirmation).
  */
 import { useQuery } from "@tanstack/react-query";
 import { Link, useNavigate, useParams } from "react-router";
@@ -10,6 +11,7 @@ import { canEdit, useAction, useMe } from "../api/hooks.js";
 import { Empty, ErrorNote, Loading } from "../components/feedback.js";
 import { PageHeader } from "../components/layout.js";
 import { relative } from "../format.js";
+import { DeployButton } from "./deployment-create.js";
 import { modelKeys, useDeployments, type Deployment } from "./models.js";
 
 function where(d: Deployment): string {
@@ -20,8 +22,8 @@ export function DeploymentsPage() {
   const deployments = useDeployments();
   return (
     <>
-      <PageHeader title="Deployments" crumbs={[{ label: "Models", to: "/models" }]} />
-      <p className="lead muted">Each deployment serves a model's alias (rolled when the alias moves) or a pinned version. Create them with capstan deployments create.</p>
+      <PageHeader title="Deployments" crumbs={[{ label: "Models", to: "/models" }]} actions={<DeployButton label="Deploy a model" />} />
+      <p className="lead muted">Each deployment serves a model's alias (rolled when the alias moves) or a pinned version. Editors of a model's team create them here, on the model's page or with capstan deployments create.</p>
       <ErrorNote error={deployments.error} />
       {deployments.isLoading && <Loading what="deployments" />}
       {deployments.data && deployments.data.length === 0 && <Empty>No deployments yet.</Empty>}

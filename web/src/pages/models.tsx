@@ -12,6 +12,7 @@ import type { components } from "../api/openapi.gen.js";
 import { Empty, ErrorNote, Loading } from "../components/feedback.js";
 import { PageHeader } from "../components/layout.js";
 import { dateTime } from "../format.js";
+import { DeployButton } from "./deployment-create.js";
 
 type ModelSummary = components["schemas"]["ModelSummary"];
 type ModelDetail = components["schemas"]["ModelDetail"];
@@ -115,6 +116,7 @@ export function ModelPage() {
                 <th scope="col">Metrics</th>
                 <th scope="col">Deployed in</th>
                 <th scope="col">Registered</th>
+                {editor && <th scope="col">Deploy</th>}
               </tr>
             </thead>
             <tbody>
@@ -149,6 +151,13 @@ export function ModelPage() {
                     ))}
                   </td>
                   <td>{dateTime(v.created_at)}</td>
+                  {editor && (
+                    <td>
+                      {[...v.aliases.map((a) => ({ ref: a, label: `Deploy ${a}` })), { ref: String(v.version), label: `Deploy version ${v.version}` }].map((choice) => (
+                        <DeployButton key={choice.ref} team={model.data.team} model={name} reference={choice.ref} label={choice.label} />
+                      ))}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
