@@ -8,7 +8,7 @@ import { realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import type { Readable } from "node:stream";
-import { checkAliasName, checkModelName, copyModelArtifact, modelArchiveStream } from "../models/index.js";
+import { checkAliasName, checkModelName, copyModelArtifact, modelArchiveStream, numericOutputs } from "../models/index.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../scheduler/index.js";
 import type { StoredModel, StoredModelAlias, StoredModelVersion } from "../store/index.js";
 import type { OperationsContext, Viewer } from "./context.js";
@@ -166,13 +166,6 @@ function checkSourcePath(home: string, path: string, runId: string | undefined):
     }
   }
   return real;
-}
-
-/** The numeric outputs of a task: what it reported as its metrics. */
-function numericOutputs(outputs: Record<string, unknown> | null): Record<string, number> {
-  const metrics: Record<string, number> = {};
-  for (const [key, value] of Object.entries(outputs ?? {})) if (typeof value === "number" && Number.isFinite(value)) metrics[key] = value;
-  return metrics;
 }
 
 /** Registers a new version of `name` (creating the model in `team` when new). */

@@ -25,6 +25,18 @@ export interface TaskResources {
   gpu: number;
 }
 
+/** What a task registers when it succeeds (`register_model:`). */
+export interface ModelRegistrationSpec {
+  /** The model's name (created in the pipeline's team when new). */
+  name: string;
+  /** The key of the task's outputs whose value is the path of a .mar file or a model folder. */
+  output: string;
+  /** Moved to the new version when set. */
+  alias?: string;
+  /** The task whose numeric outputs the version records as its metrics (this task or an upstream one). */
+  metricsFrom: string;
+}
+
 export interface TaskSpec {
   id: string;
   description?: string;
@@ -55,6 +67,7 @@ export interface TaskSpec {
   cwd?: string;
   skipOnExitCodes: number[];
   outputs: string[];
+  registerModel?: ModelRegistrationSpec;
   executor?: string;
   cluster?: string;
   namespace?: string;

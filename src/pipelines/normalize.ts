@@ -7,12 +7,13 @@ import { DateTime } from "luxon";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { Dag } from "./dag.js";
 import { IssueList, type FieldPath } from "./errors.js";
-import { DEFAULT_POOL, DEFAULT_TEAM, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
+import { DEFAULT_POOL, DEFAULT_TEAM, type ModelRegistrationSpec, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
 import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
 import { checkTemplate, forEachString } from "./templating.js";
 import { pathScheme, volumePath } from "../notebooks/locations/index.js";
+import { ALIAS_HINT, ALIAS_PATTERN, MODEL_NAME_HINT, MODEL_NAME_PATTERN } from "../models/name-patterns.js";
 
 const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook"];
 
@@ -69,6 +70,7 @@ export function normalizePipeline(raw: RawPipeline, issues: IssueList): Pipeline
     issues.add(["tasks", cycle[0] ?? "", "depends_on"], `dependency cycle: ${shown.join(" → ")}`);
   } else {
     const paramNames = Object.keys(params);
+    for (const task of Object.values(tasks)) checkModelRegistration(task, dag, issues);
     for (const task of Object.values(tasks)) {
       checkTaskTemplates(task, raw.tasks[task.id] ?? {}, raw, paramNames, dag, issues);
     }
@@ -197,11 +199,26 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     namespace: t.namespace,
     image: t.image,
     kubernetes: t.kubernetes,
+    registerModel: t.register_model === undefined ? undefined : normalizeModelRegistration(id, t.register_model, [...path, "register_model"], issues),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (task as unknown as Record<string, unknown>)[key] = value;
   }
   return task;
+}
+
+function normalizeModelRegistration(id: string, raw: NonNullable<RawTask["register_model"]>, path: FieldPath, issues: IssueList): ModelRegistrationSpec {
+  if (!MODEL_NAME_PATTERN.test(raw.name)) issues.add([...path, "name"], `${JSON.stringify(raw.name)} is not a model name; use ${MODEL_NAME_HINT}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_-]{0,127}$/.test(raw.output)) issues.add([...path, "output"], `${JSON.stringify(raw.output)} is not an output key; name the key the task writes to $CAPSTAN_OUTPUT, e.g. model_dir`);
+  if (raw.alias !== undefined && !ALIAS_PATTERN.test(raw.alias)) issues.add([...path, "alias"], `${JSON.stringify(raw.alias)} is not an alias name; use ${ALIAS_HINT}`);
+  return { name: raw.name, output: raw.output, ...(raw.alias !== undefined ? { alias: raw.alias } : {}), metricsFrom: raw.metrics_from ?? id };
+}
+
+/** The task of `metrics_from` has ended when the registering task succeeds: itself or one of its upstreams. */
+function checkModelRegistration(task: TaskSpec, dag: Dag, issues: IssueList): void {
+  const from = task.registerModel?.metricsFrom;
+  if (from === undefined || from === task.id || dag.isAncestor(from, task.id)) return;
+  issues.add(["tasks", task.id, "register_model", "metrics_from"], `${JSON.stringify(from)} is not this task or one of its upstream tasks; metrics are read from a task that has ended when this one succeeds`);
 }
 
 function normalizeSecretRefs(raw: NonNullable<RawTask["secrets"]>, path: FieldPath, issues: IssueList): Record<string, { secret: string; key: string }> {

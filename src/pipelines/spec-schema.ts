@@ -94,6 +94,15 @@ export const taskSchema = z.strictObject({
   parameters: z.record(z.string(), z.unknown()).optional(),
   depends_on: z.union([z.string(), stringList]).optional(),
   outputs: stringList.optional(),
+  /** A model version the platform registers from this task's output when the task succeeds. */
+  register_model: z
+    .strictObject({
+      name: z.string({ error: "register_model.name must be the model's name" }),
+      output: z.string({ error: "register_model.output must be the key of this task's output that holds the model's path" }),
+      alias: z.string({ error: "register_model.alias must be an alias name such as production" }).optional(),
+      metrics_from: z.string({ error: "register_model.metrics_from must be a task id" }).optional(),
+    }, { error: "register_model is { name, output, alias?, metrics_from? }" })
+    .optional(),
   ...taskDefaultFields,
 });
 

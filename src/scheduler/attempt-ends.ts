@@ -7,6 +7,7 @@
 import type { AttemptEnd, AttemptRef } from "../executors/executor.js";
 import { retryDelayMs } from "./retry-policy.js";
 import type { AttemptTimeouts } from "./attempt-timeouts.js";
+import type { ModelRegistrar, PreparedRegistration } from "./model-registrar.js";
 import type { RetryTimer } from "./retry-timer.js";
 import type { SchedulerContext } from "./scheduler-context.js";
 import type { RecentTaskEnds, SchedulerObserver } from "./scheduler-observer.js";
@@ -25,6 +26,8 @@ export interface AttemptEndsOptions {
   /** Ends of tasks, for the dependent-hop latency of what follows them. */
   recentEnds: RecentTaskEnds;
   observer: SchedulerObserver | undefined;
+  /** Carries out `register_model:` of tasks that succeed. */
+  models: ModelRegistrar | undefined;
 }
 
 export class AttemptEnds {
@@ -58,6 +61,15 @@ export class AttemptEnds {
       outcome = "skipped";
       reason = `exit code ${end.exitCode} means skipped (skip_on_exit_code)`;
     }
+    // A declared model registration is part of the task: when it cannot be done, the task fails with the reason.
+    let registration: PreparedRegistration | undefined;
+    if (outcome === "success" && task?.registerModel !== undefined && this.#options.models !== undefined) {
+      registration = await this.#options.models.prepare({ run, pipeline: version, task, outputs: end.outputs ?? {} });
+      if (!registration.ok) {
+        outcome = "failed";
+        reason = registration.reason;
+      }
+    }
     const now = clock.now();
     const changes: StateChange[] = [];
     let retryAt: number | null = null;
@@ -72,6 +84,12 @@ export class AttemptEnds {
       const ti = await tx.tasks.get(ref);
       if (ti?.tryNumber !== ref.tryNumber || (ti.state !== "queued" && ti.state !== "running")) return;
       const tiKey = { runId: ref.runId, taskId: ref.taskId, pipelineId: run.pipelineId };
+      const refused = outcome === "success" && registration?.ok === true ? await registration.record(tx, now) : undefined;
+      if (refused !== undefined) {
+        outcome = "failed";
+        reason = refused;
+        await tx.attempts.update(ref, ["success"], { state: "failed", reason });
+      }
       if (outcome === "success") {
         await moveTask(tx, tiKey, [ti.state], "success", { endedAt: now, outputs: end.outputs ?? {}, reason: null }, now, changes);
       } else if (outcome === "skipped") {

@@ -31,6 +31,7 @@ import { ScheduleTimers } from "./schedule-timers.js";
 import { ExecutorRegistry, type SchedulerContext } from "./scheduler-context.js";
 import { RecentTaskEnds, type SchedulerObserver } from "./scheduler-observer.js";
 import type { StateChange } from "./task-state.js";
+import type { ModelRegistrar } from "./model-registrar.js";
 
 export type { BackfillResult, TriggerOptions } from "./commands.js";
 
@@ -63,6 +64,8 @@ export interface SchedulerOptions {
   secrets?: SecretResolver;
   /** Told of attempt launches and ends (the platform's metrics). */
   observer?: SchedulerObserver;
+  /** Registers the model versions tasks declare with `register_model:` (none without it). */
+  models?: ModelRegistrar;
 }
 
 export class Scheduler {
@@ -119,7 +122,7 @@ export class Scheduler {
     });
     this.#timeouts = new AttemptTimeouts(ctx);
     const recentEnds = new RecentTaskEnds();
-    this.#ends = new AttemptEnds(ctx, { timeouts: this.#timeouts, retries: this.#retries, recentEnds, observer: options.observer });
+    this.#ends = new AttemptEnds(ctx, { timeouts: this.#timeouts, retries: this.#retries, recentEnds, observer: options.observer, models: options.models });
     this.#launcher = new AttemptLauncher(ctx, {
       executors: this.#executors,
       home: options.home,

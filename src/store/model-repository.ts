@@ -1,6 +1,7 @@
 /**
- * The model registry as stored. A version number is taken inside the transaction that inserts it
- * (the primary key (name, version) makes a second writer of the same number fail, never overwrite).
+ * The model registry as stored. A version number is taken inside the transaction that inserts it,
+ * with the model's row locked (the primary key (name, version) would make a second writer of the same
+ * number fail, never overwrite).
  */
 import type { Kysely, Selectable } from "kysely";
 import type { ModelAliasesTable, ModelsTable, ModelVersionsTable } from "./model-schema.js";
@@ -37,13 +38,31 @@ export class ModelRepository {
     return row;
   }
 
-  /** Inserts the next version of the model; answers it with its number. */
+  /**
+   * Inserts the next version of the model; answers it with its number. Call it in a transaction: the
+   * model's row is locked first (an update that changes nothing), so writers on PostgreSQL take
+   * numbers one after the other instead of failing on the same one.
+   */
   async addVersion(row: NewModelVersion): Promise<StoredModelVersion> {
+    await this.db.updateTable("models").set((eb) => ({ createdAt: eb.ref("createdAt") })).where("name", "=", row.name).execute();
     const last = await this.db.selectFrom("modelVersions").select((eb) => eb.fn.max("version").as("v")).where("name", "=", row.name).executeTakeFirst();
     const version = Number(last?.v ?? 0) + 1;
     const stored = { ...row, version };
     await this.db.insertInto("modelVersions").values(stored).execute();
     return stored;
+  }
+
+  /** The version a run's task already registered with this content, if any (a retried or re-recorded registration finds it). */
+  async registeredBy(name: string, runId: string, taskId: string, sha256: string): Promise<StoredModelVersion | undefined> {
+    return this.db
+      .selectFrom("modelVersions")
+      .selectAll()
+      .where("name", "=", name)
+      .where("runId", "=", runId)
+      .where("taskId", "=", taskId)
+      .where("sha256", "=", sha256)
+      .orderBy("version")
+      .executeTakeFirst();
   }
 
   async versions(name: string): Promise<StoredModelVersion[]> {

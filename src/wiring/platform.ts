@@ -14,6 +14,7 @@ import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kuber
 import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
+import { TaskModelRegistrar } from "../models/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
 import { openSandboxes } from "./sandboxes.js";
@@ -186,6 +187,7 @@ export class Platform {
         ...(options.onlyRuns ? { onlyRuns: options.onlyRuns } : {}),
         secrets,
         observer: metrics,
+        models: new TaskModelRegistrar({ store, home: config.home }),
       });
       observeState(metrics, store, scheduler, kubernetes);
       const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });

@@ -47,4 +47,17 @@ describe.each(backends)("model repository on $name", ({ url }) => {
     expect((await s.models.list(["other"])).length).toBe(0);
     expect((await s.models.list()).map((m) => m.name)).toEqual(["users"]);
   });
+
+  it("finds the version a run's task registered with the same content, and numbers concurrent versions one after the other", async () => {
+    const s = (store = await Store.open({ url: await url() }));
+    await s.migrate();
+    await s.models.ensure("users", "ml", 1);
+    const byTask = { ...version("users", "c"), runId: "r1", taskId: "package" };
+    const written = await s.transaction((tx) => tx.models.addVersion(byTask));
+    expect((await s.models.registeredBy("users", "r1", "package", "c"))?.version).toBe(written.version);
+    expect(await s.models.registeredBy("users", "r1", "package", "other")).toBeUndefined();
+    expect(await s.models.registeredBy("users", "r2", "package", "c")).toBeUndefined();
+    const numbers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.transaction((tx) => tx.models.addVersion(version("users", `n${i}`)))));
+    expect(numbers.map((v) => Number(v.version)).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
+  });
 });
