@@ -21,80 +21,24 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
+# shellcheck source=../lib/go-testenv.sh
+source "$here/../lib/go-testenv.sh"
 
 cache_root="${CAPSTAN_KUBE_CACHE:-$HOME/.cache/capstan/kube}"
-out="$cache_root/$KUBE_VERSION"
-stamp="$out/.complete"
-want_stamp="kube=$KUBE_VERSION etcd=$ETCD_VERSION kwok=$KWOK_VERSION"
+go_testenv_init kube-testenv KUBE "$cache_root" "$cache_root/$KUBE_VERSION" "kube=$KUBE_VERSION etcd=$ETCD_VERSION kwok=$KWOK_VERSION" "$@"
 binaries=(kube-apiserver kube-scheduler etcd kwok)
 
-print_dir=0
-force=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-dir) print_dir=1 ;;
-    --force) force=1 ;;
-    *) echo "build.sh: unknown argument '$arg'; accepted: --print-dir, --force" >&2; exit 2 ;;
-  esac
-done
-
-if [[ $print_dir == 1 ]]; then
-  echo "$out"
-  exit 0
-fi
-
-log() { printf '[kube-testenv %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
 cache_complete() {
-  [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] || return 1
+  go_testenv_stamp_ok || return 1
   local b
   for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || return 1; done
   [[ -f "$out/crds/kwok.x-k8s.io_logs.yaml" ]]
 }
 
-if [[ $force == 0 ]] && cache_complete; then
-  log "binaries for $want_stamp are cached in $out"
-  echo "$out"
-  exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-  echo "build.sh: the go command was not found on PATH; install Go >= 1.26 (k8s $KUBE_VERSION needs it)" >&2
-  exit 1
-fi
-go_version="$(go env GOVERSION)"
-go_minor="$(sed -E 's/^go1\.([0-9]+).*/\1/' <<<"$go_version")"
-if [[ ! "$go_minor" =~ ^[0-9]+$ ]] || (( go_minor < 26 )); then
-  echo "build.sh: found $go_version; k8s $KUBE_VERSION, etcd $ETCD_VERSION and kwok $KWOK_VERSION need Go >= 1.26" >&2
-  exit 1
-fi
-
-mkdir -p "$cache_root"
-exec 9>"$cache_root/.build.lock"
-log "waiting for the build lock $cache_root/.build.lock"
-flock 9
-if [[ $force == 0 ]] && cache_complete; then
-  log "another run built $want_stamp meanwhile"
-  echo "$out"
-  exit 0
-fi
-
-started=$SECONDS
-work="$cache_root/.build-$KUBE_VERSION"
-mkdir -p "$work"
-export GOMODCACHE="$work/gomodcache"
-export GOCACHE="$work/gocache"
-export GOPATH="$work/gopath"
-export GOFLAGS="-trimpath -buildvcs=false"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-jobs="${CAPSTAN_KUBE_BUILD_JOBS:-2}"
-staging="$out.partial"
-rm -rf "$staging"
+go_testenv_start "install Go >= 1.26 (k8s $KUBE_VERSION needs it)" 26
+started=$go_testenv_started
 mkdir -p "$staging/crds"
 
-log "building $want_stamp with $go_version, go build -p $jobs, into $out"
 log "Go caches for this build: $work (removed after success unless CAPSTAN_KUBE_KEEP_BUILD=1)"
 
 # --- kwok: a plain module without replace directives, so go install works.
@@ -186,14 +130,4 @@ log "kubernetes done ($((SECONDS - started)) s so far)"
 "$staging/etcd" --version >&2
 "$staging/kwok" --version >&2 || true
 
-echo "$want_stamp" >"$staging/.complete"
-rm -rf "$out"
-mv "$staging" "$out"
-
-if [[ "${CAPSTAN_KUBE_KEEP_BUILD:-0}" != 1 ]]; then
-  log "removing the build folder $work"
-  go clean -modcache
-  rm -rf "$work"
-fi
-log "built $want_stamp in $((SECONDS - started)) s; cache $(du -sh "$out" | cut -f1) in $out"
-echo "$out"
+go_testenv_finish

@@ -9,34 +9,12 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const BUILD_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../scripts/helm-testenv/build.sh");
+import { join } from "node:path";
+import { ensureGoTestenvBuild } from "./go-testenv.js";
 
 /** Where the built helm binary is, building it first when the cache lacks it. */
 export async function ensureHelmBinary(progress: NodeJS.WritableStream = process.stderr): Promise<string> {
-  const started = Date.now();
-  const lines: string[] = [];
-  const dir = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn("bash", [BUILD_SCRIPT], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      progress.write(chunk);
-      lines.push(...chunk.split("\n"));
-      if (lines.length > 40) lines.splice(0, lines.length - 40);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const last = stdout.trim().split("\n").pop() ?? "";
-      if (code === 0 && last !== "") resolvePromise(last);
-      else reject(new Error(`scripts/helm-testenv/build.sh failed (exit ${String(code)}) building helm; last lines:\n${lines.join("\n")}`));
-    });
-  });
-  const seconds = (Date.now() - started) / 1000;
-  if (seconds > 5) progress.write(`[helm-testenv] helm ready after ${seconds.toFixed(0)} s\n`);
-  return join(dir, "helm");
+  return join(await ensureGoTestenvBuild({ folder: "helm-testenv", what: "helm" }, progress), "helm");
 }
 
 /** What one helm command printed and how it ended. */

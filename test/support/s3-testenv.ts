@@ -14,36 +14,15 @@ import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { ensureGoTestenvBuild } from "./go-testenv.js";
 
-const BUILD_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../scripts/s3-testenv/build.sh");
 const READY_TIMEOUT_MS = 30_000;
 
 /** Where the built versitygw binary is, building it first when the cache lacks it. */
 export async function ensureS3Binary(progress: NodeJS.WritableStream = process.stderr): Promise<string> {
-  const started = Date.now();
-  const lines: string[] = [];
-  const dir = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn("bash", [BUILD_SCRIPT], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      progress.write(chunk);
-      lines.push(...chunk.split("\n"));
-      if (lines.length > 40) lines.splice(0, lines.length - 40);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const last = stdout.trim().split("\n").pop() ?? "";
-      if (code === 0 && last !== "") resolvePromise(last);
-      else reject(new Error(`scripts/s3-testenv/build.sh failed (exit ${String(code)}) building the test S3 server; last lines:\n${lines.join("\n")}`));
-    });
-  });
-  const seconds = (Date.now() - started) / 1000;
-  if (seconds > 5) progress.write(`[s3-testenv] versitygw ready after ${seconds.toFixed(0)} s\n`);
-  return join(dir, "versitygw");
+  return join(await ensureGoTestenvBuild({ folder: "s3-testenv", what: "the test S3 server" }, progress), "versitygw");
 }
 
 /** A running S3 server. */
