@@ -4,12 +4,13 @@
  * Kubernetes test control plane (kube-apiserver, kube-scheduler, etcd, kwok) whose kubeconfig
  * reaches them as CAPSTAN_TEST_KUBECONFIG — and rebuilds dist/ when sources are newer, for tests
  * that spawn the `capstan` command. The test S3 server's binary (versitygw) is built alongside when
- * missing; each storage test file starts its own server. helm (for the chart tests) is built the same way,
- * and the Kafka broker's jars (for the stream tests) are fetched from Maven Central the same way.
+ * missing; each storage test file starts its own server. helm (for the chart tests) and kustomize-build
+ * (for the kustomize tests) are built the same way, and the Kafka broker's jars (for the stream tests) are fetched from Maven Central the same way.
  */
 import { ensureBuilt } from "./build.js";
 import { ensureHelmBinary } from "./helm-testenv.js";
 import { ensureKafka } from "./kafka-testenv.js";
+import { ensureKustomizeBinary } from "./kustomize-testenv.js";
 import { KUBE_TESTENV_KUBECONFIG_ENV, startKubeTestenv, type KubeTestenv } from "./kube-testenv.js";
 import { startTestPostgres, type TestPostgres } from "./postgres.js";
 import { ensureS3Binary } from "./s3-testenv.js";
@@ -24,6 +25,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   s3Binary.catch(() => undefined);
   const helmBinary = ensureHelmBinary();
   helmBinary.catch(() => undefined);
+  const kustomizeBinary = ensureKustomizeBinary();
+  kustomizeBinary.catch(() => undefined);
   const kafkaJars = ensureKafka();
   kafkaJars.catch(() => undefined);
   try {
@@ -37,6 +40,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     }
     await s3Binary;
     await helmBinary;
+    await kustomizeBinary;
     await kafkaJars;
   } catch (error) {
     postgres?.stop();
