@@ -38,6 +38,8 @@ import {
 } from "../operations/index.js";
 import { coerceParamText, type ParamSpec, type PipelineSpec } from "../pipelines/index.js";
 import { readSchedulerLock } from "../wiring/index.js";
+import type { ConnectionSpec } from "../connections/index.js";
+import { deleteConnection, listConnections, setConnection, testConnection, type ConnectionCheckView, type ConnectionView } from "../operations/index.js";
 import type { ModelDetail, ModelSummary, ModelVersionView } from "../operations/index.js";
 import { createDeployment, deleteDeployment, deploymentDetail, listDeployments, rollbackDeployment, scaleDeployment, type CreateDeploymentRequest, type DeploymentView } from "../operations/index.js";
 import type { CreateSandboxRequest, SandboxApiView, SandboxProfileView } from "../operations/index.js";
@@ -67,6 +69,10 @@ export interface CapstanClient {
   listSecrets(team?: string): Promise<SecretSummary[]>;
   setSecret(team: string, name: string, data: Record<string, string>): Promise<void>;
   deleteSecret(team: string, name: string): Promise<void>;
+  listConnections(team?: string): Promise<ConnectionView[]>;
+  setConnection(team: string, name: string, spec: ConnectionSpec): Promise<ConnectionView>;
+  deleteConnection(team: string, name: string): Promise<void>;
+  testConnection(team: string, name: string): Promise<ConnectionCheckView>;
   listModels(team?: string): Promise<ModelSummary[]>;
   getModel(name: string): Promise<ModelDetail>;
   /** Registers a version from an absolute path on the platform's machine. */
@@ -211,6 +217,19 @@ export class HttpClient implements CapstanClient {
     await this.#call("DELETE", `/api/secrets/${encodeURIComponent(team)}/${encodeURIComponent(name)}`);
   }
   async listModels(team?: string) {
+  async listConnections(team?: string) {
+    const query = team ? `?team=${encodeURIComponent(team)}` : "";
+    return (await this.#call<{ connections: ConnectionView[] }>("GET", `/api/connections${query}`)).connections;
+  }
+  async setConnection(team: string, name: string, spec: ConnectionSpec) {
+    return this.#call<ConnectionView>("PUT", `/api/connections/${encodeURIComponent(team)}/${encodeURIComponent(name)}`, spec);
+  }
+  async deleteConnection(team: string, name: string) {
+    await this.#call("DELETE", `/api/connections/${encodeURIComponent(team)}/${encodeURIComponent(name)}`);
+  }
+  async testConnection(team: string, name: string) {
+    return this.#call<ConnectionCheckView>("POST", `/api/connections/${encodeURIComponent(team)}/${encodeURIComponent(name)}/test`);
+  }
     const query = team ? `?team=${encodeURIComponent(team)}` : "";
     return (await this.#call<{ models: ModelSummary[] }>("GET", `/api/models${query}`)).models;
   }
@@ -406,6 +425,22 @@ export class InProcessClient implements CapstanClient {
 
   async listModels(team?: string) {
     return listModels(await this.#home.ready(), HOME_VIEWER, team);
+  }
+
+  async listConnections(team?: string) {
+    return listConnections(await this.#home.ready(), HOME_VIEWER, team);
+  }
+
+  async setConnection(team: string, name: string, spec: ConnectionSpec) {
+    return setConnection(await this.#home.ready(), team, name, spec);
+  }
+
+  async deleteConnection(team: string, name: string) {
+    await deleteConnection(await this.#home.ready(), team, name);
+  }
+
+  async testConnection(team: string, name: string) {
+    return testConnection(await this.#home.ready(), team, name);
   }
 
   async getModel(name: string) {

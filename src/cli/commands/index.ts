@@ -1,6 +1,7 @@
 /** The list of command groups; each module adds its commands to the program. */
 import type { Command } from "commander";
 import { registerDeploymentCommands } from "./deployments.js";
+import { registerConnectionCommands } from "./connections.js";
 import { registerLoginCommands } from "./login.js";
 import { registerLogCommands } from "./logs.js";
 import { registerModelCommands } from "./models.js";
@@ -27,6 +28,7 @@ const registrations: Register[] = [
   registerPoolCommands,
   registerSecretCommands,
   registerModelCommands,
+  registerConnectionCommands,
   registerDeploymentCommands,
   registerSandboxCommands,
   registerStorageCommands,
