@@ -12,7 +12,7 @@ import { newShareId, SHARE_ID_PATTERN, shareExpiry, UNLOCK_LIFETIME_MS, unlockTo
 import { normalizePath, StorageError, type Storage } from "../storage/index.js";
 import type { StoredShare } from "../store/index.js";
 import type { OperationsContext, Viewer } from "./context.js";
-import { volumeFor } from "./storage.js";
+import { volumeFor, type VolumesContext } from "./storage.js";
 
 const isoTime = z.string().describe("An ISO 8601 time (UTC)");
 
@@ -72,8 +72,10 @@ function shareView(share: StoredShare, origin: string): ShareView {
 }
 
 /** Makes a link to a file or folder of a volume the caller edits; `origin` makes its URL. */
-export async function createShare(ctx: Pick<OperationsContext, "volumes" | "store">, viewer: Viewer, request: CreateShareRequest, origin: string, now: number): Promise<ShareView> {
-  const volume = volumeFor(ctx.volumes, viewer, request.volume, "read");
+export async function createShare(ctx: VolumesContext, viewer: Viewer, request: CreateShareRequest, origin: string, now: number): Promise<ShareView> {
+  const volume = volumeFor(ctx, viewer, request.volume, "read");
+  if (volume.kind === "home" || volume.kind === "runs")
+    throw new CapstanError("invalid", "share_not_offered", `volume ${volume.name} cannot be shared by link: links are for team volumes; copy the files to one of your team's volumes and share them there`, { details: { field: "volume" } });
   if (!viewer.canEdit(volume.team))
     throw new CapstanError("forbidden", "forbidden", `${viewer.username ?? "this caller"} cannot share files of volume ${volume.name}: editors and admins of team ${volume.team} can`);
   const entry = await volume.storage.stat(request.path === "/" ? "" : request.path);

@@ -7,17 +7,19 @@
 import type { Readable } from "node:stream";
 import { z } from "zod";
 import { ForbiddenError } from "../auth/index.js";
-import { contentTypeOf, normalizePath, StorageError, zipFolder, type ListOptions, type Storage, type StorageEntry, type Volume, type VolumeRegistry } from "../storage/index.js";
+import { contentTypeOf, normalizePath, StorageError, zipFolder, type ListOptions, type Storage, type StorageEntry, type Volume } from "../storage/index.js";
 import type { OperationsContext, Viewer } from "./context.js";
+import { homeVolume, runsVolume } from "./generated-volumes.js";
 
 export const VolumeViewSchema = z
   .object({
     name: z.string(),
     team: z.string(),
-    kind: z.enum(["local", "pvc", "s3"]),
+    kind: z.enum(["local", "pvc", "s3", "home", "runs"]).describe("home: the caller's sandbox homes; runs: outputs of the caller's teams' runs (read-only)"),
     description: z.string().optional(),
+    owner: z.string().optional().describe("The one user who sees a home volume"),
     readOnly: z.boolean().describe("Nobody writes through Capstan"),
-    canWrite: z.boolean().describe("The caller may write here (an editor of the team, and the volume is not read-only)"),
+    canWrite: z.boolean().describe("The caller may write here (an editor of the team, or the owner of a home volume, and the volume is not read-only)"),
   })
   .meta({ id: "Volume" });
 export type VolumeView = z.infer<typeof VolumeViewSchema>;
@@ -65,55 +67,66 @@ function volumeView(volume: Volume, viewer: Viewer): VolumeView {
     team: volume.team,
     kind: volume.kind,
     ...(volume.description === undefined ? {} : { description: volume.description }),
+    ...(volume.owner === undefined ? {} : { owner: volume.owner }),
     readOnly: volume.readOnly,
-    canWrite: !volume.readOnly && viewer.canEdit(volume.team),
+    canWrite: !volume.readOnly && (volume.owner !== undefined ? volume.owner === viewer.username : viewer.canEdit(volume.team)),
   };
 }
 
-/** The volumes of the caller's teams (admins: all), by name. */
-export function listVolumes(volumes: VolumeRegistry, viewer: Viewer): VolumeView[] {
-  return volumes.visible((team) => viewer.canRead(team)).map((volume) => volumeView(volume, viewer));
+/** What finding a caller's volumes needs: the configured ones, and the store and home for the platform's own. */
+export type VolumesContext = Pick<OperationsContext, "volumes" | "store" | "home" | "secrets">;
+
+/** Every volume the caller sees: its teams' configured volumes (admins: all), its own home volume and the runs volume. */
+function volumesOf(ctx: VolumesContext, viewer: Viewer): Volume[] {
+  const home = homeVolume(ctx, viewer);
+  return [...ctx.volumes.visible((team) => viewer.canRead(team)), ...(home === undefined ? [] : [home]), runsVolume(ctx, viewer)].sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** The volumes of the caller's teams (admins: all), its home volume and the runs volume, by name. */
+export function listVolumes(ctx: VolumesContext, viewer: Viewer): VolumeView[] {
+  return volumesOf(ctx, viewer).map((volume) => volumeView(volume, viewer));
 }
 
 /**
  * The volume `name` when the caller may do `need` with it: not_found when its team is not the
- * caller's (whether or not it exists), forbidden for a write to a read-only volume or by a viewer.
+ * caller's (whether or not it exists) or it is another user's home, forbidden for a write to a
+ * read-only volume or by a viewer.
  */
-export function volumeFor(volumes: VolumeRegistry, viewer: Viewer, name: string, need: VolumeNeed): Volume {
-  const volume = volumes.visible((team) => viewer.canRead(team)).find((v) => v.name === name);
+export function volumeFor(ctx: VolumesContext, viewer: Viewer, name: string, need: VolumeNeed): Volume {
+  const volume = volumesOf(ctx, viewer).find((v) => v.name === name);
   if (volume === undefined) throw new StorageError("not_found", `no volume named ${JSON.stringify(name)} among your teams' volumes`);
   if (need === "write") {
     if (volume.readOnly) throw new ForbiddenError(`volume ${volume.name} is read-only: nobody writes to it through Capstan`);
-    if (!viewer.canEdit(volume.team))
+    if (volume.owner === undefined && !viewer.canEdit(volume.team))
       throw new ForbiddenError(`${viewer.username ?? "this caller"} cannot write to volume ${volume.name} of team ${volume.team}; editors and admins of the team can`);
   }
   return volume;
 }
 
-function storageFor(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, name: string, need: VolumeNeed): Storage {
-  return volumeFor(ctx.volumes, viewer, name, need).storage;
+function storageFor(ctx: VolumesContext, viewer: Viewer, name: string, need: VolumeNeed): Storage {
+  return volumeFor(ctx, viewer, name, need).storage;
 }
 
 /** A page of a folder's entries, in name order (UTF-8 bytes, as S3 lists). */
-export async function listEntries(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, volume: string, path: string | undefined, options: ListOptions = {}): Promise<EntryPage> {
+export async function listEntries(ctx: VolumesContext, viewer: Viewer, volume: string, path: string | undefined, options: ListOptions = {}): Promise<EntryPage> {
   const storage = storageFor(ctx, viewer, volume, "read");
   const folder = volumePath(path);
   const page = await storage.list(folder, options);
   return { path: normalizePath(folder), entries: page.entries.map(entryView), ...(page.next === undefined ? {} : { nextCursor: page.next }) };
 }
 
-export async function statEntry(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, volume: string, path: string | undefined): Promise<StorageEntryView> {
+export async function statEntry(ctx: VolumesContext, viewer: Viewer, volume: string, path: string | undefined): Promise<StorageEntryView> {
   return entryView(await storageFor(ctx, viewer, volume, "read").stat(volumePath(path)));
 }
 
 /** The storage of a volume the caller may read, for serving a file's bytes (the server adds ranges and headers). */
-export function readableStorage(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, volume: string): Storage {
+export function readableStorage(ctx: VolumesContext, viewer: Viewer, volume: string): Storage {
   return storageFor(ctx, viewer, volume, "read");
 }
 
 /** Streams `body` into a file; the file appears under its name only once complete. */
 export async function writeFile(
-  ctx: Pick<OperationsContext, "volumes">,
+  ctx: VolumesContext,
   viewer: Viewer,
   volume: string,
   path: string | undefined,
@@ -126,13 +139,13 @@ export async function writeFile(
   return entryView(await storage.write(target, body, { overwrite }));
 }
 
-export async function makeFolder(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, volume: string, path: string): Promise<StorageEntryView> {
+export async function makeFolder(ctx: VolumesContext, viewer: Viewer, volume: string, path: string): Promise<StorageEntryView> {
   return entryView(await storageFor(ctx, viewer, volume, "write").mkdir(volumePath(path)));
 }
 
 /** Moves (or copies) `from` to `to`; with `overwrite`, a file at `to` is replaced (a folder there is a conflict). */
 export async function moveEntry(
-  ctx: Pick<OperationsContext, "volumes">,
+  ctx: VolumesContext,
   viewer: Viewer,
   volume: string,
   request: { from: string; to: string; overwrite?: boolean | undefined },
@@ -155,7 +168,7 @@ export async function moveEntry(
 }
 
 /** Deletes a file, or a folder: an empty one, or with `recursive` everything in it. */
-export async function deleteEntry(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, volume: string, path: string | undefined, recursive: boolean): Promise<void> {
+export async function deleteEntry(ctx: VolumesContext, viewer: Viewer, volume: string, path: string | undefined, recursive: boolean): Promise<void> {
   const storage = storageFor(ctx, viewer, volume, "write");
   const target = volumePath(path);
   if (target === "") throw new StorageError("invalid_path", "the volume's root cannot be deleted; delete what is in it", target);
@@ -166,7 +179,7 @@ export async function deleteEntry(ctx: Pick<OperationsContext, "volumes">, viewe
 }
 
 /** A folder (or one file) as a streaming zip, and the name to save it as ("<folder>.zip"; the volume's name for the root). */
-export async function zipEntry(ctx: Pick<OperationsContext, "volumes">, viewer: Viewer, volume: string, path: string | undefined): Promise<{ stream: Readable; fileName: string }> {
+export async function zipEntry(ctx: VolumesContext, viewer: Viewer, volume: string, path: string | undefined): Promise<{ stream: Readable; fileName: string }> {
   const storage = storageFor(ctx, viewer, volume, "read");
   const target = volumePath(path);
   const entry = await storage.stat(target);
@@ -176,7 +189,7 @@ export async function zipEntry(ctx: Pick<OperationsContext, "volumes">, viewer: 
 
 /** Entries under `path` whose name contains `query`, ignoring case. */
 export async function searchEntries(
-  ctx: Pick<OperationsContext, "volumes">,
+  ctx: VolumesContext,
   viewer: Viewer,
   volume: string,
   path: string | undefined,

@@ -10,15 +10,20 @@ import { LocalStorage } from "./local/local-storage.js";
 import { S3Storage, type S3Credentials } from "./s3/s3-storage.js";
 import type { Storage } from "./storage.js";
 import { StorageError } from "./storage-error.js";
+import { isHomeVolumeName } from "./virtual/home-volume.js";
+import { RUNS_VOLUME_NAME } from "./virtual/runs-volume.js";
 
 /** A configured volume. */
 export interface Volume {
   name: string;
   team: string;
-  kind: VolumeConfigFile["kind"];
+  /** A configured kind, or a view the platform makes: a user's sandbox homes, or run outputs. */
+  kind: VolumeConfigFile["kind"] | "home" | "runs";
   description: string | undefined;
   /** Nobody writes through Capstan. */
   readOnly: boolean;
+  /** The one user who sees a home volume; undefined for team volumes. */
+  owner?: string;
   storage: Storage;
 }
 
@@ -43,6 +48,8 @@ export class VolumeRegistry {
   static fromConfig(section: VolumesConfigFile | undefined, options: VolumeRegistryOptions): VolumeRegistry {
     const volumes = new Map<string, Volume>();
     for (const [name, config] of Object.entries(section ?? {})) {
+      if (name === RUNS_VOLUME_NAME || isHomeVolumeName(name))
+        throw new StorageError("invalid_argument", `volumes.${name}: the names "runs" and "home-…" are the platform's own (run outputs, sandbox homes); rename the volume`);
       volumes.set(name, {
         name,
         team: config.team,

@@ -57,7 +57,8 @@ describe("capstan storage", () => {
     expect(table.stdout).toMatch(/team-data\s+ml\s+local\s+read-write\s+ML data/);
     expect(table.stdout).not.toContain("other-team");
     const listed = await json<{ volumes: { name: string }[] }>("storage", "ls");
-    expect(listed.volumes.map((v) => v.name).sort()).toEqual(["scratch", "team-data"]);
+    // beside the team's volumes: the caller's own sandbox homes and the runs of its teams (docs/storage.md)
+    expect(listed.volumes.map((v) => v.name).sort()).toEqual(["home-alice", "runs", "scratch", "team-data"]);
   });
 
   it("copies a file up, lists it, copies it back down byte for byte, and a folder both ways with -r", { timeout: 300_000 }, async () => {
@@ -142,7 +143,7 @@ describe("capstan storage", () => {
 
   it("names what is wrong in bad input and exits 2", { timeout: 300_000 }, async () => {
     const unknown = await cli("storage", "ls", "nope:raw");
-    expect(unknown.code).toBe(2);
+    expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stderr).toMatch(/nope/);
     // Another team's volume reads exactly as one that does not exist.
     const otherTeam = await cli("storage", "ls", "other-team:");

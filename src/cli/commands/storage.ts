@@ -40,7 +40,7 @@ export function registerStorageCommands(program: Command): void {
         if (text === undefined) {
           const volumes = await client.storage.volumes();
           if (json) printJson({ volumes });
-          else printTable(["VOLUME", "TEAM", "KIND", "ACCESS", "DESCRIPTION"], volumes.map((v) => [v.name, v.team, v.kind, v.readOnly ? "read-only" : v.canWrite ? "read-write" : "read", v.description ?? ""]));
+          else printTable(["VOLUME", "TEAM", "KIND", "ACCESS", "DESCRIPTION"], volumes.map((v) => [v.name, v.owner ?? (v.team === "" ? "(your teams)" : v.team), v.kind, v.readOnly ? "read-only" : v.canWrite ? "read-write" : "read", v.description ?? ""]));
           return;
         }
         const location = volumeLocation(text, "ls");

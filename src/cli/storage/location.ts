@@ -5,8 +5,8 @@
  * such as `./a:b`, since `a:b` names path `b` on volume `a`.
  */
 
-/** The volume-name rule of capstan.yaml (lowercase letters, digits and '-', starting with a letter). */
-const VOLUME_LOCATION = /^([a-z][a-z0-9-]{0,62}):(.*)$/s;
+/** The volume-name rule of capstan.yaml (lowercase letters, digits and '-', starting with a letter), and home volumes' `home-USER` (usernames may hold '.' and '_'). */
+const VOLUME_LOCATION = /^([a-z][a-z0-9._-]{0,67}):(.*)$/s;
 
 export interface VolumeLocation {
   kind: "volume";

@@ -5,6 +5,8 @@ export interface VolumeView {
   team: string;
   kind: string;
   description?: string;
+  /** The one user who sees a home volume. */
+  owner?: string;
   readOnly: boolean;
   canWrite: boolean;
 }

@@ -18,7 +18,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { volumeFor, volumePath } from "../../operations/index.js";
-import { normalizePath, StorageError, type VolumeRegistry } from "../../storage/index.js";
+import { normalizePath, StorageError, type Volume } from "../../storage/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { authenticated, authErrors } from "../schemas.js";
@@ -57,13 +57,12 @@ function statusOf(error: unknown): number {
 }
 
 /** The tus server of a platform: staging under `stagingDir`, finished uploads written into the volumes of `volumes`. */
-function tusServer(volumes: VolumeRegistry, stagingDir: string, usernameOf: (request: Request) => string | undefined): TusServer {
+function tusServer(checkedVolumeOf: (request: Request) => Volume | undefined, stagingDir: string, usernameOf: (request: Request) => string | undefined): TusServer {
   const store = new FileStore({ directory: stagingDir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
   const volumeOf = (request: Request) => {
-    const name = URL_PATTERN.exec(new URL(request.url).pathname)?.[1] ?? "";
-    // The route has checked the caller's right to write it; here it is only found again by name.
-    const volume = volumes.visible(() => true).find((v) => v.name === decodeURIComponent(name));
-    if (volume === undefined) throw tusError(404, `no volume named ${JSON.stringify(name)}`);
+    // The route has checked the caller's right to write it and kept the volume for this request.
+    const volume = checkedVolumeOf(request);
+    if (volume === undefined) throw tusError(404, `no volume named ${JSON.stringify(URL_PATTERN.exec(new URL(request.url).pathname)?.[1] ?? "")}`);
     return volume;
   };
   return new TusServer({
@@ -117,7 +116,13 @@ export function registerVolumeUploads(scope: FastifyInstance, { operations, plat
     const node = (request as unknown as { runtime?: { node?: { req?: object } } }).runtime?.node?.req;
     return node === undefined ? undefined : usernames.get(node);
   };
-  const tus = tusServer(operations.volumes, stagingDir, usernameOf);
+  // The volume the route checked for this request, found again when tus calls back.
+  const checkedVolumes = new WeakMap<object, Volume>();
+  const volumeOfRequest = (request: Request) => {
+    const node = (request as unknown as { runtime?: { node?: { req?: object } } }).runtime?.node?.req;
+    return node === undefined ? undefined : checkedVolumes.get(node);
+  };
+  const tus = tusServer(volumeOfRequest, stagingDir, usernameOf);
   const sweep = setInterval(() => {
     tus.cleanUpExpiredUploads().catch((error: unknown) => platform.logger.warn({ err: error }, "could not sweep expired uploads"));
   }, SWEEP_INTERVAL_MS);
@@ -145,10 +150,11 @@ export function registerVolumeUploads(scope: FastifyInstance, { operations, plat
         const principal = principalOf(request);
         const { volume } = request.params as { volume: string; id?: string };
         const id = (request.params as { id?: string }).id;
-        volumeFor(operations.volumes, principal, volume, "write");
+        const checked = volumeFor(operations, principal, volume, "write");
         if (id !== undefined && !(ID_PATTERN.test(id) && id.startsWith(ownerDigest(volume, principal.username))))
           throw new StorageError("not_found", `no upload ${JSON.stringify(id)} of yours in volume ${volume}`);
         usernames.set(request.raw, principal.username);
+        checkedVolumes.set(request.raw, checked);
         void reply.hijack();
         await tus.handle(request.raw, reply.raw);
       },

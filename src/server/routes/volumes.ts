@@ -43,8 +43,8 @@ export function volumeRoutes(app: ApiServer, ctx: RouteContext): void {
   const { operations } = ctx;
   app.get(
     "/api/volumes",
-    { schema: { tags, summary: "The volumes of the caller's teams (admins: all)", security: authenticated, response: { 200: z.object({ volumes: z.array(VolumeViewSchema) }), ...authErrors } } },
-    (request) => ({ volumes: listVolumes(operations.volumes, principalOf(request)) }),
+    { schema: { tags, summary: "The volumes of the caller's teams (admins: all), the caller's sandbox homes and the runs volume", security: authenticated, response: { 200: z.object({ volumes: z.array(VolumeViewSchema) }), ...authErrors } } },
+    (request) => ({ volumes: listVolumes(operations, principalOf(request)) }),
   );
 
   app.get(

@@ -6549,7 +6549,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The volumes of the caller's teams (admins: all) */
+        /** The volumes of the caller's teams (admins: all), the caller's sandbox homes and the runs volume */
         get: {
             parameters: {
                 query?: never;
@@ -8531,12 +8531,17 @@ export type components = {
             username: string;
         };
         Volume: {
-            /** @description The caller may write here (an editor of the team, and the volume is not read-only) */
+            /** @description The caller may write here (an editor of the team, or the owner of a home volume, and the volume is not read-only) */
             canWrite: boolean;
             description?: string;
-            /** @enum {string} */
-            kind: "local" | "pvc" | "s3";
+            /**
+             * @description home: the caller's sandbox homes; runs: outputs of the caller's teams' runs (read-only)
+             * @enum {string}
+             */
+            kind: "local" | "pvc" | "s3" | "home" | "runs";
             name: string;
+            /** @description The one user who sees a home volume */
+            owner?: string;
             /** @description Nobody writes through Capstan */
             readOnly: boolean;
             team: string;
