@@ -1,7 +1,8 @@
 /** The list of command groups; each module adds its commands to the program. */
 import type { Command } from "commander";
-import { registerDeploymentCommands } from "./deployments.js";
+import { registerClusterCommands } from "../clusters/index.js";
 import { registerConnectionCommands } from "./connections.js";
+import { registerDeploymentCommands } from "./deployments.js";
 import { registerLoginCommands } from "./login.js";
 import { registerLogCommands } from "./logs.js";
 import { registerModelCommands } from "./models.js";
@@ -27,8 +28,8 @@ const registrations: Register[] = [
   registerLogCommands,
   registerPoolCommands,
   registerSecretCommands,
-  registerModelCommands,
   registerConnectionCommands,
+  registerModelCommands,
   registerDeploymentCommands,
   registerSandboxCommands,
   registerStorageCommands,
