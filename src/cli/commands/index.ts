@@ -37,6 +37,7 @@ const registrations: Register[] = [
   registerLoginCommands,
   registerNotebookCommands,
   registerServeCommand,
+  registerClusterCommands,
 ];
 
 /** Adds every command group to the program. */
