@@ -132,14 +132,21 @@ export class ConnectionService {
 
   /** The environment variables of `names` for a task of `team` (see connectionVariable). */
   async environment(team: string, names: readonly string[]): Promise<Record<string, string>> {
+    const { env, secretEnv } = await this.taskEnvironment(team, names);
+    return { ...env, ...secretEnv };
+  }
+
+  /** The same variables split into settings (`env`) and credentials (`secretEnv`, masked in logs like secrets). */
+  async taskEnvironment(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }> {
     const env: Record<string, string> = {};
+    const secretEnv: Record<string, string> = {};
     for (const name of names) {
       const connection = await this.resolve(team, name);
       env[connectionVariable(name, "kind")] = connection.kind;
       for (const [field, value] of Object.entries(connection.settings)) env[connectionVariable(name, field)] = Array.isArray(value) ? value.join(",") : String(value);
-      for (const [field, value] of Object.entries(connection.secretValues)) env[connectionVariable(name, field)] = value;
+      for (const [field, value] of Object.entries(connection.secretValues)) secretEnv[connectionVariable(name, field)] = value;
     }
-    return env;
+    return { env, secretEnv };
   }
 }
 
@@ -152,5 +159,17 @@ function toRecord(stored: StoredConnection): ConnectionRecord {
     settings: stored.settings as ConnectionSettings,
     secrets: stored.secretRefs,
     updatedAt: stored.updatedAt,
+  };
+}
+
+/** What the scheduler resolves at launch: a task's `secrets:` and its `connections:`. */
+export function taskSecretResolver(store: Store, secrets: SecretService): {
+  resolve: SecretService["resolve"];
+  connections(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }>;
+} {
+  const connections = new ConnectionService(store, secrets);
+  return {
+    resolve: (team, refs) => secrets.resolve(team, refs),
+    connections: (team, names) => connections.taskEnvironment(team, names),
   };
 }

@@ -14,6 +14,7 @@ export {
   ConnectionError,
   ConnectionNotFoundError,
   ConnectionService,
+  taskSecretResolver,
   type ConnectionRecord,
   type ConnectionSpec,
   type ResolvedConnection,

@@ -64,6 +64,8 @@ export interface TaskSpec {
   env: Record<string, string>;
   /** Environment variables filled from team secrets when the attempt starts (never stored). */
   secrets: Record<string, { secret: string; key: string }>;
+  /** Team connections given to the task as CAPSTAN_CONN_<NAME>_<FIELD> when the attempt starts (credentials never stored with the attempt). */
+  connections?: string[];
   cwd?: string;
   skipOnExitCodes: number[];
   outputs: string[];

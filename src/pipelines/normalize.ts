@@ -168,6 +168,7 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     priorityWeight: t.priority_weight ?? 1,
     env: Object.fromEntries(Object.entries(t.env ?? {}).map(([k, v]) => [k, String(v)])),
     secrets: normalizeSecretRefs(t.secrets ?? {}, [...path, "secrets"], issues),
+    ...(t.connections !== undefined && t.connections.length > 0 ? { connections: [...new Set(t.connections)] } : {}),
     skipOnExitCodes: skip === undefined ? [] : Array.isArray(skip) ? skip : [skip],
     outputs: t.outputs ?? [],
   };

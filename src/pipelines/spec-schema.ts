@@ -70,6 +70,11 @@ const taskDefaultFields = {
       z.union([z.string(), z.strictObject({ secret: z.string(), key: z.string() })], { error: 'a secret reference is "secret-name/key" or { secret: name, key: key }' }),
     )
     .optional(),
+  /** Team connections whose settings and credentials reach the task as CAPSTAN_CONN_<NAME>_<FIELD> (docs/connections.md). */
+  connections: z
+    .array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { error: "a connection name: lowercase letters, digits and '-', starting with a letter" }))
+    .max(32)
+    .optional(),
   cwd: z.string().optional(),
   kernel: z.string().optional(),
   skip_on_exit_code: z.union([z.number().int(), z.array(z.number().int())]).optional(),

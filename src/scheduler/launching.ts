@@ -18,9 +18,10 @@ import type { ExecutorRegistry, SchedulerContext } from "./scheduler-context.js"
 import type { RecentTaskEnds, SchedulerObserver } from "./scheduler-observer.js";
 import { moveTask, type StateChange } from "./task-state.js";
 
-/** Resolves a task's `secrets:` from its team's secrets. */
+/** Resolves a task's `secrets:` from its team's secrets, and its `connections:` into settings and credentials. */
 export interface SecretResolver {
   resolve(team: string, refs: TaskSpec["secrets"]): Promise<Record<string, string>>;
+  connections?(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }>;
 }
 
 export interface AttemptLauncherOptions {
@@ -205,7 +206,15 @@ export class AttemptLauncher {
       if (!secrets) throw new Error(`task ${task.id} uses secrets but this scheduler has no secret store`);
       secretEnv = await secrets.resolve(version.spec.team, task.secrets);
     }
-    const { env, secretNames } = launchEnv({ taskEnv: rendered.env, secretEnv, runContext: runContextEnv(runContextFacts(input)) });
+    let taskEnv = rendered.env;
+    if (task.connections !== undefined && task.connections.length > 0) {
+      const resolver = this.#options.secrets;
+      if (!resolver?.connections) throw new Error(`task ${task.id} uses connections but this scheduler has no connection store`);
+      const connectionEnv = await resolver.connections(version.spec.team, task.connections);
+      taskEnv = { ...connectionEnv.env, ...taskEnv };
+      secretEnv = { ...connectionEnv.secretEnv, ...secretEnv };
+    }
+    const { env, secretNames } = launchEnv({ taskEnv, secretEnv, runContext: runContextEnv(runContextFacts(input)) });
     makeAttemptFolders({ attemptDir, logPath, artifactsDir });
     return {
       ...ref,

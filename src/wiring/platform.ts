@@ -16,6 +16,7 @@ import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, 
 import { Scheduler } from "../scheduler/index.js";
 import { TaskModelRegistrar } from "../models/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
+import { taskSecretResolver } from "../connections/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
 import { openSandboxes } from "./sandboxes.js";
 import type { VolumeRegistry } from "../storage/index.js";
@@ -185,7 +186,7 @@ export class Platform {
         host: hostname(),
         sweepIntervalMs: config.sweepIntervalMs,
         ...(options.onlyRuns ? { onlyRuns: options.onlyRuns } : {}),
-        secrets,
+        secrets: taskSecretResolver(store, secrets),
         observer: metrics,
         models: new TaskModelRegistrar({ store, home: config.home }),
       });

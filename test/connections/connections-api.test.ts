@@ -12,6 +12,14 @@ import { testPostgresUrl } from "../support/postgres.js";
 import { startS3Testenv, type S3Testenv } from "../support/s3-testenv.js";
 import { openServer, type ServerHarness, type TestUser } from "../server/support/server-harness.js";
 
+const USES_KAFKA = `id: uses-kafka
+team: team-a
+tasks:
+  show:
+    command: 'echo "servers=$CAPSTAN_CONN_EVENTS_SASL_BOOTSTRAP_SERVERS user=$CAPSTAN_CONN_EVENTS_SASL_SASL_USERNAME password=$CAPSTAN_CONN_EVENTS_SASL_SASL_PASSWORD"'
+    connections: [events-sasl]
+`;
+
 let s: ServerHarness;
 let kafka: KafkaTestenv;
 let s3: S3Testenv;
@@ -24,7 +32,7 @@ let viewer: TestUser;
 let outsider: TestUser;
 
 beforeAll(async () => {
-  [kafka, s3, s] = await Promise.all([startKafkaTestenv(), startS3Testenv(), openServer()]);
+  [kafka, s3, s] = await Promise.all([startKafkaTestenv(), startS3Testenv(), openServer({ pipelines: { "uses-kafka.yaml": USES_KAFKA } })]);
   web = createServer((request, response) => {
     webAuth.push(request.headers.authorization ?? "");
     response.statusCode = request.url === "/missing" ? 404 : 200;
@@ -121,6 +129,16 @@ describe("connections", () => {
       CAPSTAN_CONN_EVENTS_SASL_SASL_PASSWORD: kafka.saslPassword,
     });
   });
+
+  it("runs a task with connections: [NAME] in its environment, the credential masked in its log", async () => {
+    const trigger = await s.call<{ id: string }>("POST", "/api/pipelines/uses-kafka/runs", { token: editor.token, body: {} });
+    expect(trigger.status).toBe(201);
+    const run = await s.waitForRun(trigger.body.id);
+    expect(run.state).toBe("success");
+    const log = await s.call<{ text: string }>("GET", `/api/runs/${run.id}/tasks/show/logs`, { token: editor.token });
+    expect(log.body.text).toContain(`servers=${kafka.saslBootstrap} user=${kafka.saslUsername} password=***`);
+    expect(log.text).not.toContain(kafka.saslPassword);
+  }, 60_000);
 
   it("keeps other teams out, viewers from writing and callers without a session away", async () => {
     expect((await s.call("GET", "/api/connections/team-a/events", { token: outsider.token })).status).toBe(404);
