@@ -59,6 +59,8 @@ export const configSchema = z.strictObject({
   sandboxes: sandboxesSchema.optional(),
   /** Team volumes: local folders, mounted claims and S3 bucket prefixes (src/storage). */
   volumes: volumesSchema.optional(),
+  /** The model registry: `store` names, per team, the team's volume that its versions are written to (default: the home). */
+  models: z.strictObject({ store: z.record(z.string(), z.string({ error: "expected the name of a volume of that team" })).optional() }).optional(),
 });
 
 export type ConfigFile = z.output<typeof configSchema>;

@@ -42,6 +42,8 @@ export interface CapstanConfig {
   sandboxes: SandboxesConfigFile | undefined;
   /** The `volumes:` section as written, with the folders of local and pvc volumes made absolute (src/storage builds them). */
   volumes: VolumesConfigFile | undefined;
+  /** `models.store`: per team, the volume its model versions are written to; a team not named keeps them in the home. */
+  modelStores: Record<string, string>;
   /** The file the settings came from, if any. */
   file: string | null;
 }
@@ -203,6 +205,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     clusters: fromFile.clusters ?? {},
     sandboxes: fromFile.sandboxes && { ...fromFile.sandboxes, ...(fromFile.sandboxes.python?.includes("/") ? { python: rel(fromFile.sandboxes.python, base) } : {}) },
     volumes: fromFile.volumes && Object.fromEntries(Object.entries(fromFile.volumes).map(([name, v]) => [name, v.kind === "s3" ? v : { ...v, path: rel(v.path, base) }])),
+    modelStores: fromFile.models?.store ?? {},
     file,
   };
 }

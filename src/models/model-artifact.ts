@@ -15,10 +15,18 @@ export interface CopiedModel {
   kind: "mar" | "dir";
   sha256: string;
   sizeBytes: number;
-  /** Relative to the home. */
+  /** Relative to the home, or `VOLUME:PATH` on a team's volume. */
   artifactPath: string;
   /** The manifest's handler. */
   handler: string;
+}
+
+/** A model checked and hashed, not yet copied. */
+export interface InspectedModel extends Omit<CopiedModel, "artifactPath"> {
+  /** The file or folder it was read from. */
+  source: string;
+  /** A folder's files, sorted, relative (empty for a .mar). */
+  files: string[];
 }
 
 /** Files of a folder, sorted, relative; refuses links (a model's files are its own). */
@@ -48,42 +56,53 @@ function hashFolder(root: string, files: readonly string[]): { sha256: string; s
   return { sha256: hash.digest("hex"), sizeBytes };
 }
 
-/** Checks `source` is a model archive or folder and copies it into `home`; throws InvalidRequestError naming `path`. */
-export async function copyModelArtifact(source: string, home: string, name: string): Promise<CopiedModel> {
+/** Checks `source` is a model archive or folder and hashes it; throws InvalidRequestError naming `path`. `home` holds the scratch folder. */
+export async function inspectModel(source: string, home: string): Promise<InspectedModel> {
   if (!existsSync(source)) throw new InvalidRequestError(`path: ${source} does not exist`);
   const isDir = statSync(source).isDirectory();
   if (!isDir && !statSync(source).isFile()) throw new InvalidRequestError(`path: ${source} is neither a file nor a folder`);
-  const scratch = join(home, "tmp");
   let handler: string;
   try {
-    const archive = await openModelArchive(source, { workDir: scratch });
+    const archive = await openModelArchive(source, { workDir: join(home, "tmp") });
     handler = archive.handler;
     archive.clean();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new InvalidRequestError(`path: ${source} is not a model archive (.mar) or model folder: ${message}`);
   }
-  const modelsDir = join(home, "models", name);
-  mkdirSync(modelsDir, { recursive: true, mode: 0o700 });
   if (isDir) {
     const files = folderFiles(source);
-    const { sha256, sizeBytes } = hashFolder(source, files);
-    const target = join(modelsDir, sha256);
-    if (!existsSync(target)) {
-      const staging = mkdtempSync(join(modelsDir, ".copy-"));
-      for (const file of files) cpSync(join(source, file), join(staging, file), { recursive: false, errorOnExist: true, force: false });
-      renameSync(staging, target);
-    }
-    return { kind: "dir", sha256, sizeBytes, artifactPath: relative(home, target), handler };
+    return { kind: "dir", source, files, handler, ...hashFolder(source, files) };
   }
   const data = readFileSync(source);
-  const sha256 = createHash("sha256").update(data).digest("hex");
-  const target = join(modelsDir, `${sha256}.mar`);
-  if (!existsSync(target)) {
-    const staging = join(modelsDir, `.copy-${process.pid}-${Date.now()}.mar`);
-    cpSync(source, staging);
-    renameSync(staging, target);
-  }
-  return { kind: "mar", sha256, sizeBytes: data.length, artifactPath: relative(home, target), handler };
+  return { kind: "mar", source, files: [], handler, sha256: createHash("sha256").update(data).digest("hex"), sizeBytes: data.length };
 }
 
+/** Copies an inspected model into `home` under models/NAME/ (once per content); answers the path relative to the home. */
+export function copyIntoHome(model: InspectedModel, home: string, name: string): string {
+  const modelsDir = join(home, "models", name);
+  mkdirSync(modelsDir, { recursive: true, mode: 0o700 });
+  if (model.kind === "dir") {
+    const target = join(modelsDir, model.sha256);
+    if (!existsSync(target)) {
+      const staging = mkdtempSync(join(modelsDir, ".copy-"));
+      for (const file of model.files) cpSync(join(model.source, file), join(staging, file), { recursive: false, errorOnExist: true, force: false });
+      renameSync(staging, target);
+    }
+    return relative(home, target);
+  }
+  const target = join(modelsDir, `${model.sha256}.mar`);
+  if (!existsSync(target)) {
+    const staging = join(modelsDir, `.copy-${process.pid}-${Date.now()}.mar`);
+    cpSync(model.source, staging);
+    renameSync(staging, target);
+  }
+  return relative(home, target);
+}
+
+/** Checks `source` is a model archive or folder and copies it into `home`; throws InvalidRequestError naming `path`. */
+export async function copyModelArtifact(source: string, home: string, name: string): Promise<CopiedModel> {
+  const model = await inspectModel(source, home);
+  const { source: _source, files: _files, ...copied } = model;
+  return { ...copied, artifactPath: copyIntoHome(model, home, name) };
+}

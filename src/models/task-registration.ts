@@ -8,14 +8,16 @@
 import { join } from "node:path";
 import type { ModelRegistrar, PreparedRegistration, TaskRegistrationInput } from "../scheduler/index.js";
 import type { Repositories, Store } from "../store/index.js";
-import { copyModelArtifact } from "./model-artifact.js";
+import type { ModelStorage } from "./model-storage.js";
 import { numericOutputs } from "./model-metrics.js";
 import { resolveTaskModelPath } from "./task-model-path.js";
 
 export interface TaskModelRegistrarOptions {
   store: Store;
-  /** The Capstan home: runs' artifacts folders and the registry's copies live under it. */
+  /** The Capstan home: runs' artifacts folders live under it. */
   home: string;
+  /** Where versions' files are written (the home, or the team's volume). */
+  storage: ModelStorage;
 }
 
 const takenMessage = (name: string): string => `the model name ${JSON.stringify(name)} belongs to another team; choose another name in register_model.name`;
@@ -42,7 +44,7 @@ export class TaskModelRegistrar implements ModelRegistrar {
         metricsOf = from?.outputs ?? {};
       }
       const metrics = JSON.stringify(numericOutputs(metricsOf));
-      const copied = await copyModelArtifact(source, this.options.home, spec.name);
+      const copied = await this.options.storage.put(source, spec.name, team);
       const record = async (tx: Repositories, now: number): Promise<string | undefined> => {
         const model = await tx.models.ensure(spec.name, team, now);
         if (model.team !== team) return `register_model: ${takenMessage(spec.name)}`;

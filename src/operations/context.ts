@@ -33,6 +33,8 @@ export interface OperationsContext {
   secrets: SecretService;
   /** Team volumes from capstan.yaml (operations/storage.ts decides who sees and writes them). */
   volumes: VolumeRegistry;
+  /** capstan.yaml's `models.store`: per team, the volume its model versions are written to (others: the home). */
+  modelStores: Readonly<Record<string, string>>;
   /** The scheduler's commands; in the CLI without a server this opens the platform (and takes the home's lock). */
   scheduler(): Promise<SchedulerCommands>;
 }

@@ -73,6 +73,10 @@ export class HomeContext implements OperationsContext {
     return this.#volumes;
   }
 
+  get modelStores(): Readonly<Record<string, string>> {
+    return this.config.modelStores;
+  }
+
   async scheduler(): Promise<SchedulerCommands> {
     return (await this.platform()).scheduler;
   }

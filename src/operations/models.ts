@@ -8,7 +8,7 @@ import { realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import type { Readable } from "node:stream";
-import { checkAliasName, checkModelName, copyModelArtifact, modelArchiveStream, numericOutputs } from "../models/index.js";
+import { checkAliasName, checkModelName, ModelStorage, numericOutputs } from "../models/index.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../scheduler/index.js";
 import type { StoredModel, StoredModelAlias, StoredModelVersion } from "../store/index.js";
 import type { OperationsContext, Viewer } from "./context.js";
@@ -20,7 +20,7 @@ export const ModelVersionViewSchema = z
     kind: z.enum(["mar", "dir"]),
     sha256: z.string(),
     size_bytes: z.number().int(),
-    artifact_path: z.string().describe("Absolute path of the stored copy, ready for `capstan serve --models NAME=PATH`"),
+    artifact_path: z.string().describe("Where the stored copy lies: an absolute path in the home (ready for `capstan serve --models NAME=PATH`), or VOLUME:PATH on the team's volume named in models.store"),
     source_path: z.string(),
     run_id: z.string().nullable(),
     task_id: z.string().nullable(),
@@ -63,14 +63,19 @@ export function noModel(name: string): NotFoundError {
 
 const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 
-function versionView(home: string, row: StoredModelVersion, aliases: readonly StoredModelAlias[]): ModelVersionView {
+/** Where the registry keeps versions' files (the home, or a team's volume). */
+function modelStorage(ctx: OperationsContext): ModelStorage {
+  return new ModelStorage({ home: ctx.home, volumes: ctx.volumes, stores: ctx.modelStores });
+}
+
+function versionView(storage: ModelStorage, row: StoredModelVersion, aliases: readonly StoredModelAlias[]): ModelVersionView {
   return {
     name: row.name,
     version: Number(row.version),
     kind: row.kind === "dir" ? "dir" : "mar",
     sha256: row.sha256,
     size_bytes: Number(row.sizeBytes),
-    artifact_path: join(home, row.artifactPath),
+    artifact_path: storage.describe(row.artifactPath),
     source_path: row.sourcePath,
     run_id: row.runId,
     task_id: row.taskId,
@@ -118,7 +123,7 @@ export async function listModels(ctx: OperationsContext, viewer: Viewer, team?: 
 export async function modelDetail(ctx: OperationsContext, viewer: Viewer, name: string): Promise<ModelDetail> {
   const model = await visibleModel(ctx, viewer, name);
   const { rows, aliasRows, ...view } = await summary(ctx, model);
-  return { ...view, versions: rows.map((row) => versionView(ctx.home, row, aliasRows)) };
+  return { ...view, versions: rows.map((row) => versionView(modelStorage(ctx), row, aliasRows)) };
 }
 
 /** One version, by number or by alias. */
@@ -128,13 +133,16 @@ export async function modelVersion(ctx: OperationsContext, viewer: Viewer, name:
   const number = /^\d+$/.test(versionOrAlias) ? Number(versionOrAlias) : aliases.find((a) => a.alias === versionOrAlias)?.version;
   const row = number === undefined ? undefined : await ctx.store.models.version(model.name, Number(number));
   if (!row) throw new NotFoundError(`version: model ${name} has no version or alias ${JSON.stringify(versionOrAlias)}`);
-  return versionView(ctx.home, row, aliases);
+  return versionView(modelStorage(ctx), row, aliases);
 }
 
 /** One version's files as a single archive (a .mar as stored, a model folder zipped like one). */
 export async function modelVersionArchive(ctx: OperationsContext, viewer: Viewer, name: string, versionOrAlias: string): Promise<{ version: ModelVersionView; stream: Readable }> {
+  const model = await visibleModel(ctx, viewer, name);
   const version = await modelVersion(ctx, viewer, name, versionOrAlias);
-  return { version, stream: modelArchiveStream(version.artifact_path, version.kind) };
+  const row = await ctx.store.models.version(model.name, version.version);
+  if (!row) throw new NotFoundError(`version: model ${name} has no version ${version.version}`);
+  return { version, stream: await modelStorage(ctx).archive(row.artifactPath, version.kind) };
 }
 
 /**
@@ -189,7 +197,8 @@ export async function registerModelVersion(ctx: OperationsContext, request: Regi
     throw new ConflictError(`name: the model name ${JSON.stringify(request.name)} is taken by another team; choose another name`);
   }
   const source = checkSourcePath(ctx.home, request.path, request.runId);
-  const copied = await copyModelArtifact(source, ctx.home, request.name);
+  const storage = modelStorage(ctx);
+  const copied = await storage.put(source, request.name, request.team);
   const now = Date.now();
   const row = await ctx.store.transaction(async (tx) => {
     const model = await tx.models.ensure(request.name, request.team, now);
@@ -209,7 +218,7 @@ export async function registerModelVersion(ctx: OperationsContext, request: Regi
       createdAt: now,
     });
   });
-  return versionView(ctx.home, row, []);
+  return versionView(storage, row, []);
 }
 
 /** The model's team when the viewer may read it (for routes that then check the role). */

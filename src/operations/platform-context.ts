@@ -11,6 +11,7 @@ export function platformContext(platform: Platform): OperationsContext {
     loadErrors: () => platform.store.pipelines.listLoadErrors(),
     secrets: platform.secrets,
     volumes: platform.volumes,
+    modelStores: platform.config.modelStores,
     scheduler: () => Promise.resolve(platform.scheduler),
   };
 }

@@ -14,7 +14,7 @@ import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kuber
 import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
-import { TaskModelRegistrar } from "../models/index.js";
+import { ModelStorage, TaskModelRegistrar } from "../models/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import { taskSecretResolver } from "../connections/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
@@ -175,6 +175,7 @@ export class Platform {
         check: (spec) => checks.flatMap((check) => check(spec)),
         loadTimeoutMs: config.pipelineLoadTimeoutMs,
       });
+      const volumes = openVolumes(config, secrets);
       const scheduler = new Scheduler({
         store,
         clock,
@@ -188,11 +189,11 @@ export class Platform {
         ...(options.onlyRuns ? { onlyRuns: options.onlyRuns } : {}),
         secrets: taskSecretResolver(store, secrets),
         observer: metrics,
-        models: new TaskModelRegistrar({ store, home: config.home }),
+        models: new TaskModelRegistrar({ store, home: config.home, storage: new ModelStorage({ home: config.home, volumes, stores: config.modelStores }) }),
       });
       observeState(metrics, store, scheduler, kubernetes);
       const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });
-      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, openVolumes(config, secrets), pipelineGit);
+      const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, volumes, pipelineGit);
       if (pipelineGit) {
         // The checkout a previous start left is loaded even when the remote cannot be reached now.
         await pipelineGit.adoptCheckout();

@@ -185,8 +185,8 @@ tasks:
     const pipelines = join(dir, "pipelines");
     (await import("node:fs")).mkdirSync(pipelines);
     const lines = ["id: many", "team: ml", "max_active_tasks: 8", "tasks:"];
-    for (let i = 0; i < 8; i++) {
-      lines.push(`  t${i}:`, `    command: >-`, `      ${modelFolder("$CAPSTAN_TASK_ID")} && echo ${i} > "$CAPSTAN_ARTIFACTS_DIR/$CAPSTAN_TASK_ID/seed.txt" &&`);
+    for (let i = 0; i < 12; i++) {
+      lines.push(`  t${i}:`, `    command: >-`, `      sleep 0.3 && ${modelFolder("$CAPSTAN_TASK_ID")} && echo ${i} > "$CAPSTAN_ARTIFACTS_DIR/$CAPSTAN_TASK_ID/seed.txt" &&`);
       lines.push(`      printf '{"dir": "%s"}' "$CAPSTAN_ARTIFACTS_DIR/$CAPSTAN_TASK_ID" > "$CAPSTAN_OUTPUT"`);
       lines.push(`    register_model: { name: many, output: dir, alias: latest }`);
     }
@@ -214,8 +214,8 @@ tasks:
     const reasons = (await a.store.tasks.listByRun(run.id)).filter((t) => t.state !== "success").map((t) => `${t.taskId}: ${t.reason ?? ""}`);
     expect(reasons).toEqual([]);
     const versions = await a.store.models.versions("many");
-    expect(versions.map((v) => Number(v.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(new Set(versions.map((v) => v.taskId)).size).toBe(8);
+    expect(versions.map((v) => Number(v.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(new Set(versions.map((v) => v.taskId)).size).toBe(12);
     expect(new Set((await a.store.attempts.listByRun(run.id)).map((x) => x.schedulerId)).size, "both schedulers ended tasks").toBe(2);
   });
 });

@@ -8118,7 +8118,7 @@ export type components = {
         };
         ModelVersion: {
             aliases: string[];
-            /** @description Absolute path of the stored copy, ready for `capstan serve --models NAME=PATH` */
+            /** @description Where the stored copy lies: an absolute path in the home (ready for `capstan serve --models NAME=PATH`), or VOLUME:PATH on the team's volume named in models.store */
             artifact_path: string;
             created_at: string;
             created_by: string | null;
