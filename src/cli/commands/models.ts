@@ -9,7 +9,7 @@ export function registerModelCommands(program: Command): void {
   const models = program.command("models").description("the model registry: versions of models with their lineage, and aliases (staging, production)");
   models
     .command("register <name> <path>")
-    .description("register a new version from a .mar file or a model folder (MAR-INF/MANIFEST.json); it is copied into the home")
+    .description("register a new version from a .mar file or a model folder (MAR-INF/MANIFEST.json); it is copied into the home, or to the team's volume named in models.store")
     .option("--run <run>", "the run that produced it (its params are recorded)")
     .option("--task <task>", "the task of --run that produced it (its numeric outputs are recorded as metrics)")
     .option("--team <team>", "the team that owns a new model (default: the run's pipeline team, else default)")
