@@ -4,9 +4,10 @@
  * and resume (tus), download, folder zip, rename, move and delete with confirmation, new folder,
  * previews, the Share dialog, and the caller's share links.
  */
-import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useMemo, useRef, useState, type DragEvent } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { api, seg } from "../api/client.js";
 import { useAction, useMe } from "../api/hooks.js";
 import { ErrorNote, Loading } from "../components/feedback.js";
 import { FilePreview } from "../components/file-preview.js";
@@ -15,13 +16,44 @@ import { MyShares } from "../components/my-shares.js";
 import { ShareDialog } from "../components/share-dialog.js";
 import { UploadList } from "../components/upload-list.js";
 import { dateTime } from "../format.js";
-import { formatBytes, joinPath, storageCalls, storageKeys, storageUrls, useFolder, useVolumes, type StorageEntry } from "../storage/storage-api.js";
+import { filesUrl, formatBytes, joinPath, storageCalls, storageKeys, storageUrls, useFolder, useVolumes, type StorageEntry } from "../storage/storage-api.js";
 import { useUploads } from "../storage/uploads.js";
 import "../storage/files.css";
 
 type SortKey = "name" | "size" | "modified";
 
-const filesUrl = (volume: string, path = "") => `/files/${encodeURIComponent(volume)}${path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : ""}`;
+/** A sandbox as the Files page needs it: a home volume's first folder is a sandbox's name. */
+interface SandboxSummary {
+  id: string;
+  name: string;
+  owner: string;
+  state: string;
+}
+
+/**
+ * Opens `path` (inside the sandbox's home) in JupyterLab: the tab is opened on the click (no popup
+ * blocker) and sent to the sandbox's one-time sign-in URL, which lands on /lab/tree/PATH.
+ */
+function openInSandbox(sandbox: SandboxSummary, path: string, onError: (error: unknown) => void): void {
+  const tab = window.open("", "_blank");
+  if (tab) tab.opener = null;
+  const lab = `/lab/tree/${path.split("/").map(encodeURIComponent).join("/")}`;
+  api<{ url: string }>("POST", `/api/sandboxes/${seg(sandbox.id)}/open?path=${encodeURIComponent(lab)}`).then(
+    ({ url }) => {
+      if (tab) tab.location.href = url;
+      else window.location.href = url;
+    },
+    (error: unknown) => {
+      tab?.close();
+      onError(error);
+    },
+  );
+}
+
+/** The volume shown when the URL names none: the first team volume, else the first of any kind. */
+function defaultVolume(volumes: { name: string; kind: string }[] | undefined): string | undefined {
+  return (volumes?.find((v) => v.kind !== "home" && v.kind !== "runs") ?? volumes?.[0])?.name;
+}
 
 function sorted(entries: StorageEntry[], key: SortKey, ascending: boolean): StorageEntry[] {
   const sign = ascending ? 1 : -1;
@@ -38,7 +70,7 @@ export function FilesPage() {
   const client = useQueryClient();
   const me = useMe().data;
   const volumes = useVolumes();
-  const volumeName = params.volume ?? volumes.data?.[0]?.name;
+  const volumeName = params.volume ?? defaultVolume(volumes.data);
   const volume = volumes.data?.find((v) => v.name === volumeName);
   const folder = (params["*"] ?? "").replace(/\/+$/, "");
   const entries = useFolder(volume?.name, folder);
@@ -48,6 +80,22 @@ export function FilesPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [preview, setPreview] = useState<StorageEntry | undefined>();
   const [sharing, setSharing] = useState<string | undefined>();
+  const [search, setSearch] = useSearchParams();
+  const [openError, setOpenError] = useState<unknown>(null);
+  // A home volume's files can be opened in the caller's running sandbox of that name.
+  const isHome = volume?.kind === "home";
+  const sandboxes = useQuery({ queryKey: ["sandboxes"], queryFn: () => api<{ sandboxes: SandboxSummary[] }>("GET", "/api/sandboxes"), enabled: isHome });
+  const wanted = search.get("preview");
+  useEffect(() => {
+    if (wanted === null || !entries.data) return;
+    const entry = entries.data.find((e) => e.name === wanted && e.type === "file");
+    if (entry) setPreview(entry);
+    setSearch({}, { replace: true });
+  }, [wanted, entries.data, setSearch]);
+  const runningSandbox = (path: string) => {
+    const name = path.split("/")[0];
+    return isHome ? sandboxes.data?.sandboxes.find((x) => x.name === name && x.owner === volume?.owner && x.state === "running") : undefined;
+  };
   const [dragging, setDragging] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
@@ -153,7 +201,7 @@ export function FilesPage() {
               <select id="volume-picker" value={volume.name} onChange={(e) => void navigate(filesUrl(e.target.value))}>
                 {volumes.data?.map((v) => (
                   <option key={v.name} value={v.name}>
-                    {v.name} ({v.team}
+                    {v.name} ({v.kind === "home" ? "your sandboxes" : v.kind === "runs" ? "your teams' runs" : v.team}
                     {v.readOnly ? ", read-only" : ""})
                   </option>
                 ))}
@@ -163,7 +211,7 @@ export function FilesPage() {
         }
       />
       {volume?.description && <p className="lead muted">{volume.description}</p>}
-      <ErrorNote error={entries.error ?? mkdir.error ?? move.error ?? remove.error} />
+      <ErrorNote error={entries.error ?? mkdir.error ?? move.error ?? remove.error ?? openError} />
       {volume && (
         <div className="panel-toolbar files-toolbar" role="toolbar" aria-label="File actions">
           {writable && (
@@ -186,7 +234,7 @@ export function FilesPage() {
               Download
             </button>
           )}
-          {chosen.length === 1 && (
+          {chosen.length === 1 && !isHome && volume?.kind !== "runs" && (
             <button type="button" className="button" onClick={() => setSharing(chosen[0]?.path)}>
               Share
             </button>
@@ -264,6 +312,15 @@ export function FilesPage() {
                         {e.name}
                       </button>
                     )}
+                    {e.type === "file" &&
+                      (() => {
+                        const sandbox = runningSandbox(e.path);
+                        return sandbox ? (
+                          <button type="button" className="link-button small open-in-sandbox" onClick={() => openInSandbox(sandbox, e.path.split("/").slice(1).join("/"), setOpenError)}>
+                            Open in my sandbox
+                          </button>
+                        ) : null;
+                      })()}
                   </td>
                   <td className="num">{e.type === "file" ? formatBytes(e.size) : ""}</td>
                   <td>{dateTime(e.modified)}</td>

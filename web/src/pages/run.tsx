@@ -1,6 +1,7 @@
 /** One run: its state and params, the DAG coloured live, and every task with state, tries and timing. */
 import { lazy, Suspense, useMemo } from "react";
 import { Link, useParams } from "react-router";
+import { runFiles } from "../storage/storage-api.js";
 import { api, seg } from "../api/client.js";
 import { canEdit, keys, useAction, useMe, usePipeline, useRun } from "../api/hooks.js";
 import { useLiveUpdates } from "../api/live.js";
@@ -59,6 +60,9 @@ export function RunPage() {
         }
       />
       <ErrorNote error={cancel.error} />
+      <p className="muted small">
+        <Link to={runFiles.artifacts(r.pipeline, r.id)}>Artifacts of this run in Files</Link>
+      </p>
       <dl className="facts">
         <div>
           <dt>Trigger</dt>

@@ -1,6 +1,7 @@
 /** One task of a run: state, failure reason, attempts, outputs, the output notebook in a sandbox, the live log, and clear / mark. */
 import { useState } from "react";
 import { Link, useParams } from "react-router";
+import { runFiles } from "../storage/storage-api.js";
 import { api, seg } from "../api/client.js";
 import { canEdit, keys, useAction, useMe, useTask } from "../api/hooks.js";
 import type { Answer } from "../api/types.js";
@@ -61,6 +62,15 @@ export function TaskPage() {
         }
       />
       <ErrorNote error={clear.error ?? mark.error} />
+      <p className="muted small">
+        <Link to={runFiles.artifacts(t.pipeline, run)}>Artifacts folder in Files</Link>
+        {t.has_notebook && (
+          <>
+            {" · "}
+            <Link to={runFiles.notebook(t.pipeline, run, task)}>Output notebook in Files</Link>
+          </>
+        )}
+      </p>
       {clear.data && (
         <div className="note" role="status">
           Cleared {clear.data.cleared.join(", ")}; {clear.data.cleared.length > 1 ? "they run" : "it runs"} again.
@@ -130,6 +140,7 @@ export function TaskPage() {
               <a href={`/api/runs/${seg(run)}/tasks/${seg(task)}/notebook`} download>
                 Download .ipynb
               </a>
+              <Link to={runFiles.notebook(t.pipeline, run, task)}>Open in Files</Link>
             </div>
             {/* An empty sandbox: no scripts, no same-origin, no forms or popups; the server also sends CSP sandbox. */}
             <iframe title={`Output notebook of ${t.task}`} sandbox="" src={`/api/runs/${seg(run)}/tasks/${seg(task)}/notebook/html?try=${lastAttempt?.try ?? t.tries}`} className="notebook-frame" />

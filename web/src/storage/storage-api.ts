@@ -13,9 +13,23 @@ export interface Volume {
   team: string;
   kind: string;
   description?: string;
+  /** The one user who sees a home volume. */
+  owner?: string;
   readOnly: boolean;
   canWrite: boolean;
 }
+
+/** The Files page at a folder of a volume; `preview` opens a file of that folder in the preview. */
+export function filesUrl(volume: string, path = "", preview?: string): string {
+  const folder = path ? `/${path.split("/").map(encodeURIComponent).join("/")}` : "";
+  return `/files/${encodeURIComponent(volume)}${folder}${preview === undefined ? "" : `?preview=${encodeURIComponent(preview)}`}`;
+}
+
+/** Where a run's outputs are on the Files page: the run volume's PIPELINE/RUN/artifacts and PIPELINE/RUN/notebooks/TASK.ipynb. */
+export const runFiles = {
+  artifacts: (pipeline: string, run: string) => filesUrl("runs", `${pipeline}/${run}/artifacts`),
+  notebook: (pipeline: string, run: string, task: string) => filesUrl("runs", `${pipeline}/${run}/notebooks`, `${task}.ipynb`),
+};
 
 export interface EntryPage {
   path: string;
