@@ -1,8 +1,11 @@
 """similar-users/register: the pipeline's last stage. Builds the model folder (package.py) in the
-run's artifacts and, when the task can reach the Capstan API ($REGISTRY_URL and $REGISTRY_TOKEN,
-e.g. from a team secret), registers it as a new version of the model with this run's lineage
-(the run's params, the evaluate task's metrics) and points an alias (production) at it. Without
-them it prints the two commands that do the same and reports registered: false.
+run's artifacts and reports it as model_dir. In pipeline.yaml the platform registers it
+(register_model: a new version with this run's params and the evaluate task's metrics, and
+production moved to it) once the task succeeds, so the task needs no token. Run where no platform
+does that, it registers the folder itself when it can reach the Capstan API ($REGISTRY_URL and
+$REGISTRY_TOKEN, e.g. from a team secret; do not give them in a pipeline that declares
+register_model, or the version is registered twice); without them it prints the two commands that
+do the same and reports registered: false.
 
 Standalone: python serve/register.py --embeddings user_factors.npy --users users.parquet --k 10
 """
@@ -68,7 +71,8 @@ def main() -> dict[str, object]:
     outputs: dict[str, object] = {"model_dir": model_dir, "model_name": args.name, "users": built["users"]}
     if not server or not token:
         lineage = f" --run {run} --task {args.lineage_task}" if run else ""
-        print("not registered ($REGISTRY_URL and $REGISTRY_TOKEN are not set); to register and serve it:")
+        print(f"model folder {model_dir} is reported as model_dir; the pipeline's register_model registers it")
+        print("when this task succeeds. Outside a pipeline (or without register_model), register and serve it with:")
         print(f"  capstan models register {args.name} {model_dir}{lineage}")
         print(f"  capstan models alias {args.name} VERSION {args.alias}")
         return {**outputs, "registered": False}
