@@ -41,7 +41,7 @@ export function registerClusterCommands(program: Command): void {
     .option("--print", "print the kubeconfig (it holds the token) instead of writing a file, e.g. to put it into a Secret")
     .addHelpText(
       "after",
-      "\nThe entry's cluster, user and context are all named capstan-<name>; an entry of that name is replaced, others are kept.\nExample: capstan clusters add gpu --from-context gpu-admin --namespace ml-gpu --kubeconfig /etc/capstan/clusters.kubeconfig",
+      "\nThe entry's cluster, user and context are all named capstan-<name>; an entry of that name is replaced, others are kept; capstan.yaml itself is not edited.\nExample: capstan clusters add gpu --from-context gpu-admin --namespace ml-gpu --kubeconfig /etc/capstan/clusters.kubeconfig",
     )
     .action(async (name: string, opts: AddOptions, command: Command) => {
       if (!CLUSTER_NAME.test(name)) throw new ClientError(`cluster name ${JSON.stringify(name)}: letters, digits, '_', '-' and '.', starting with a letter or digit, at most 63 characters`);
