@@ -41,7 +41,7 @@ import { readSchedulerLock } from "../wiring/index.js";
 import type { ConnectionSpec } from "../connections/index.js";
 import { deleteConnection, listConnections, setConnection, testConnection, type ConnectionCheckView, type ConnectionView } from "../operations/index.js";
 import type { ModelDetail, ModelSummary, ModelVersionView } from "../operations/index.js";
-import { createDeployment, deleteDeployment, deploymentDetail, listDeployments, rollbackDeployment, scaleDeployment, type CreateDeploymentRequest, type DeploymentView } from "../operations/index.js";
+import { createDeployment, deleteDeployment, deploymentDetail, deploymentKey, listDeployments, rollbackDeployment, scaleDeployment, type CreateDeploymentRequest, type DeploymentKeyView, type DeploymentView } from "../operations/index.js";
 import type { CreateSandboxRequest, SandboxApiView, SandboxProfileView } from "../operations/index.js";
 import { type LogChunk, type PipelineDetail, type PipelineList, type PoolView, type RunView, type SecretSummary, type TaskDetail, type TaskView } from "../operations/index.js";
 import { NotFoundError } from "../scheduler/index.js";
@@ -86,6 +86,7 @@ export interface CapstanClient {
   scaleDeployment(name: string, replicas: number): Promise<DeploymentView>;
   rollbackDeployment(name: string): Promise<DeploymentView>;
   deleteDeployment(name: string): Promise<DeploymentView>;
+  deploymentKey(name: string): Promise<DeploymentKeyView>;
   listSandboxes(filter?: { team?: string; mine?: boolean }): Promise<SandboxApiView[]>;
   sandboxProfiles(): Promise<SandboxProfileView[]>;
   createSandbox(request: CreateSandboxRequest): Promise<SandboxApiView>;
@@ -216,7 +217,6 @@ export class HttpClient implements CapstanClient {
   async deleteSecret(team: string, name: string) {
     await this.#call("DELETE", `/api/secrets/${encodeURIComponent(team)}/${encodeURIComponent(name)}`);
   }
-  async listModels(team?: string) {
   async listConnections(team?: string) {
     const query = team ? `?team=${encodeURIComponent(team)}` : "";
     return (await this.#call<{ connections: ConnectionView[] }>("GET", `/api/connections${query}`)).connections;
@@ -230,6 +230,7 @@ export class HttpClient implements CapstanClient {
   async testConnection(team: string, name: string) {
     return this.#call<ConnectionCheckView>("POST", `/api/connections/${encodeURIComponent(team)}/${encodeURIComponent(name)}/test`);
   }
+  async listModels(team?: string) {
     const query = team ? `?team=${encodeURIComponent(team)}` : "";
     return (await this.#call<{ models: ModelSummary[] }>("GET", `/api/models${query}`)).models;
   }
@@ -285,6 +286,9 @@ export class HttpClient implements CapstanClient {
   }
   deleteDeployment(name: string) {
     return this.#call<DeploymentView>("DELETE", `/api/deployments/${encodeURIComponent(name)}`);
+  }
+  deploymentKey(name: string) {
+    return this.#call<DeploymentKeyView>("GET", `/api/deployments/${encodeURIComponent(name)}/key`);
   }
   async listSandboxes(filter: { team?: string; mine?: boolean } = {}) {
     const query = new URLSearchParams({ ...(filter.team ? { team: filter.team } : {}), ...(filter.mine ? { mine: "true" } : {}) }).toString();
@@ -423,10 +427,6 @@ export class InProcessClient implements CapstanClient {
     await deleteSecret(await this.#home.ready(), team, name);
   }
 
-  async listModels(team?: string) {
-    return listModels(await this.#home.ready(), HOME_VIEWER, team);
-  }
-
   async listConnections(team?: string) {
     return listConnections(await this.#home.ready(), HOME_VIEWER, team);
   }
@@ -441,6 +441,10 @@ export class InProcessClient implements CapstanClient {
 
   async testConnection(team: string, name: string) {
     return testConnection(await this.#home.ready(), team, name);
+  }
+
+  async listModels(team?: string) {
+    return listModels(await this.#home.ready(), HOME_VIEWER, team);
   }
 
   async getModel(name: string) {
@@ -486,6 +490,9 @@ export class InProcessClient implements CapstanClient {
   }
   async deleteDeployment(name: string) {
     return deleteDeployment(await this.#home.ready(), HOME_VIEWER, name);
+  }
+  async deploymentKey(name: string) {
+    return deploymentKey(await this.#home.ready(), HOME_VIEWER, name);
   }
 
   // Sandboxes belong to a signed-in user and are opened through the server's proxy: only a server serves them.

@@ -6,6 +6,7 @@
  * moves them in the same transaction); rollback goes back to the version served before. Another team's deployment
  * is not found, exactly like one that does not exist.
  */
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../scheduler/index.js";
 import { DEPLOYMENT_STATES, DEPLOYMENT_TARGETS, type StoredDeployment } from "../store/index.js";
@@ -47,6 +48,7 @@ export const DeploymentViewSchema = z
     state: z.enum(DEPLOYMENT_STATES),
     message: z.string().nullable(),
     replica_status: z.array(ReplicaViewSchema).describe("As the controller last saw them"),
+    token_auth: z.boolean().describe("Local replicas ask for the deployment's inference key (GET /api/deployments/NAME/key)"),
     created_by: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -65,6 +67,7 @@ export const CreateDeploymentRequestSchema = z.strictObject({
   cpu: z.string().min(1).max(20).optional(),
   memory: z.string().min(1).max(20).optional(),
   gpus: z.number().int().optional(),
+  token_auth: z.boolean().optional().describe("Local replicas ask for the deployment's inference key (default true, as TorchServe ≥ 0.11); false: they answer anyone on 127.0.0.1"),
 });
 export type CreateDeploymentRequest = z.infer<typeof CreateDeploymentRequestSchema>;
 
@@ -92,6 +95,7 @@ export function deploymentView(row: StoredDeployment): DeploymentView {
     state: row.state,
     message: row.message,
     replica_status: replicas,
+    token_auth: Number(row.tokenAuth) !== 0,
     created_by: row.createdBy,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
@@ -158,6 +162,7 @@ export async function createDeployment(ctx: OperationsContext, viewer: Viewer, r
     if (!places.clusters.includes(cluster)) throw new InvalidRequestError(`cluster: ${JSON.stringify(cluster)} is not a cluster of capstan.yaml; known: ${places.clusters.join(", ") || "none"}`);
     namespace = request.namespace ?? "default";
     if (!NAMESPACE_PATTERN.test(namespace)) throw new InvalidRequestError(`namespace: ${JSON.stringify(namespace)} is not a Kubernetes namespace name`);
+    if (request.token_auth === true) throw new InvalidRequestError("token_auth: Kubernetes replicas are reached through their Service inside the cluster and ask for no key (not built yet); leave token_auth out");
   } else if (request.cluster !== undefined || request.namespace !== undefined) {
     throw new InvalidRequestError("cluster: cluster and namespace are for target kubernetes; a local deployment runs on the platform's machine");
   } else if (gpus > 0) {
@@ -182,6 +187,8 @@ export async function createDeployment(ctx: OperationsContext, viewer: Viewer, r
     state: "pending",
     message: null,
     replicaStatus: null,
+    tokenAuth: target === "local" && request.token_auth !== false ? 1 : 0,
+    inferenceKey: newInferenceKey(),
     createdBy: viewer.username,
     createdAt: now,
     updatedAt: now,
@@ -193,6 +200,30 @@ export async function createDeployment(ctx: OperationsContext, viewer: Viewer, r
     throw error;
   }
   return deploymentView(row);
+}
+
+/** A new inference key: 192 random bits, base64url. */
+export function newInferenceKey(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+export const DeploymentKeySchema = z
+  .object({
+    name: z.string(),
+    key: z.string().describe("The inference key every local replica of the deployment asks for"),
+    header: z.string().describe("The header to send: Authorization: Bearer KEY"),
+  })
+  .meta({ id: "DeploymentKey" });
+export type DeploymentKeyView = z.infer<typeof DeploymentKeySchema>;
+
+/** The inference key of a deployment whose replicas ask for one (made now for a deployment recorded before keys were kept). */
+export async function deploymentKey(ctx: OperationsContext, viewer: Viewer, name: string): Promise<DeploymentKeyView> {
+  const row = await visibleDeployment(ctx, viewer, name);
+  if (Number(row.tokenAuth) === 0) throw new ConflictError(`name: deployment ${name} runs without token authorization (token_auth false); its replicas need no key`);
+  if (row.target !== "local") throw new ConflictError(`name: deployment ${name} runs on Kubernetes, where its replicas are reached through their Service without a key`);
+  const key = row.inferenceKey ?? (await ctx.store.deployments.inferenceKey(name, newInferenceKey()));
+  if (key === undefined) throw noDeployment(name);
+  return { name, key, header: `Authorization: Bearer ${key}` };
 }
 
 /** Sets the replica count. */

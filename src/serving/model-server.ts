@@ -46,7 +46,7 @@ export async function startModelServer(config: ServeConfig, options: ModelServer
     log,
     ...(options.backoffMs ? { backoffMs: options.backoffMs } : {}),
   });
-  const keys = config.tokenAuth ? new TokenKeys(config.keyFile, config.tokenExpirationMin) : undefined;
+  const keys = config.tokenAuth ? new TokenKeys(config.keyFile, config.tokenExpirationMin, Date.now, config.inferenceKey) : undefined;
   const metrics = new ServingMetrics(() => models.defaults().flatMap((d) => models.versionsOf(d.name)).map((v) => ({ model: v.name, version: v.version, ready: v.pool.readyCount })));
   const http = (kind: "inference" | "management"): HttpAppOptions => ({ maxRequestSize: config.maxRequestSize, auth: keys ? { keys, kind } : undefined });
   const apps: FastifyInstance[] = [];

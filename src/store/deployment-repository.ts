@@ -2,7 +2,7 @@
  * Deployments as stored. The version served changes in one statement that also records the one
  * before (`previous_version`), so rollback always knows where to go back to.
  */
-import type { Kysely, Selectable } from "kysely";
+import type { Insertable, Kysely, Selectable } from "kysely";
 import type { DeploymentsTable, DeploymentState } from "./deployment-schema.js";
 import type { Database } from "./schema.js";
 
@@ -14,7 +14,8 @@ export type DeploymentPatch = Partial<Pick<StoredDeployment, "replicas" | "ref" 
 export class DeploymentRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: StoredDeployment): Promise<void> {
+  /** Stores a new deployment; token authorization defaults to on, the inference key to none yet. */
+  async insert(row: Insertable<DeploymentsTable>): Promise<void> {
     await this.db.insertInto("deployments").values(row).execute();
   }
 
@@ -61,6 +62,12 @@ export class DeploymentRepository {
   /** What the controller saw; never overwrites a deployment being deleted with another state. */
   async report(name: string, state: DeploymentState, message: string | null, replicaStatus: string | null, now: number): Promise<void> {
     await this.db.updateTable("deployments").set({ state, message, replicaStatus, updatedAt: now }).where("name", "=", name).where("state", "!=", "deleting").execute();
+  }
+
+  /** The deployment's inference key: `key` stored when it has none yet, else the one stored (first writer wins). */
+  async inferenceKey(name: string, key: string): Promise<string | undefined> {
+    await this.db.updateTable("deployments").set({ inferenceKey: key }).where("name", "=", name).where("inferenceKey", "is", null).execute();
+    return (await this.db.selectFrom("deployments").select(["inferenceKey"]).where("name", "=", name).executeTakeFirst())?.inferenceKey ?? undefined;
   }
 
   async delete(name: string): Promise<void> {

@@ -1,4 +1,5 @@
 /** The deployments table: a model alias (or version) served by N replicas on a target, with what the controller last saw. */
+import type { ColumnType } from "kysely";
 
 export const DEPLOYMENT_TARGETS = ["local", "kubernetes"] as const;
 export type DeploymentTarget = (typeof DEPLOYMENT_TARGETS)[number];
@@ -33,6 +34,10 @@ export interface DeploymentsTable {
   message: string | null;
   /** The replicas as the controller last saw them (JSON array), or null. */
   replicaStatus: string | null;
+  /** 1: local replicas ask for the inference key (TorchServe's token authorization); 0: they answer anyone on 127.0.0.1. */
+  tokenAuth: ColumnType<number, number | undefined, number>;
+  /** The inference key of every local replica (base64url); never in a list or detail answer. Null until first needed. */
+  inferenceKey: string | null;
   createdBy: string | null;
   createdAt: number;
   updatedAt: number;

@@ -7,6 +7,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely
 import { authMigration } from "./auth-migration.js";
 import { sandboxMigration } from "./sandbox-migration.js";
 import { modelMigration } from "./model-migration.js";
+import { deploymentKeyMigration } from "./deployment-key-migration.js";
 import { deploymentMigration } from "./deployment-migration.js";
 import { secretsMigration } from "./secrets-migration.js";
 import { shareMigration } from "./share-migration.js";
@@ -138,6 +139,7 @@ const migrations: Record<string, Migration> = {
   "0004_sandboxes": sandboxMigration,
   "0005_models": modelMigration,
   "0006_deployments": deploymentMigration,
+  "0012_deployment_keys": deploymentKeyMigration,
   "0009_pipeline_commits": pipelineCommitMigration,
   "0010_shares": shareMigration,
   "0013_connections": connectionMigration,

@@ -135,6 +135,13 @@ describe("the registry in the web UI", () => {
     await page.waitForSelector('[data-testid="deployment-state"] >> text=ready', WAIT);
     expect(await page.textContent("dl.facts")).toContain("users@1 → version 1");
     await page.waitForSelector('table[aria-label="Replicas"] >> text=http://127.0.0.1', WAIT);
+    // The replicas ask for the deployment's inference key; an editor reads it on the page.
+    expect(await page.textContent("dl.facts")).toContain("on: replicas ask for the inference key");
+    await page.click("text=Show inference key");
+    await page.waitForSelector('[data-testid="inference-key"]', WAIT);
+    const key = await page.textContent('[data-testid="inference-key"]');
+    expect(key).toBe((await new HttpClient(h.url, editor.token).deploymentKey("users-v1")).key);
+    expect(await page.textContent("pre")).toContain(`-H 'authorization: Bearer ${key}'`);
 
     // From the model's page the form opens at the version's alias.
     await page.goto(`${h.url}/models/users`);
@@ -160,5 +167,8 @@ describe("the registry in the web UI", () => {
     await page.goto(`${h.url}/deployments`);
     await page.waitForSelector("text=users-prod", WAIT);
     expect(await page.locator("button:has-text('Deploy')").count()).toBe(0);
+    await page.goto(`${h.url}/deployments/users-v1`);
+    await page.waitForSelector('[data-testid="deployment-state"]', WAIT);
+    expect(await page.locator("text=Show inference key").count()).toBe(0);
   });
 });

@@ -37,6 +37,8 @@ const row = (namespace: string): StoredDeployment => ({
   state: "pending",
   message: null,
   replicaStatus: null,
+  tokenAuth: 0,
+  inferenceKey: null,
   createdBy: "ana",
   createdAt: 1,
   updatedAt: 1,

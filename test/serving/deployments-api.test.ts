@@ -66,6 +66,7 @@ describe("deployments over HTTP", () => {
 
     for (const [method, path, body] of [
       ["GET", "/api/deployments/users-prod", undefined],
+      ["GET", "/api/deployments/users-prod/key", undefined],
       ["PUT", "/api/deployments/users-prod/replicas", { replicas: 3 }],
       ["POST", "/api/deployments/users-prod/rollback", {}],
       ["DELETE", "/api/deployments/users-prod", undefined],
@@ -74,12 +75,24 @@ describe("deployments over HTTP", () => {
       const asOutsider = await server.call<{ error: { message: string } }>(method, path, { token: outsider.token, ...(body ? { body } : {}) });
       expect(asOutsider.status, `${method} ${path}`).toBe(404);
       expect(asOutsider.body.error.message).not.toContain("ml");
-      expect((await server.call(method, path, { token: viewer.token, ...(body ? { body } : {}) })).status, `${method} ${path} as viewer`).toBe(method === "GET" ? 200 : 403);
+      expect((await server.call(method, path, { token: viewer.token, ...(body ? { body } : {}) })).status, `${method} ${path} as viewer`).toBe(method === "GET" && !path.endsWith("/key") ? 200 : 403);
       expect((await server.call(method, path, body ? { body } : {})).status, `${method} ${path} without a session`).toBe(401);
     }
     expect((await server.call<{ deployments: unknown[] }>("GET", "/api/deployments", { token: outsider.token })).body.deployments).toEqual([]);
     expect((await server.call<{ deployments: unknown[] }>("GET", "/api/deployments", { token: viewer.token })).body.deployments).toHaveLength(1);
     expect((await server.call("PUT", "/api/deployments/users-prod/replicas", { token: editor.token, body: { replicas: 3 } })).status).toBe(200);
+    // The inference key: editors read it (not cached); it is in no other answer.
+    const key = await server.call<{ key: string; header: string }>("GET", "/api/deployments/users-prod/key", { token: editor.token });
+    expect(key.status).toBe(200);
+    expect(key.body.key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(key.body.header).toBe(`Authorization: Bearer ${key.body.key}`);
+    expect(key.headers.get("cache-control")).toBe("no-store");
+    expect((await server.call("GET", "/api/deployments/users-prod/key", { token: editor.token })).body).toEqual(key.body);
+    for (const path of ["/api/deployments", "/api/deployments/users-prod", "/api/deployments?model=users"]) expect(JSON.stringify((await server.call("GET", path, { token: editor.token })).body)).not.toContain(key.body.key);
+    for (const path of ["/api/deployments/users-prod/key/..", "/api/deployments/..%2Fusers-prod/key", "/api/deployments/users-prod%2F..%2Fother/key"]) {
+      expect((await server.call("GET", path, { token: editor.token })).status, path).not.toBe(200);
+      expect((await server.call("GET", path, { token: outsider.token })).status, path).not.toBe(200);
+    }
     // The create form's choices: any signed-in user, no session 401.
     expect((await server.call("GET", "/api/deployment-targets", { token: viewer.token })).body).toEqual({ targets: ["local"], clusters: [] });
     expect((await server.call("GET", "/api/deployment-targets", {})).status).toBe(401);
@@ -106,6 +119,7 @@ describe("deployments over HTTP", () => {
       [{ cluster: "gpu" }, 400, "cluster: cluster and namespace are for target kubernetes"],
       [{ gpus: 1 }, 400, "gpus: local replicas take the machine's GPUs"],
       [{ cpu: "lots" }, 400, 'cpu: "lots" is not a Kubernetes quantity'],
+      [{ token_auth: "no" }, 400, "token_auth"],
     ];
     for (const [body, status, message] of cases) {
       const answer = await create(body);

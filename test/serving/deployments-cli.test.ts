@@ -1,7 +1,8 @@
 /**
  * `capstan deployments` as scripts use it, on a home without a running server: create at an alias,
- * list and show (--json), scale, rollback with nothing to go back to, delete; and bad input that
- * names the flag or field, with exit code 2.
+ * list and show (--json), the inference key (never in list or show answers), --no-token-auth, scale,
+ * rollback with nothing to go back to, delete; and bad input that names the flag or field, with exit
+ * code 2.
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -22,9 +23,19 @@ describe("capstan deployments", () => {
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: "users-prod", model: "users", ref: "production", version: 1, replicas: 2, target: "local", state: "pending" });
     const list = await cli("--json", "deployments", "list");
-    expect((JSON.parse(list.stdout) as { deployments: Array<{ name: string }> }).deployments.map((d) => d.name)).toEqual(["users-prod"]);
+    expect((JSON.parse(list.stdout) as { deployments: Array<{ name: string; token_auth: boolean }> }).deployments.map((d) => [d.name, d.token_auth])).toEqual([["users-prod", true]]);
     const show = await cli("deployments", "show", "users-prod");
-    expect(show.stdout).toContain("users-prod (team default): users@production -> version 1, 2 replica(s), local, pending");
+    expect(show.stdout).toContain("users-prod (team default): users@production -> version 1, 2 replica(s), local, token authorization on, pending");
+    const key = await cli("deployments", "key", "users-prod");
+    expect(key.code, key.stderr).toBe(0);
+    expect(key.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(JSON.parse((await cli("--json", "deployments", "key", "users-prod")).stdout)).toEqual({ name: "users-prod", key: key.stdout.trim(), header: `Authorization: Bearer ${key.stdout.trim()}` });
+    for (const answer of [list.stdout, created.stdout, (await cli("--json", "deployments", "show", "users-prod")).stdout]) expect(answer).not.toContain(key.stdout.trim());
+    const open = await cli("--json", "deployments", "create", "users-open", "users@1", "--no-token-auth");
+    expect(JSON.parse(open.stdout)).toMatchObject({ name: "users-open", ref: "1", token_auth: false });
+    const noKey = await cli("deployments", "key", "users-open");
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain("name: deployment users-open runs without token authorization (token_auth false); its replicas need no key");
     expect((await cli("deployments", "scale", "users-prod", "3")).stdout).toContain("users-prod: 3 replica(s)");
     const rollback = await cli("deployments", "rollback", "users-prod");
     expect(rollback.code).toBe(2);
@@ -48,6 +59,6 @@ describe("capstan deployments", () => {
     const deleted = await cli("deployments", "delete", "users-prod");
     expect(deleted.stdout).toContain("users-prod: deleting");
     const help = (await cli("deployments", "--help")).stdout;
-    for (const command of ["create [options] <name> <model@ref>", "list [options]", "show <name>", "scale <name> <replicas>", "rollback <name>", "delete <name>"]) expect(help).toContain(command);
+    for (const command of ["create [options] <name> <model@ref>", "list [options]", "show <name>", "key <name>", "scale <name> <replicas>", "rollback <name>", "delete <name>"]) expect(help).toContain(command);
   });
 });

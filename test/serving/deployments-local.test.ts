@@ -2,8 +2,12 @@
  * Local deployments made so by the deployment controller (as `capstan up` runs it): N real
  * `capstan serve` replicas on their own ports answer the version the alias names; when the alias
  * moves they roll one at a time with the wanted count always answering; rollback, scale and delete
- * work; a version whose handler fails to load leaves the old replicas serving and says why.
+ * work; a version whose handler fails to load leaves the old replicas serving and says why. The
+ * replicas ask for the deployment's inference key (kept 0600, never on their command line or in
+ * their logs) unless it was created without token authorization.
  */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/cli/client.js";
@@ -35,12 +39,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function answers(view: DeploymentView): Promise<string[]> {
+async function answers(view: DeploymentView, key?: string): Promise<string[]> {
   return Promise.all(
     view.replica_status
       .filter((r) => r.state === "ready")
       .map(async (r) => {
-        const answer = await fetch(`${r.url!}/predictions/users`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+        const answer = await fetch(`${r.url!}/predictions/users`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: "{}" });
+        if (answer.status !== 200) throw new Error(`replica ${r.replica} answered ${answer.status}: ${await answer.text()}`);
         return ((await answer.json()) as { version: string }).version;
       }),
   );
@@ -57,6 +62,7 @@ describe("local deployments", () => {
     }
     await client.setModelAlias("users", 1, "production");
     await client.createDeployment({ name: "users-prod", model: "users", ref: "production", replicas: 2 });
+    const { key } = await client.deploymentKey("users-prod");
     controller = new DeploymentController({ store: server.platform.store, home: server.platform.config.home, command: capstanCommand(), env: { ...taskBaseEnv(), CAPSTAN_PYTHON: python }, log: { info: () => undefined, warn: () => undefined }, intervalMs: 100 });
     controller.start();
 
@@ -73,7 +79,20 @@ describe("local deployments", () => {
     const first = await until((v) => v.state === "ready");
     expect(first.replica_status).toHaveLength(2);
     expect(new Set(first.replica_status.map((r) => r.url)).size).toBe(2);
-    expect(await answers(first)).toEqual(["one", "one"]);
+    expect(await answers(first, key)).toEqual(["one", "one"]);
+    // Token authorization: without the key, or with another, TorchServe's 400 InvalidKeyException; the key stays off command lines and logs.
+    const url = first.replica_status[0]!.url!;
+    for (const authorization of [undefined, "Bearer wrong-key-0123456789abcdef", `Bearer ${key}x`]) {
+      const refused = await fetch(`${url}/predictions/users`, { method: "POST", headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) }, body: "{}" });
+      expect(refused.status, authorization).toBe(400);
+      expect(await refused.text()).toContain("InvalidKeyException");
+    }
+    const folder = join(server.platform.config.home, "deployments", "users-prod");
+    expect(statSync(join(folder, "inference.key")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(folder, "inference.key"), "utf8").trim()).toBe(key);
+    for (const pid of first.replica_status.map((r) => r.pid!)) expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain(key);
+    for (const log of readdirSync(folder).filter((f) => f.endsWith(".log"))) expect(readFileSync(join(folder, log), "utf8")).not.toContain(key);
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(key);
     const oldPids = first.replica_status.map((r) => r.pid!);
 
     // The alias moves: at every moment seen, at least 2 replicas are ready, and there are never more than 3.
@@ -90,12 +109,12 @@ describe("local deployments", () => {
     expect(fewestReady).toBe(2);
     expect(most).toBe(3);
     expect(rolled).toMatchObject({ version: 2, previous_version: 1 });
-    expect(await answers(rolled)).toEqual(["two", "two"]);
+    expect(await answers(rolled, key)).toEqual(["two", "two"]);
     expect(oldPids.filter(alive)).toEqual([]);
 
     await client.rollbackDeployment("users-prod");
     const back = await until((v) => v.state === "ready" && v.version === 1);
-    expect(await answers(back)).toEqual(["one", "one"]);
+    expect(await answers(back, key)).toEqual(["one", "one"]);
 
     await client.scaleDeployment("users-prod", 1);
     const scaled = await until((v) => v.state === "ready" && v.replica_status.length === 1);
@@ -117,7 +136,8 @@ describe("local deployments", () => {
     await client.registerModel("users", join(dir, "good.mar"), { team: "ml" });
     await client.registerModel("users", join(dir, "bad.mar"), { team: "ml" });
     await client.setModelAlias("users", 1, "production");
-    await client.createDeployment({ name: "users-prod", model: "users", ref: "production", replicas: 1 });
+    // Without token authorization the replicas answer without a key.
+    await client.createDeployment({ name: "users-prod", model: "users", ref: "production", replicas: 1, token_auth: false });
     controller = new DeploymentController({ store: server.platform.store, home: server.platform.config.home, command: capstanCommand(), env: { ...taskBaseEnv(), CAPSTAN_PYTHON: python }, log: { info: () => undefined, warn: () => undefined }, intervalMs: 100 });
     controller.start();
     const wait = async (done: (view: DeploymentView) => boolean): Promise<DeploymentView> => {

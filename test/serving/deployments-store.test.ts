@@ -27,6 +27,8 @@ const deployment = (name: string, ref: string, version: number): StoredDeploymen
   state: "pending",
   message: null,
   replicaStatus: null,
+  tokenAuth: 0,
+  inferenceKey: null,
   createdBy: "ana",
   createdAt: 1_800_000_000_000,
   updatedAt: 1_800_000_000_000,

@@ -1,9 +1,11 @@
 /**
- * `capstan deployments create|list|show|scale|rollback|delete`: a model's alias (or version) served
- * by N replicas, as `capstan serve` processes of `capstan up` or as a Kubernetes Deployment + Service.
+ * `capstan deployments create|list|show|key|scale|rollback|delete`: a model's alias (or version)
+ * served by N replicas, as `capstan serve` processes of `capstan up` or as a Kubernetes Deployment +
+ * Service. Local replicas ask for the deployment's inference key unless created with --no-token-auth.
  */
 import type { Command } from "commander";
 import type { DeploymentView } from "../../operations/index.js";
+import type { CapstanClient } from "../client.js";
 import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
 import { printJson, printTable } from "../output.js";
@@ -14,12 +16,30 @@ function count(flag: string, text: string): number {
 }
 
 function printDeployment(view: DeploymentView): void {
-  const where = view.target === "kubernetes" ? `kubernetes ${view.cluster}/${view.namespace}` : "local";
+  const where = view.target === "kubernetes" ? `kubernetes ${view.cluster}/${view.namespace}` : `local, token authorization ${view.token_auth ? "on" : "off"}`;
   console.log(`${view.name} (team ${view.team}): ${view.model}@${view.ref} -> version ${view.version}, ${view.replicas} replica(s), ${where}, ${view.state}${view.message ? `: ${view.message}` : ""}`);
   if (view.previous_version !== null) console.log(`rollback goes to version ${view.previous_version}`);
   if (view.replica_status.length > 0) {
     printTable(["REPLICA", "VERSION", "STATE", "URL", "PID"], view.replica_status.map((r) => [r.replica, String(r.version), r.state + (r.message ? ` (${r.message})` : ""), r.url ?? "-", r.pid === null ? "-" : String(r.pid)]));
   }
+}
+
+/** A curl to a ready local replica, with the inference key when the caller may read it (else a placeholder and how to get it). */
+async function printCurl(client: CapstanClient, view: DeploymentView): Promise<void> {
+  const url = view.replica_status.find((r) => r.state === "ready" && r.url)?.url;
+  if (view.target !== "local" || !url) return;
+  const predictions = `${url}/predictions/${encodeURIComponent(view.model)}`;
+  if (!view.token_auth) {
+    console.log(`\ncurl -X POST ${predictions} -H 'content-type: application/json' -d '{}'`);
+    return;
+  }
+  let key = "$KEY";
+  try {
+    key = (await client.deploymentKey(view.name)).key;
+  } catch {
+    console.log(`\nits replicas ask for the inference key (team editors: capstan deployments key ${view.name})`);
+  }
+  console.log(`\ncurl -X POST ${predictions} -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '{}'`);
 }
 
 export function registerDeploymentCommands(program: Command): void {
@@ -34,7 +54,8 @@ export function registerDeploymentCommands(program: Command): void {
     .option("--cpu <quantity>", "kubernetes: CPU per replica (e.g. 500m)")
     .option("--memory <quantity>", "kubernetes: memory per replica (e.g. 1Gi)")
     .option("--gpus <n>", "kubernetes: GPUs per replica (nvidia.com/gpu)")
-    .action(async (name: string, ref: string, opts: { replicas?: string; target?: string; cluster?: string; namespace?: string; cpu?: string; memory?: string; gpus?: string }, command: Command) => {
+    .option("--no-token-auth", "local: replicas answer anyone on 127.0.0.1 instead of asking for the deployment's inference key")
+    .action(async (name: string, ref: string, opts: { replicas?: string; target?: string; cluster?: string; namespace?: string; cpu?: string; memory?: string; gpus?: string; tokenAuth: boolean }, command: Command) => {
       const at = ref.lastIndexOf("@");
       if (at <= 0 || at === ref.length - 1) throw new ClientError(`${JSON.stringify(ref)}: expected MODEL@ALIAS (users@production) or MODEL@VERSION (users@3)`);
       if (opts.target !== undefined && opts.target !== "local" && opts.target !== "kubernetes") throw new ClientError(`--target ${JSON.stringify(opts.target)}: expected local or kubernetes`);
@@ -49,6 +70,7 @@ export function registerDeploymentCommands(program: Command): void {
         ...(opts.cpu !== undefined ? { cpu: opts.cpu } : {}),
         ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
         ...(opts.gpus !== undefined ? { gpus: count("--gpus", opts.gpus) } : {}),
+        ...(opts.tokenAuth === false ? { token_auth: false } : {}),
       };
       await withClient(command, async (client) => {
         const view = await client.createDeployment(request);
@@ -77,12 +99,25 @@ export function registerDeploymentCommands(program: Command): void {
     });
   deployments
     .command("show <name>")
-    .description("a deployment with its replicas as last seen")
+    .description("a deployment with its replicas as last seen, and a curl to a ready local replica")
     .action(async (name: string, _opts: unknown, command: Command) => {
       await withClient(command, async (client) => {
         const view = await client.getDeployment(name);
         if (globalOptions(command).json) printJson(view);
-        else printDeployment(view);
+        else {
+          printDeployment(view);
+          await printCurl(client, view);
+        }
+      });
+    });
+  deployments
+    .command("key <name>")
+    .description("the inference key the deployment's local replicas ask for (Authorization: Bearer KEY; team editors)")
+    .action(async (name: string, _opts: unknown, command: Command) => {
+      await withClient(command, async (client) => {
+        const key = await client.deploymentKey(name);
+        if (globalOptions(command).json) printJson(key);
+        else console.log(key.key);
       });
     });
   deployments

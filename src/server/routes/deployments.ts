@@ -9,6 +9,8 @@ import {
   CreateDeploymentRequestSchema,
   deleteDeployment,
   deploymentDetail,
+  deploymentKey,
+  DeploymentKeySchema,
   deploymentTeam,
   DeploymentViewSchema,
   listDeployments,
@@ -80,6 +82,25 @@ export function deploymentRoutes(app: ApiServer, { platform, operations }: Route
     "/api/deployments/:name",
     { schema: { tags, summary: "A deployment with its replicas as last seen", security: authenticated, params: deploymentParams, response: { 200: DeploymentViewSchema, ...authErrors } } },
     async (request) => deploymentDetail(operations, principalOf(request), request.params.name),
+  );
+
+  app.get(
+    "/api/deployments/:name/key",
+    {
+      schema: {
+        tags,
+        summary: "The inference key its local replicas ask for, as TorchServe's clients send it (team editors; never in list or detail answers)",
+        security: authenticated,
+        params: deploymentParams,
+        response: { 200: DeploymentKeySchema, ...authErrors, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      principal.require(await deploymentTeam(operations, principal, request.params.name), "editor", "read deployment keys");
+      void reply.header("cache-control", "no-store");
+      return deploymentKey(operations, principal, request.params.name);
+    },
   );
 
   app.put(

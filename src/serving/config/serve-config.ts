@@ -3,7 +3,8 @@
  * (`--ts-config`) over defaults. Keys read: inference_address, management_address,
  * metrics_address, model_store, load_models, default_workers_per_model, disable_token_authorization,
  * enable_model_api, job_queue_size, default_response_timeout, default_startup_timeout,
- * number_of_gpu, allowed_urls, max_request_size, token_expiration_min, enable_metrics_api.
+ * number_of_gpu, allowed_urls, max_request_size, token_expiration_min, enable_metrics_api, and
+ * Capstan's own inference_key_file (a fixed inference key, as deployments' replicas share one).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -38,6 +39,8 @@ export interface ServeConfig {
   tokenExpirationMin: number;
   /** where key_file.json is written (the working folder, as TorchServe does) */
   keyFile: string;
+  /** The inference key read from inference_key_file (it does not expire); undefined: a random key as TorchServe's */
+  inferenceKey: string | undefined;
   python: string;
 }
 
@@ -97,8 +100,19 @@ export function loadServeConfig(flags: ServeFlags, python: string, cwd = process
     maxRequestSize: number("max_request_size", 6_553_500),
     tokenExpirationMin: number("token_expiration_min", 60),
     keyFile: resolve(cwd, "key_file.json"),
+    inferenceKey: readInferenceKey(text("inference_key_file"), configPath, cwd),
     python,
   };
+}
+
+/** The key in `file` (one line of 16–200 URL-safe characters); throws naming the key and the file. */
+function readInferenceKey(file: string | undefined, configPath: string | undefined, cwd: string): string | undefined {
+  if (file === undefined) return undefined;
+  const path = resolve(cwd, file);
+  if (!existsSync(path)) throw new ServeConfigError(`inference_key_file=${file} in ${configPath}: no such file`);
+  const key = readFileSync(path, "utf8").trim();
+  if (!/^[A-Za-z0-9_-]{16,200}$/.test(key)) throw new ServeConfigError(`inference_key_file=${file} in ${configPath}: expected one line of 16 to 200 letters, digits, '-' or '_'`);
+  return key;
 }
 
 function parseAddress(key: string, value: string): ListenAddress {

@@ -6,6 +6,7 @@
  * Deployment + Service through a KubeDeploymentTarget. A deployment marked for deletion is torn
  * down, then its record is removed. Runs in `capstan up` only.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { modelArchiveStream, writeModelArchive } from "../../models/index.js";
@@ -130,8 +131,11 @@ export class DeploymentController {
     const { store, home } = this.#options;
     let set = this.#local.get(row.name);
     if (!set) {
+      // The key is made at creation; a deployment recorded before keys were kept gets one now.
+      const inferenceKey = Number(row.tokenAuth) === 0 ? undefined : (row.inferenceKey ?? (await store.deployments.inferenceKey(row.name, randomBytes(24).toString("base64url"))));
       set = new LocalReplicaSet({
         name: row.name,
+        inferenceKey,
         dir: join(home, "deployments", row.name),
         command: this.#options.command,
         env: this.#options.env,

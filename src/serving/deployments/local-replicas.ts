@@ -8,9 +8,13 @@
  * is healthy before an old one stops: start a replica of the wanted version while fewer than wanted
  * serve it and at most one more than wanted runs; else stop one of another version; else stop one
  * too many. A replica that fails to start is retried with a growing delay (2 s doubling to 60 s).
+ *
+ * With an inference key (the deployment's token authorization) every replica reads it from
+ * `inference.key` (mode 0600) through config.properties' inference_key_file and asks for it on its
+ * inference API; the readiness checks send it. The key never reaches a command line or a log.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { signalGroup } from "../../process-groups/index.js";
 import type { ReplicaView } from "../../operations/index.js";
@@ -26,6 +30,8 @@ export interface LocalReplicaOptions {
   env: NodeJS.ProcessEnv;
   /** How long a replica has to answer /ping (default 120 s). */
   startTimeoutMs?: number;
+  /** The deployment's inference key, which every replica asks for; undefined: token authorization off. */
+  inferenceKey?: string | undefined;
   /** How long a stopping replica has before SIGKILL (default 10 s). */
   stopGraceMs?: number;
 }
@@ -55,9 +61,23 @@ export class LocalReplicaSet {
   constructor(options: LocalReplicaOptions) {
     this.#options = options;
     mkdirSync(join(options.dir, "store"), { recursive: true, mode: 0o700 });
+    const keyFile = join(options.dir, "inference.key");
+    if (options.inferenceKey !== undefined) {
+      writeFileSync(keyFile, `${options.inferenceKey}\n`, { mode: 0o600 });
+      chmodSync(keyFile, 0o600);
+    } else {
+      rmSync(keyFile, { force: true });
+    }
     writeFileSync(
       join(options.dir, "config.properties"),
-      ["inference_address=http://127.0.0.1:0", "management_address=http://127.0.0.1:0", "metrics_address=http://127.0.0.1:0", "default_workers_per_model=1", ""].join("\n"),
+      [
+        "inference_address=http://127.0.0.1:0",
+        "management_address=http://127.0.0.1:0",
+        "metrics_address=http://127.0.0.1:0",
+        "default_workers_per_model=1",
+        ...(options.inferenceKey !== undefined ? [`inference_key_file=${keyFile}`] : ["disable_token_authorization=true"]),
+        "",
+      ].join("\n"),
     );
   }
 
@@ -108,7 +128,7 @@ export class LocalReplicaSet {
     const log = createWriteStream(join(this.#options.dir, `replica-${id}.log`), { flags: "a", mode: 0o600 });
     const child = spawn(
       this.#options.command[0]!,
-      [...this.#options.command.slice(1), "serve", "--model-store", this.store, "--models", `${model}=${archive}`, "--ts-config", join(this.#options.dir, "config.properties"), "--disable-token-auth"],
+      [...this.#options.command.slice(1), "serve", "--model-store", this.store, "--models", `${model}=${archive}`, "--ts-config", join(this.#options.dir, "config.properties")],
       { cwd: this.#options.dir, env: this.#options.env, detached: true, stdio: ["ignore", "ignore", "pipe"] },
     );
     const replica: Replica = { id, model, version, state: "starting", child, url: null, message: null, log, exited: new Promise((resolve) => child.once("close", () => resolve())) };
@@ -145,8 +165,9 @@ export class LocalReplicaSet {
       }
       if (replica.url !== null) {
         try {
-          const ping = await fetch(`${replica.url}/ping`, { signal: AbortSignal.timeout(2_000) });
-          const model = ping.status === 200 ? await fetch(`${replica.url}/v2/models/${encodeURIComponent(replica.model)}/ready`, { signal: AbortSignal.timeout(2_000) }) : undefined;
+          const headers: Record<string, string> = this.#options.inferenceKey !== undefined ? { authorization: `Bearer ${this.#options.inferenceKey}` } : {};
+          const ping = await fetch(`${replica.url}/ping`, { headers, signal: AbortSignal.timeout(2_000) });
+          const model = ping.status === 200 ? await fetch(`${replica.url}/v2/models/${encodeURIComponent(replica.model)}/ready`, { headers, signal: AbortSignal.timeout(2_000) }) : undefined;
           const ready = model?.status === 200 && ((await model.json()) as { ready?: boolean }).ready === true;
           if (ready && replica.state === "starting") {
             replica.state = "ready";

@@ -1,7 +1,8 @@
 /**
  * Token authorization as TorchServe ≥ 0.11 has it: a management key, an inference key (both expire
  * after token_expiration_min) and an API key that renews either, written to key_file.json (0600).
- * Keys are 128-bit random (TorchServe's are 48-bit) and compared in constant time.
+ * Keys are 128-bit random (TorchServe's are 48-bit) and compared in constant time. A fixed
+ * inference key (inference_key_file) replaces the random one and does not expire.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
@@ -23,6 +24,7 @@ export class TokenKeys {
     private readonly file: string,
     private readonly expirationMin: number,
     private readonly now: () => number = Date.now,
+    private readonly fixedInference?: string,
   ) {
     this.keys.set("API", { value: newKey(), expiresAt: undefined });
     this.renew("management");
@@ -31,7 +33,8 @@ export class TokenKeys {
 
   /** Replaces a key (and its expiry) and rewrites the key file. */
   renew(kind: "management" | "inference"): void {
-    this.keys.set(kind, { value: newKey(), expiresAt: this.now() + this.expirationMin * 60_000 });
+    if (kind === "inference" && this.fixedInference !== undefined) this.keys.set(kind, { value: this.fixedInference, expiresAt: undefined });
+    else this.keys.set(kind, { value: newKey(), expiresAt: this.now() + this.expirationMin * 60_000 });
     this.write();
   }
 

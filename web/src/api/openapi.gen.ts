@@ -926,6 +926,8 @@ export type paths = {
                          * @enum {string}
                          */
                         target?: "local" | "kubernetes";
+                        /** @description Local replicas ask for the deployment's inference key (default true, as TorchServe ≥ 0.11); false: they answer anyone on 127.0.0.1 */
+                        token_auth?: boolean;
                     };
                 };
             };
@@ -1119,6 +1121,89 @@ export type paths = {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The inference key its local replicas ask for, as TorchServe's clients send it (team editors; never in list or detail answers) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeploymentKey"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -8006,9 +8091,18 @@ export type components = {
             /** @enum {string} */
             target: "local" | "kubernetes";
             team: string;
+            /** @description Local replicas ask for the deployment's inference key (GET /api/deployments/NAME/key) */
+            token_auth: boolean;
             updated_at: string;
             /** @description The version it serves (or is rolling to) */
             version: number;
+        };
+        DeploymentKey: {
+            /** @description The header to send: Authorization: Bearer KEY */
+            header: string;
+            /** @description The inference key every local replica of the deployment asks for */
+            key: string;
+            name: string;
         };
         DeploymentReplica: {
             message: string | null;

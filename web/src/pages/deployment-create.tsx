@@ -1,7 +1,7 @@
 /**
  * The form that creates a deployment: a name, a model at an alias (followed when it moves) or a
  * pinned version, a target (local, or a Kubernetes cluster the platform knows with namespace, GPUs,
- * cpu and memory) and a replica count. The fields are checked as the API checks them, and the API's
+ * cpu and memory), a replica count and, locally, whether replicas ask for the inference key. The fields are checked as the API checks them, and the API's
  * own error is shown at the field it names. Offered to editors of the model's team only.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -39,6 +39,8 @@ export interface DeployFormValues {
   gpus: string;
   cpu: string;
   memory: string;
+  /** Local target: replicas ask for the deployment's inference key. */
+  tokenAuth: boolean;
 }
 
 /** The request for `values`, or the message of each field that the API would refuse. */
@@ -50,6 +52,7 @@ export function deployRequest(values: DeployFormValues): { body: CreateBody } | 
   const replicas = Number(values.replicas);
   if (values.replicas.trim() === "" || !Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) errors.replicas = `a whole number from 0 to ${MAX_REPLICAS}`;
   const body: CreateBody = { name: values.name, model: values.model, ref: values.ref, replicas, target: values.target };
+  if (values.target === "local" && !values.tokenAuth) body.token_auth = false;
   if (values.target === "kubernetes") {
     if (values.cluster === "") errors.cluster = "choose a cluster";
     else body.cluster = values.cluster;
@@ -94,6 +97,7 @@ export function DeployDialog({ open, onClose, model: fixedModel, reference }: { 
     gpus: "0",
     cpu: "",
     memory: "",
+    tokenAuth: true,
   });
   const chosen = useQuery({ queryKey: modelKeys.model(values.model), queryFn: () => api<ModelDetail>("GET", `/api/models/${seg(values.model)}`), enabled: open && values.model !== "" });
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
@@ -200,6 +204,14 @@ export function DeployDialog({ open, onClose, model: fixedModel, reference }: { 
             {field("cpu", "CPU per replica", <input {...invalid("cpu")} type="text" maxLength={20} placeholder="e.g. 500m or 2" value={values.cpu} onChange={set("cpu")} />)}
             {field("memory", "Memory per replica", <input {...invalid("memory")} type="text" maxLength={20} placeholder="e.g. 4Gi" value={values.memory} onChange={set("memory")} />)}
           </>
+        )}
+        {values.target === "local" && (
+          <div className="field">
+            <label className="check">
+              <input id="deploy-token-auth" type="checkbox" checked={values.tokenAuth} onChange={(e) => setValues({ ...values, tokenAuth: e.target.checked })} /> Replicas ask for the inference key
+            </label>
+            <small className="help">As TorchServe ≥ 0.11: team editors read the key on the deployment's page or with capstan deployments key NAME.</small>
+          </div>
         )}
         {field("replicas", "Replicas", <input {...invalid("replicas")} type="number" min={0} max={MAX_REPLICAS} step={1} value={values.replicas} onChange={set("replicas")} />, `0–${MAX_REPLICAS}`)}
         {create.error && fieldOf(create.error) === undefined ? <ErrorNote error={create.error} /> : null}

@@ -5,6 +5,7 @@
  * as confirmation).
  */
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, seg } from "../api/client.js";
 import { canEdit, useAction, useMe } from "../api/hooks.js";
@@ -65,6 +66,39 @@ export function DeploymentsPage() {
   );
 }
 
+/** For editors: the inference key the local replicas ask for, fetched on request (never kept in the page's data), with a curl. */
+function InferenceKey({ d }: { d: Deployment }) {
+  const [key, setKey] = useState<string | undefined>();
+  const [error, setError] = useState<unknown>();
+  const url = d.replica_status.find((r) => r.state === "ready" && r.url)?.url;
+  return (
+    <div className="panel" aria-label="Inference key">
+      {key === undefined ? (
+        <button
+          type="button"
+          className="button"
+          onClick={() => {
+            api<{ key: string }>("GET", `/api/deployments/${seg(d.name)}/key`).then(
+              (answer) => setKey(answer.key),
+              (e: unknown) => setError(e),
+            );
+          }}
+        >
+          Show inference key
+        </button>
+      ) : (
+        <>
+          <p>
+            Inference key: <code data-testid="inference-key">{key}</code>
+          </p>
+          {url && <pre className="mono">{`curl -X POST ${url}/predictions/${d.model} -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '{}'`}</pre>}
+        </>
+      )}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
 export function DeploymentPage() {
   const name = useParams().name ?? "";
   const navigate = useNavigate();
@@ -99,6 +133,12 @@ export function DeploymentPage() {
               {d.state}
               {d.message && <span className="muted"> — {d.message}</span>}
             </dd>
+            {d.target === "local" && (
+              <>
+                <dt>Token authorization</dt>
+                <dd>{d.token_auth ? "on: replicas ask for the inference key" : "off: replicas answer anyone on 127.0.0.1"}</dd>
+              </>
+            )}
             <dt>Updated</dt>
             <dd>{relative(d.updated_at)}</dd>
           </dl>
@@ -128,6 +168,7 @@ export function DeploymentPage() {
             </tbody>
           </table>
           {d.replica_status.length === 0 && <Empty>No replicas seen yet{d.target === "local" ? " (local replicas run while capstan up runs)" : ""}.</Empty>}
+          {editor && d.target === "local" && d.token_auth && <InferenceKey d={d} />}
           {editor && d.state !== "deleting" && (
             <div className="panel form inline-form">
               <label className="field">
