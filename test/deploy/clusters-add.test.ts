@@ -142,5 +142,12 @@ describe("capstan clusters add", () => {
     expect(printed.stderr).toContain("add to capstan.yaml");
     expect((await config.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "capstan-token", namespace })).metadata?.name).toBe("capstan-token");
     expect(readdirSync(dir).sort()).toEqual(before);
+
+    const json = await runCli(["--json", "clusters", "add", "gpu", "--print", "--from-context", kube.contexts.gpu.name, "--admin-kubeconfig", kube.kubeconfigPath, "--namespace", namespace], { cwd: dir });
+    expect(json.code, json.stderr).toBe(0);
+    const answer = JSON.parse(json.stdout) as { cluster: string; context: string; namespace: string; kubeconfig: string; capstanYaml: string };
+    expect(answer).toMatchObject({ cluster: "gpu", context: "capstan-gpu", namespace });
+    expect((parse(answer.capstanYaml) as { clusters: Record<string, { context: string }> }).clusters.gpu?.context).toBe("capstan-gpu");
+    expect(readdirSync(dir).sort()).toEqual(before);
   });
 });
