@@ -18,6 +18,8 @@ export interface BackendUnderTest {
   outsideDir: string | undefined;
   /** Makes `count` empty files named f000000… in folder `path` of the volume, bypassing the API for speed. */
   fillFolder(path: string, count: number): Promise<void>;
+  /** The S3 bucket of the volume (its prefix is "team/vol"); undefined for local volumes. */
+  bucket?: string;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,9 @@ export interface BackendKind {
 }
 
 export const SECRET = "outside the volume\n";
+
+/** Above this size the S3 backend under test copies an object in parts (the real threshold, 5 GiB, lowered). */
+export const COPY_PART_THRESHOLD = 5 * 1024 * 1024;
 
 export const localBackend: BackendKind = {
   name: "local",
@@ -65,8 +70,12 @@ export function s3Backend(): BackendKind & { stopServer(): Promise<void> } {
           prefix,
           forcePathStyle: true,
           credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+          // Objects over 5 MiB are copied in 5 MiB parts (UploadPartCopy), as those over 5 GiB are by default.
+          copyPartThreshold: COPY_PART_THRESHOLD,
+          copyPartSize: COPY_PART_THRESHOLD,
         }),
         outsideDir: undefined,
+        bucket,
         // versitygw's posix backend serves the files of <data>/<bucket>/<key> as objects.
         fillFolder: (path, count) => fillOnDisk(join(dataDir, bucket, prefix, path), count),
         close: () => Promise.resolve(),

@@ -11,8 +11,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import yauzl from "yauzl";
-import { compareUtf8, StorageError, zipFolder, type Storage, type StorageEntry } from "../../src/storage/index.js";
-import { localBackend, s3Backend, SECRET, type BackendUnderTest } from "./backends.js";
+import { compareUtf8, S3Storage, StorageError, zipFolder, type Storage, type StorageEntry } from "../../src/storage/index.js";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { randomBytes } from "node:crypto";
+import { COPY_PART_THRESHOLD, localBackend, s3Backend, SECRET, type BackendUnderTest } from "./backends.js";
 
 const s3 = s3Backend();
 afterAll(() => s3.stopServer());
@@ -174,6 +176,26 @@ describe.each([localBackend, s3])("storage on $name", (kind) => {
     expect(await text((await storage.read("src/deep/b.txt")).stream)).toBe("b");
     expect((await failure(storage.copy("src", "dst"))).storageCode).toBe("exists");
     expect((await failure(storage.copy("src", "src/again"))).storageCode).toBe("into_itself");
+  });
+
+  it("copies a file larger than the part threshold byte for byte, alone and inside a folder", async () => {
+    const data = randomBytes(12 * 1024 * 1024 + 123);
+    expect(data.length).toBeGreaterThan(2 * COPY_PART_THRESHOLD);
+    await storage.write("big/model.bin", body(data));
+    await storage.copy("big/model.bin", "model-copy.bin");
+    await storage.copy("big", "big-copy");
+    for (const path of ["model-copy.bin", "big-copy/model.bin"]) {
+      const copied = await storage.stat(path);
+      expect(copied.size).toBe(data.length);
+      expect((await buffer((await storage.read(path)).stream)).equals(data)).toBe(true);
+      const range = await storage.read(path, { start: COPY_PART_THRESHOLD - 2, end: COPY_PART_THRESHOLD + 1 });
+      expect((await buffer(range.stream)).equals(data.subarray(COPY_PART_THRESHOLD - 2, COPY_PART_THRESHOLD + 2))).toBe(true);
+    }
+    if (storage instanceof S3Storage) {
+      // A multipart object's ETag ends in "-PARTS": the copy went through UploadPartCopy, in 3 parts.
+      const head = await storage.client.send(new HeadObjectCommand({ Bucket: backend.bucket ?? "", Key: "team/vol/model-copy.bin" }));
+      expect(head.ETag).toMatch(/-3"?$/);
+    }
   });
 
   it("deletes files and whole folders, and refuses the root and what is not there", async () => {

@@ -7,7 +7,11 @@
  * failure, so an interrupted upload never leaves an object under the final key.
  */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCopyCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -43,7 +47,19 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Parts uploaded at once (default 4). */
   queueSize?: number;
+  /**
+   * Objects larger than this are copied in parts (UploadPartCopy): S3 refuses a single CopyObject
+   * over 5 GiB, the default. Lower only to exercise the multipart path with small objects.
+   */
+  copyPartThreshold?: number;
+  /** Bytes per part of a multipart copy (default 512 MiB, at least 5 MiB; raised so no copy needs over 10,000 parts). */
+  copyPartSize?: number;
 }
+
+/** The largest object one CopyObject may copy. */
+export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
 
 /** The keys of an S3 account. */
 export interface S3Credentials {
@@ -60,6 +76,8 @@ export class S3Storage implements Storage {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly copyPartThreshold: number;
+  private readonly copyPartSize: number;
 
   constructor(options: S3StorageOptions) {
     this.client = new S3Client({
@@ -75,6 +93,8 @@ export class S3Storage implements Storage {
     this.prefix = prefix === "" ? "" : `${prefix}/`;
     this.partSize = Math.max(options.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
     this.queueSize = options.queueSize ?? 4;
+    this.copyPartThreshold = Math.min(options.copyPartThreshold ?? MAX_SINGLE_COPY_BYTES, MAX_SINGLE_COPY_BYTES);
+    this.copyPartSize = Math.max(options.copyPartSize ?? 512 * 1024 * 1024, MIN_PART_BYTES);
   }
 
   async list(path: string, options: ListOptions = {}): Promise<ListPage> {
@@ -314,21 +334,61 @@ export class S3Storage implements Storage {
 
   /** Copies the object or every key under the folder; returns the source keys. */
   private async copyKeys(source: StorageEntry, target: StorageEntry): Promise<string[]> {
-    const pairs: Array<[string, string]> =
-      source.type === "file"
-        ? [[this.key(source.path), this.key(target.path)]]
-        : (await this.allKeys(this.folderKey(source.path))).map((key) => [key, this.folderKey(target.path) + key.slice(this.folderKey(source.path).length)]);
+    const pairs: Array<[string, string, number]> = [];
+    if (source.type === "file") pairs.push([this.key(source.path), this.key(target.path), source.size]);
+    else {
+      const from = this.folderKey(source.path);
+      for await (const object of this.objects(from)) pairs.push([object.key, this.folderKey(target.path) + object.key.slice(from.length), object.size]);
+    }
     const queue = [...pairs];
     const worker = async (): Promise<void> => {
       for (let pair = queue.shift(); pair !== undefined; pair = queue.shift()) {
-        const [from, to] = pair;
-        await this.send(target.path, () =>
-          this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${encodeKey(from)}` })),
-        );
+        const [from, to, size] = pair;
+        if (size > this.copyPartThreshold) await this.copyInParts(from, to, size, target.path);
+        else
+          await this.send(target.path, () =>
+            this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${encodeKey(from)}` })),
+          );
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, pairs.length) }, worker));
     return pairs.map(([from]) => from);
+  }
+
+  /**
+   * Copies one large object with a multipart upload whose parts are UploadPartCopy ranges of the
+   * source, a few at once; on any failure the upload is aborted, so no object appears under `to`.
+   */
+  private async copyInParts(from: string, to: string, size: number, canonical: string): Promise<void> {
+    const partSize = Math.max(this.copyPartSize, Math.ceil(size / MAX_PARTS));
+    const created = await this.send(canonical, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to, ContentType: contentTypeOf(baseName(canonical)) })));
+    const uploadId = created.UploadId;
+    if (uploadId === undefined) throw new StorageError("backend", `the store started no multipart upload for ${show(canonical)}`, canonical);
+    try {
+      const count = Math.ceil(size / partSize);
+      const parts: { PartNumber: number; ETag: string }[] = [];
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        for (let index = next++; index < count; index = next++) {
+          const start = index * partSize;
+          const end = Math.min(start + partSize, size) - 1;
+          const output = await this.send(canonical, () =>
+            this.client.send(
+              new UploadPartCopyCommand({ Bucket: this.bucket, Key: to, UploadId: uploadId, PartNumber: index + 1, CopySource: `${this.bucket}/${encodeKey(from)}`, CopySourceRange: `bytes=${start}-${end}` }),
+            ),
+          );
+          const etag = output.CopyPartResult?.ETag;
+          if (etag === undefined) throw new StorageError("backend", `the store gave no ETag for part ${index + 1} of the copy to ${show(canonical)}`, canonical);
+          parts.push({ PartNumber: index + 1, ETag: etag });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.queueSize, count) }, worker));
+      parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      await this.send(canonical, () => this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
+    } catch (error) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId: uploadId })).catch(() => undefined);
+      throw error;
+    }
   }
 
   private async deleteKeys(canonical: string, keys: string[]): Promise<void> {
