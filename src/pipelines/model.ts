@@ -94,6 +94,18 @@ export interface PipelineSpec {
   tasks: Record<string, TaskSpec>;
   /** Task ids in a topological order (upstream before downstream). */
   taskOrder: string[];
+  /** Kafka topics whose batches of messages each become a run (src/streams). */
+  triggers?: KafkaTriggerSpec[];
+}
+
+export interface KafkaTriggerSpec {
+  kind: "kafka";
+  connection: string;
+  topic: string;
+  group: string;
+  format: "json" | "text";
+  maxMessages: number;
+  maxWaitMs: number;
 }
 
 /** A pipeline loaded from a file: its spec, where it came from, and its content hash. */

@@ -7,7 +7,7 @@ import { DateTime } from "luxon";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { Dag } from "./dag.js";
 import { IssueList, type FieldPath } from "./errors.js";
-import { DEFAULT_POOL, DEFAULT_TEAM, type ModelRegistrationSpec, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
+import { DEFAULT_POOL, DEFAULT_TEAM, type KafkaTriggerSpec, type ModelRegistrationSpec, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
 import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
@@ -91,7 +91,28 @@ export function normalizePipeline(raw: RawPipeline, issues: IssueList): Pipeline
     params,
     tasks,
     taskOrder: cycle ? Object.keys(tasks) : dag.topologicalOrder(),
+    ...(raw.triggers !== undefined && raw.triggers.length > 0 ? { triggers: normalizeTriggers(raw.triggers, issues) } : {}),
   };
+}
+
+function normalizeTriggers(raw: NonNullable<RawPipeline["triggers"]>, issues: IssueList): KafkaTriggerSpec[] {
+  const seen = new Set<string>();
+  return raw.map((t, index) => {
+    const key = `${t.kafka.connection}/${t.kafka.topic}/${t.kafka.group}`;
+    if (seen.has(key)) issues.add(["triggers", index, "kafka"], `the same connection, topic and group are named twice; keep one`);
+    seen.add(key);
+    const maxWaitMs = t.kafka.batch?.max_wait !== undefined ? (parseDuration(t.kafka.batch.max_wait) ?? 0) : 1_000;
+    if (maxWaitMs <= 0) issues.add(["triggers", index, "kafka", "batch", "max_wait"], "batch.max_wait must be longer than 0");
+    return {
+      kind: "kafka",
+      connection: t.kafka.connection,
+      topic: t.kafka.topic,
+      group: t.kafka.group,
+      format: t.kafka.format ?? "json",
+      maxMessages: t.kafka.batch?.max_messages ?? 100,
+      maxWaitMs,
+    };
+  });
 }
 
 function parseDate(value: string | Date, zone: string, path: FieldPath, issues: IssueList): number | null {

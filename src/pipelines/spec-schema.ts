@@ -130,6 +130,22 @@ export const paramSchema = z.union([
 
 const dateLike = z.union([z.string(), z.date()], { error: "expected a date such as 2026-01-01 or 2026-01-01T03:00:00" });
 
+/** A run per batch of messages of a Kafka topic (src/streams, docs/streams.md). */
+const kafkaTriggerSchema = z.strictObject({
+  kafka: z.strictObject({
+    connection: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { error: "a connection name: lowercase letters, digits and '-', starting with a letter" }),
+    topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { error: "a Kafka topic name: letters, digits, '.', '_', '-', at most 249 characters" }),
+    group: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: "a consumer group name: letters, digits, '.', '_', '-'" }),
+    format: z.enum(["json", "text"], { error: "format is json (each value must parse as JSON) or text" }).optional(),
+    batch: z
+      .strictObject({
+        max_messages: z.number().int().min(1, { error: "batch.max_messages must be a whole number ≥ 1" }).max(100_000, { error: "batch.max_messages is at most 100000" }).optional(),
+        max_wait: durationField.optional(),
+      })
+      .optional(),
+  }),
+});
+
 export const pipelineSchema = z.strictObject({
   id: identifier("the pipeline id"),
   description: z.string().optional(),
@@ -143,6 +159,7 @@ export const pipelineSchema = z.strictObject({
   max_active_runs: z.number().int().min(1, { error: "max_active_runs must be ≥ 1" }).optional(),
   max_active_tasks: z.number().int().min(1, { error: "max_active_tasks must be ≥ 1" }).optional(),
   params: z.record(z.string(), paramSchema).optional(),
+  triggers: z.array(kafkaTriggerSchema).max(16).optional(),
   defaults: taskDefaultsSchema.optional(),
   tasks: z.record(identifier("a task id", TASK_ID_PATTERN, TASK_ID_HINT), taskSchema, {
     error: (issue) => (issue.code === "invalid_type" ? "tasks must be a mapping of task id to task" : undefined),

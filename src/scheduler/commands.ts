@@ -18,9 +18,13 @@ import { finishedRunState } from "./trigger-rules.js";
 export interface TriggerOptions {
   params?: Record<string, unknown>;
   logicalDate?: number;
-  trigger?: "manual" | "api";
+  trigger?: "manual" | "api" | "kafka";
   createdBy?: string | null;
   note?: string | null;
+  /** A key of the caller's making (a Kafka batch: topic, partition, offset range): a second run with it is refused. */
+  runKey?: string;
+  /** Params set by the trigger itself (a Kafka batch's messages), beside the pipeline's declared params. */
+  triggerParams?: Record<string, unknown>;
 }
 
 export interface BackfillResult {
@@ -49,9 +53,10 @@ export class SchedulerCommands {
     const { versions, clock } = this.#ctx;
     const version = versions.current(pipelineId);
     if (!version) throw new NotFoundError(`no pipeline ${JSON.stringify(pipelineId)} is loaded; known: ${versions.source.list().map((p) => p.spec.id).join(", ") || "none"}`);
-    const params = resolveParams(version.spec.params, options.params ?? {});
+    const params = { ...resolveParams(version.spec.params, options.params ?? {}), ...options.triggerParams };
     const logicalDate = options.logicalDate ?? clock.now();
     const request: RunRequest = {
+      ...(options.runKey !== undefined ? { runKey: options.runKey } : {}),
       trigger: options.trigger ?? "manual",
       logicalDate,
       interval: manualDataInterval(version, logicalDate),

@@ -27,7 +27,7 @@ export const ATTEMPT_STATES = ["launching", "running", "success", "failed", "ski
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ["launching", "running"];
 
-export const RUN_TRIGGERS = ["scheduled", "manual", "backfill", "api"] as const;
+export const RUN_TRIGGERS = ["scheduled", "manual", "backfill", "api", "kafka"] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 export function isFinishedTask(state: TaskState): boolean {

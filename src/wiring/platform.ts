@@ -17,6 +17,8 @@ import { Scheduler } from "../scheduler/index.js";
 import { ModelStorage, TaskModelRegistrar } from "../models/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import { taskSecretResolver } from "../connections/index.js";
+import { openStreams } from "./streams.js";
+import type { KafkaTriggers } from "../streams/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
 import { openSandboxes } from "./sandboxes.js";
 import type { VolumeRegistry } from "../storage/index.js";
@@ -114,6 +116,9 @@ export class Platform {
     readonly pipelineGit: PipelineGitSync | undefined,
   ) {}
 
+  /** Runs triggered by Kafka topics (docs/streams.md); none in a process that schedules only some runs. */
+  streams: KafkaTriggers | undefined;
+
   /** Opens the store (migrating it), loads pipelines, and builds the scheduler (not yet started). */
   static async open(options: OpenPlatformOptions): Promise<Platform> {
     const { config } = options;
@@ -194,6 +199,7 @@ export class Platform {
       observeState(metrics, store, scheduler, kubernetes);
       const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });
       const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, volumes, pipelineGit);
+      if (!options.onlyRuns) platform.streams = openStreams({ store, secrets, registry, scheduler, metrics, logger });
       if (pipelineGit) {
         // The checkout a previous start left is loaded even when the remote cannot be reached now.
         await pipelineGit.adoptCheckout();
@@ -248,6 +254,7 @@ export class Platform {
   /** Starts scheduling; with `watch`, edits of pipeline files load without a restart. */
   async start(options: { watch?: boolean } = {}): Promise<void> {
     await this.scheduler.start();
+    this.streams?.start();
     this.pipelineGit?.startTimer();
     if (options.watch) {
       this.registry.watch(
@@ -266,6 +273,7 @@ export class Platform {
 
   /** Stops scheduling and closes the store; running attempts and sandboxes keep running. */
   async close(): Promise<void> {
+    await this.streams?.close();
     await this.pipelineGit?.close();
     this.registry.close();
     await this.idleCuller.close();

@@ -8397,7 +8397,7 @@ export type components = {
             version: string;
         };
         /** @enum {string} */
-        RunTrigger: "scheduled" | "manual" | "backfill" | "api";
+        RunTrigger: "scheduled" | "manual" | "backfill" | "api" | "kafka";
         RunView: {
             /** @description An ISO 8601 time (UTC) */
             created_at: string;

@@ -1,0 +1,3 @@
+/** Runs triggered by Kafka topics: one consumer per trigger, each batch of messages one run, none lost and none twice. */
+export { decodeMessage, KafkaTrigger, kafkaRunKey, type KafkaTriggerHost, type TriggerMessage, type TriggerState } from "./kafka-trigger.js";
+export { KafkaTriggers, type KafkaTriggersOptions, type KafkaTriggerStatus } from "./kafka-triggers.js";

@@ -1,0 +1,278 @@
+/**
+ * One Kafka trigger of one pipeline: a consumer in the trigger's group that gathers messages per
+ * partition into batches (max_messages, or what came within max_wait) and makes each batch one run
+ * whose params carry the messages. The run's key is (topic, partition, offset range), unique in
+ * the store; the partition's offset is committed only after the run is stored. After a crash the
+ * consumer reads again from the committed offset, and messages already in a stored run (the
+ * highest offset stored per partition, read from the runs' keys) are dropped, so no message is
+ * lost and none lands in two runs, whatever the batch boundaries were before the crash.
+ */
+import type { Consumer, Message, MessagesStream } from "@platformatic/kafka";
+import type { ResolvedConnection } from "../connections/index.js";
+import { isCapstanError } from "../errors/index.js";
+import type { KafkaTriggerSpec } from "../pipelines/index.js";
+import type { Store } from "../store/index.js";
+
+/** What a trigger needs of the platform. */
+export interface KafkaTriggerHost {
+  store: Store;
+  /** Creates the run; throws a conflict error when a run with `runKey` exists. */
+  createRun(pipelineId: string, runKey: string, params: Record<string, unknown>): Promise<void>;
+  log: { info(fields: object, message: string): void; warn(fields: object, message: string): void; error(fields: object, message: string): void };
+}
+
+/** One message as the run's params carry it. */
+export interface TriggerMessage {
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: string | null;
+  value: unknown;
+  headers: Record<string, string>;
+}
+
+type RawMessage = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer>;
+
+/** `kafka:<topic>:<partition>:<first>-<last>`. */
+export function kafkaRunKey(topic: string, partition: number, first: bigint, last: bigint): string {
+  return `kafka:${topic}:${partition}:${first}-${last}`;
+}
+
+export type TriggerState = "starting" | "consuming" | "paused" | "failed" | "stopped";
+
+export class KafkaTrigger {
+  #consumer: Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
+  #stream: MessagesStream<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
+  readonly #buffer: RawMessage[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  /** Per partition: the highest offset already in a stored run (-1n: none). */
+  readonly #stored = new Map<number, bigint>();
+  #state: TriggerState = "stopped";
+  #lastError: string | null = null;
+  #runsCreated = 0;
+  #duplicatesDropped = 0;
+
+  constructor(
+    readonly pipelineId: string,
+    readonly spec: KafkaTriggerSpec,
+    private readonly host: KafkaTriggerHost,
+  ) {}
+
+  get state(): TriggerState {
+    return this.#state;
+  }
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+  get runsCreated(): number {
+    return this.#runsCreated;
+  }
+  get duplicatesDropped(): number {
+    return this.#duplicatesDropped;
+  }
+
+  /** Joins the group and starts consuming from the committed offsets (the earliest when none). */
+  async start(connection: ResolvedConnection): Promise<void> {
+    const { Consumer } = await import("@platformatic/kafka");
+    this.#state = "starting";
+    const s = connection.settings;
+    const consumer = new Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>({
+      clientId: `capstan-${this.pipelineId}`,
+      groupId: this.spec.group,
+      bootstrapBrokers: s.bootstrap_servers as string[],
+      autocommit: false,
+      retries: 3,
+      ...(s.tls === true ? { tls: {} } : {}),
+      ...(s.sasl_mechanism !== undefined
+        ? { sasl: { mechanism: s.sasl_mechanism as "PLAIN", username: String(s.sasl_username), password: connection.secretValues.sasl_password ?? "" } }
+        : {}),
+    });
+    this.#consumer = consumer;
+    try {
+      const stream = await consumer.consume({ topics: [this.spec.topic], mode: "committed", fallbackMode: "earliest", maxWaitTime: Math.min(this.spec.maxWaitMs, 500) });
+      this.#stream = stream;
+      stream.on("data", (message: RawMessage) => this.#take(message));
+      stream.on("error", (error: unknown) => this.#fail(error));
+      this.#state = "consuming";
+      this.#lastError = null;
+    } catch (error) {
+      this.#fail(error);
+      throw error;
+    }
+  }
+
+  /** Stops consuming; a batch being stored is finished (and committed) first. Uncommitted messages are read again later. */
+  async stop(state: TriggerState = "stopped"): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#flushing;
+    this.#buffer.length = 0;
+    const stream = this.#stream;
+    const consumer = this.#consumer;
+    this.#stream = undefined;
+    this.#consumer = undefined;
+    await stream?.close().catch(() => undefined);
+    await consumer?.close().catch(() => undefined);
+    this.#stored.clear();
+    if (this.#state !== "failed" || state !== "stopped") this.#state = state;
+  }
+
+  /** Consumer lag per partition (messages not yet committed), or undefined when not consuming. */
+  async lag(): Promise<Map<number, bigint> | undefined> {
+    const consumer = this.#consumer;
+    if (!consumer || this.#state !== "consuming") return undefined;
+    const lags = await consumer.getLag({ topics: [this.spec.topic] });
+    const perPartition = lags.get(this.spec.topic) ?? [];
+    return new Map(perPartition.map((lag, partition) => [partition, lag < 0n ? 0n : lag]));
+  }
+
+  #take(message: RawMessage): void {
+    this.#buffer.push(message);
+    if (this.#buffer.length >= this.spec.maxMessages) this.#flushNow();
+    else this.#timer ??= setTimeout(() => this.#flushNow(), this.spec.maxWaitMs);
+  }
+
+  #flushNow(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#flushing) return;
+    this.#stream?.pause();
+    this.#flushing = (async () => {
+      try {
+        while (this.#buffer.length > 0) await this.#flush(this.#buffer.splice(0, this.#buffer.length));
+      } catch (error) {
+        this.#fail(error);
+      }
+    })().finally(() => {
+      this.#flushing = undefined;
+      if (this.#state === "consuming") this.#stream?.resume();
+    });
+  }
+
+  async #flush(messages: RawMessage[]): Promise<void> {
+    const byPartition = new Map<number, RawMessage[]>();
+    for (const message of messages) {
+      const list = byPartition.get(message.partition) ?? [];
+      list.push(message);
+      byPartition.set(message.partition, list);
+    }
+    for (const [partition, list] of byPartition) {
+      list.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+      const stored = await this.#storedOffset(partition);
+      const fresh = list.filter((m) => m.offset > stored);
+      this.#duplicatesDropped += list.length - fresh.length;
+      for (let i = 0; i < fresh.length; i += this.spec.maxMessages) await this.#storeBatch(partition, fresh.slice(i, i + this.spec.maxMessages));
+      const last = list[list.length - 1];
+      if (last) await this.#commit(partition, last);
+    }
+  }
+
+  async #storeBatch(partition: number, batch: RawMessage[]): Promise<void> {
+    const first = batch[0];
+    const last = batch[batch.length - 1];
+    if (!first || !last) return;
+    const runKey = kafkaRunKey(this.spec.topic, partition, first.offset, last.offset);
+    const decoded: TriggerMessage[] = [];
+    const rejected: { partition: number; offset: string; reason: string }[] = [];
+    for (const message of batch) {
+      const result = decodeMessage(message, this.spec.format);
+      if ("reason" in result) {
+        rejected.push({ partition, offset: String(message.offset), reason: result.reason });
+        this.host.log.warn({ pipeline: this.pipelineId, topic: this.spec.topic, partition, offset: String(message.offset) }, `kafka message skipped: ${result.reason}`);
+      } else decoded.push(result);
+    }
+    const params = {
+      kafka: {
+        topic: this.spec.topic,
+        partition,
+        first_offset: String(first.offset),
+        last_offset: String(last.offset),
+        messages: decoded,
+        ...(rejected.length > 0 ? { rejected } : {}),
+      },
+    };
+    try {
+      await this.host.createRun(this.pipelineId, runKey, params);
+      this.#runsCreated += 1;
+    } catch (error) {
+      if (!(isCapstanError(error) && error.kind === "conflict")) throw error;
+      this.#duplicatesDropped += batch.length;
+    }
+    this.#stored.set(partition, last.offset);
+  }
+
+  /** Commits the offset after `last` (the message's own commit carries its leader epoch). */
+  async #commit(_partition: number, last: RawMessage): Promise<void> {
+    if (!this.#consumer) return;
+    await last.commit();
+  }
+
+  /** The highest offset of `partition` already in a run of this pipeline, read once per consumer session. */
+  async #storedOffset(partition: number): Promise<bigint> {
+    const known = this.#stored.get(partition);
+    if (known !== undefined) return known;
+    const prefix = `kafka:${this.spec.topic}:${partition}:`;
+    const rows = await this.host.store.db
+      .selectFrom("runs")
+      .select("runKey")
+      .where("pipelineId", "=", this.pipelineId)
+      .where("runKey", "like", `${prefix}%`)
+      .execute();
+    let highest = -1n;
+    for (const row of rows) {
+      const range = row.runKey.slice(prefix.length).split("-");
+      const end = range[1];
+      if (end !== undefined && /^[0-9]+$/.test(end)) {
+        const value = BigInt(end);
+        if (value > highest) highest = value;
+      }
+    }
+    this.#stored.set(partition, highest);
+    return highest;
+  }
+
+  /** Records that the trigger could not start (unknown connection, broker unreachable). */
+  markFailed(message: string): void {
+    this.#state = "failed";
+    this.#lastError = message;
+  }
+
+  #fail(error: unknown): void {
+    this.#state = "failed";
+    this.#lastError = error instanceof Error ? error.message : String(error);
+    this.host.log.error({ pipeline: this.pipelineId, topic: this.spec.topic, err: error }, `kafka trigger of ${this.pipelineId} on ${this.spec.topic} failed: ${this.#lastError}`);
+  }
+}
+
+/** A message as run params: key and headers as UTF-8 text, the value as JSON or text; or why it cannot be. */
+export function decodeMessage(message: RawMessage, format: "json" | "text"): TriggerMessage | { reason: string } {
+  const where = `partition ${message.partition} offset ${String(message.offset)}`;
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let text: string | null = null;
+  if (message.value !== undefined && message.value !== null) {
+    try {
+      text = decoder.decode(message.value);
+    } catch {
+      return { reason: `${where}: the value is not valid UTF-8` };
+    }
+  }
+  let value: unknown = text;
+  if (format === "json" && text !== null) {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return { reason: `${where}: the value is not JSON (${(error as Error).message})` };
+    }
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, header] of message.headers ?? new Map<Buffer, Buffer>()) headers[name.toString("utf8")] = header.toString("utf8");
+  return {
+    partition: message.partition,
+    offset: String(message.offset),
+    timestamp: new Date(Number(message.timestamp)).toISOString(),
+    key: message.key === undefined || message.key === null ? null : message.key.toString("utf8"),
+    value,
+    headers,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The Kafka triggers of every loaded pipeline, kept in line with the pipelines once a second: a
+ * trigger of an active, unpaused pipeline consumes; pausing the pipeline stops its consumer (the
+ * committed offsets stay, so resuming goes on from there); a trigger that failed (broker gone,
+ * topic deleted, wrong credentials, unknown connection) is started again after a pause, so
+ * consumption resumes when the broker returns. Consumer lag is exported as a gauge.
+ */
+import { Gauge, type Registry } from "prom-client";
+import { ConnectionService } from "../connections/index.js";
+import type { LoadedPipeline } from "../pipelines/index.js";
+import type { SecretService } from "../secrets/index.js";
+import type { Store } from "../store/index.js";
+import { KafkaTrigger, type KafkaTriggerHost } from "./kafka-trigger.js";
+
+export interface KafkaTriggersOptions {
+  store: Store;
+  secrets: SecretService;
+  pipelines: { list(): LoadedPipeline[] };
+  createRun: KafkaTriggerHost["createRun"];
+  log: KafkaTriggerHost["log"];
+  /** The registry of GET /metrics, for the lag gauge. */
+  registry?: Registry;
+  /** How often the triggers are checked against the pipelines (default 1 s). */
+  intervalMs?: number;
+  /** How long a failed trigger waits before it starts again (default 5 s). */
+  retryMs?: number;
+}
+
+/** A trigger's state for people (logs, metrics, the UI). */
+export interface KafkaTriggerStatus {
+  pipeline: string;
+  topic: string;
+  group: string;
+  connection: string;
+  state: string;
+  error: string | null;
+  runsCreated: number;
+  duplicatesDropped: number;
+}
+
+export class KafkaTriggers {
+  readonly #options: KafkaTriggersOptions;
+  readonly #triggers = new Map<string, { trigger: KafkaTrigger; failedAt: number | null }>();
+  readonly #connections: ConnectionService;
+  #timer: NodeJS.Timeout | undefined;
+  #reconciling: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: KafkaTriggersOptions) {
+    this.#options = options;
+    this.#connections = new ConnectionService(options.store, options.secrets);
+    if (options.registry) {
+      const triggers = this.#triggers;
+      new Gauge({
+        name: "capstan_kafka_consumer_lag",
+        help: "Messages of a Kafka trigger's topic partition not yet committed by its consumer group",
+        labelNames: ["pipeline", "topic", "group", "partition"],
+        registers: [options.registry],
+        async collect() {
+          this.reset();
+          for (const { trigger } of triggers.values()) {
+            const lags = await trigger.lag().catch(() => undefined);
+            for (const [partition, lag] of lags ?? []) this.set({ pipeline: trigger.pipelineId, topic: trigger.spec.topic, group: trigger.spec.group, partition: String(partition) }, Number(lag));
+          }
+        },
+      });
+    }
+  }
+
+  /** Starts keeping the triggers in line with the pipelines. */
+  start(): void {
+    if (this.#timer || this.#closed) return;
+    const tick = (): void => {
+      this.#reconciling ??= this.#reconcile().finally(() => {
+        this.#reconciling = undefined;
+      });
+    };
+    tick();
+    this.#timer = setInterval(tick, this.#options.intervalMs ?? 1_000);
+    this.#timer.unref();
+  }
+
+  status(): KafkaTriggerStatus[] {
+    return [...this.#triggers.values()].map(({ trigger }) => ({
+      pipeline: trigger.pipelineId,
+      topic: trigger.spec.topic,
+      group: trigger.spec.group,
+      connection: trigger.spec.connection,
+      state: trigger.state,
+      error: trigger.lastError,
+      runsCreated: trigger.runsCreated,
+      duplicatesDropped: trigger.duplicatesDropped,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#reconciling;
+    await Promise.all([...this.#triggers.values()].map(({ trigger }) => trigger.stop()));
+    this.#triggers.clear();
+  }
+
+  async #reconcile(): Promise<void> {
+    if (this.#closed) return;
+    const paused = new Set((await this.#options.store.pipelines.list()).filter((p) => p.paused === 1).map((p) => p.id));
+    const wanted = new Map<string, { pipeline: LoadedPipeline; index: number }>();
+    for (const pipeline of this.#options.pipelines.list()) {
+      if (paused.has(pipeline.spec.id)) continue;
+      (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(`${pipeline.spec.id}#${index}:${t.connection}/${t.topic}/${t.group}/${t.maxMessages}/${t.maxWaitMs}/${t.format}`, { pipeline, index }));
+    }
+    for (const [key, { trigger }] of this.#triggers) {
+      if (wanted.has(key)) continue;
+      this.#triggers.delete(key);
+      await trigger.stop(paused.has(trigger.pipelineId) ? "paused" : "stopped");
+      this.#options.log.info({ pipeline: trigger.pipelineId, topic: trigger.spec.topic }, paused.has(trigger.pipelineId) ? "kafka trigger paused with its pipeline" : "kafka trigger stopped");
+    }
+    const now = Date.now();
+    for (const [key, { pipeline, index }] of wanted) {
+      if (this.#closed) return;
+      const entry = this.#triggers.get(key);
+      if (entry && entry.trigger.state !== "failed") continue;
+      if (entry) {
+        entry.failedAt ??= now;
+        if (now - entry.failedAt < (this.#options.retryMs ?? 5_000)) continue;
+        await entry.trigger.stop("failed");
+      }
+      const spec = pipeline.spec.triggers?.[index];
+      if (!spec) continue;
+      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, log: this.#options.log });
+      this.#triggers.set(key, { trigger, failedAt: null });
+      try {
+        const connection = await this.#connections.resolve(pipeline.spec.team, spec.connection);
+        if (connection.kind !== "kafka") throw new Error(`${pipeline.file}: triggers[${index}].kafka.connection: ${spec.connection} is a ${connection.kind} connection, not kafka`);
+        await trigger.start(connection);
+        this.#options.log.info({ pipeline: pipeline.spec.id, topic: spec.topic, group: spec.group }, "kafka trigger consuming");
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const where = `${pipeline.file}: triggers[${index}].kafka`;
+        this.#triggers.set(key, { trigger: failedTrigger(trigger, message.startsWith(pipeline.file) ? message : `${where}: ${message}`), failedAt: now });
+        this.#options.log.error({ pipeline: pipeline.spec.id, topic: spec.topic }, `kafka trigger could not start: ${where}: ${message}`);
+      }
+    }
+  }
+}
+
+/** Marks a trigger that could not start as failed with `message` (it is retried by the next pass after the pause). */
+function failedTrigger(trigger: KafkaTrigger, message: string): KafkaTrigger {
+  trigger.markFailed(message);
+  return trigger;
+}

@@ -1,0 +1,135 @@
+/**
+ * Kafka-triggered runs against a real broker: batches become runs whose params carry the messages,
+ * keyed by (topic, partition, offset range); offsets are committed after the runs are stored and
+ * end at the topic's end; a platform opened again on the same home reads on from the committed
+ * offset and makes no run twice; pausing the pipeline pauses consumption; a message that is not
+ * JSON is named by partition and offset and the consumer keeps going; lag is in /metrics.
+ */
+import { Producer, stringSerializers } from "@platformatic/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConnectionService } from "../../src/connections/index.js";
+import { loadConfig } from "../../src/config/index.js";
+import { Platform } from "../../src/wiring/index.js";
+import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
+import { openHarness, type Harness } from "../support/platform-harness.js";
+
+const PIPELINE = `id: on-events
+team: team-a
+triggers:
+  - kafka: { connection: events, topic: clicks, group: capstan-clicks, batch: { max_messages: 100, max_wait: 200ms } }
+tasks:
+  take: { command: "true" }
+`;
+
+let kafka: KafkaTestenv;
+let h: Harness;
+
+interface KafkaParams {
+  kafka: { topic: string; partition: number; first_offset: string; last_offset: string; messages: { offset: string; partition: number; value: unknown; key: string | null }[]; rejected?: { partition: number; offset: string; reason: string }[] };
+}
+
+async function runsOf(platform: Platform): Promise<{ runKey: string; trigger: string; params: KafkaParams }[]> {
+  const rows = await platform.store.db.selectFrom("runs").select(["runKey", "trigger", "params"]).where("pipelineId", "=", "on-events").execute();
+  return rows.map((r) => ({ runKey: r.runKey, trigger: r.trigger, params: (typeof r.params === "string" ? JSON.parse(r.params) : r.params) as KafkaParams }));
+}
+
+async function produce(values: string[], partitions = 2): Promise<void> {
+  const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
+  await producer.send({ messages: values.map((value, i) => ({ topic: "clicks", key: `k${i}`, value, partition: i % partitions })) });
+  await producer.close();
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Every value seen across the runs, with how often. */
+function seenValues(runs: { params: KafkaParams }[]): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const run of runs) for (const m of run.params.kafka.messages) seen.set(JSON.stringify(m.value), (seen.get(JSON.stringify(m.value)) ?? 0) + 1);
+  return seen;
+}
+
+beforeAll(async () => {
+  kafka = await startKafkaTestenv();
+  await kafka.createTopic("clicks", 2);
+  h = await openHarness({ pipelines: { "on-events.yaml": PIPELINE }, start: false });
+  await new ConnectionService(h.platform.store, h.platform.secrets).set("team-a", "events", { kind: "kafka", settings: { bootstrap_servers: [kafka.bootstrap] } });
+  await h.platform.start();
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close().catch(() => undefined);
+  await kafka?.close();
+});
+
+describe("Kafka-triggered runs", () => {
+  it("makes each batch one run keyed by topic, partition and offset range, and commits after", async () => {
+    await produce(Array.from({ length: 250 }, (_, i) => JSON.stringify({ n: i })));
+    const runs = await until("250 messages in runs", async () => {
+      const all = await runsOf(h.platform);
+      return [...seenValues(all).keys()].length >= 250 ? all : undefined;
+    });
+    expect(runs.every((r) => r.trigger === "kafka")).toBe(true);
+    expect(runs.every((r) => r.params.kafka.messages.length <= 100)).toBe(true);
+    for (const run of runs) {
+      const { partition, first_offset, last_offset } = run.params.kafka;
+      expect(run.runKey).toBe(`kafka:clicks:${partition}:${first_offset}-${last_offset}`);
+    }
+    const seen = seenValues(runs);
+    expect([...seen.values()].every((count) => count === 1)).toBe(true);
+    expect(seen.size).toBe(250);
+    const lag = await until("lag of 0 in /metrics", async () => {
+      const text = await h.platform.metrics.registry.metrics();
+      const lines = text.split("\n").filter((l) => l.startsWith("capstan_kafka_consumer_lag{"));
+      return lines.length === 2 && lines.every((l) => l.endsWith(" 0")) ? lines : undefined;
+    });
+    expect(lag[0]).toContain('pipeline="on-events"');
+  }, 60_000);
+
+  it("names a message that is not JSON by partition and offset and goes on", async () => {
+    await produce(["not json", JSON.stringify({ n: "after" })], 1);
+    const runs = await until("the message after the bad one", async () => {
+      const all = await runsOf(h.platform);
+      return seenValues(all).has(JSON.stringify({ n: "after" })) ? all : undefined;
+    });
+    const rejected = runs.flatMap((r) => r.params.kafka.rejected ?? []);
+    expect(rejected).toEqual([{ partition: 0, offset: expect.any(String) as string, reason: expect.stringMatching(/^partition 0 offset [0-9]+: the value is not JSON/) as string }]);
+  }, 30_000);
+
+  it("pauses consumption with the pipeline and resumes where it stopped", async () => {
+    await h.platform.store.pipelines.setPaused("on-events", true, Date.now());
+    await until("the trigger to pause", () => Promise.resolve(h.platform.streams?.status()[0] === undefined ? true : undefined), 10_000);
+    const before = (await runsOf(h.platform)).length;
+    await produce([JSON.stringify({ n: "paused" })], 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await runsOf(h.platform)).length).toBe(before);
+    await h.platform.store.pipelines.setPaused("on-events", false, Date.now());
+    await until("the paused message in a run", async () => (seenValues(await runsOf(h.platform)).has(JSON.stringify({ n: "paused" })) ? true : undefined));
+  }, 30_000);
+
+  it("reads on from the committed offset after the platform is opened again, making no run twice", async () => {
+    await h.platform.close();
+    await produce(Array.from({ length: 30 }, (_, i) => JSON.stringify({ n: `again-${i}` })));
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    const platform = await Platform.open({ config });
+    await platform.start();
+    try {
+      const runs = await until("the 30 new messages", async () => {
+        const all = await runsOf(platform);
+        return Array.from({ length: 30 }, (_, i) => JSON.stringify({ n: `again-${i}` })).every((v) => seenValues(all).has(v)) ? all : undefined;
+      });
+      const seen = seenValues(runs);
+      expect([...seen.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+      expect(new Set(runs.map((r) => r.runKey)).size).toBe(runs.length);
+    } finally {
+      await platform.close();
+    }
+  }, 60_000);
+});
