@@ -71,9 +71,11 @@ export class KafkaTriggers {
   start(): void {
     if (this.#timer || this.#closed) return;
     const tick = (): void => {
-      this.#reconciling ??= this.#reconcile().finally(() => {
-        this.#reconciling = undefined;
-      });
+      this.#reconciling ??= this.#reconcile()
+        .catch((error: unknown) => this.#options.log.error({ err: error }, "could not check the Kafka triggers against the pipelines"))
+        .finally(() => {
+          this.#reconciling = undefined;
+        });
     };
     tick();
     this.#timer = setInterval(tick, this.#options.intervalMs ?? 1_000);
@@ -103,9 +105,11 @@ export class KafkaTriggers {
 
   async #reconcile(): Promise<void> {
     if (this.#closed) return;
+    const withTriggers = this.#options.pipelines.list().filter((p) => (p.spec.triggers ?? []).length > 0);
+    if (withTriggers.length === 0 && this.#triggers.size === 0) return;
     const paused = new Set((await this.#options.store.pipelines.list()).filter((p) => p.paused === 1).map((p) => p.id));
     const wanted = new Map<string, { pipeline: LoadedPipeline; index: number }>();
-    for (const pipeline of this.#options.pipelines.list()) {
+    for (const pipeline of withTriggers) {
       if (paused.has(pipeline.spec.id)) continue;
       (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(`${pipeline.spec.id}#${index}:${t.connection}/${t.topic}/${t.group}/${t.maxMessages}/${t.maxWaitMs}/${t.format}`, { pipeline, index }));
     }
