@@ -97,7 +97,7 @@ function startupArchives(config: ServeConfig): Array<{ url: string; modelName: s
       for (const name of readdirSync(config.modelStore).sort()) {
         const path = join(config.modelStore, name);
         if (name.startsWith(".") || name === "key_file.json") continue;
-        if (statSync(path).isDirectory() ? existsSync(join(path, "MAR-INF")) : /\.(mar|zip)$/.test(name)) entries.push({ url: name, modelName: undefined });
+        if (statSync(path).isDirectory() ? existsSync(join(path, "MAR-INF")) : /\.(mar|zip|tar\.gz|tgz)$/.test(name)) entries.push({ url: name, modelName: undefined });
       }
       continue;
     }

@@ -1,14 +1,16 @@
 /**
- * A model archive opened for serving: a .mar (zip) unpacked into a private folder, or a folder
- * laid out like one, with its MAR-INF/MANIFEST.json checked and its `configFile` YAML read.
+ * A model archive opened for serving: a .mar (zip) or a .tar.gz (`--archive-format tgz`, told apart
+ * by their first bytes) unpacked into a private folder, or a folder laid out like one, with its
+ * MAR-INF/MANIFEST.json checked and its `configFile` YAML read.
  * Layout written by torch-model-archiver: the user's files at the root and
  * `MAR-INF/MANIFEST.json` = {createdOn, runtime, model: {modelName, serializedFile?, handler,
  * modelFile?, modelVersion, extensions?, requirementsFile?, configFile?}, archiverVersion}.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { invalidModel } from "../errors.js";
+import { TarFormatError, unpackTarGz } from "./tar-reader.js";
 import { unpackZip, ZipFormatError } from "./zip-reader.js";
 
 /** The manifest's `model` object. */
@@ -68,10 +70,15 @@ export async function openModelArchive(path: string, options: OpenArchiveOptions
     unpacked = mkdtempSync(join(options.workDir, "model-"));
     modelDir = unpacked;
     try {
-      await unpackZip(path, unpacked);
+      if (isGzip(path)) {
+        await unpackTarGz(path, unpacked);
+        modelDir = archiveRoot(unpacked);
+      } else {
+        await unpackZip(path, unpacked);
+      }
     } catch (error) {
       rmSync(unpacked, { recursive: true, force: true });
-      if (error instanceof ZipFormatError) throw invalidModel(`${basename(path)} is not a usable model archive: ${error.message}`);
+      if (error instanceof ZipFormatError || error instanceof TarFormatError) throw invalidModel(`${basename(path)} is not a usable model archive: ${error.message}`);
       throw error;
     }
   }
@@ -105,6 +112,29 @@ export async function openModelArchive(path: string, options: OpenArchiveOptions
     clean();
     throw error;
   }
+}
+
+/** Whether the file starts with gzip's magic bytes (a .tar.gz; a .mar starts with "PK"). */
+function isGzip(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The folder of an unpacked .tar.gz that holds MAR-INF: torch-model-archiver's tgz puts the files in
+ * one folder named after the model, which TorchServe serves as the archive's root.
+ */
+function archiveRoot(unpacked: string): string {
+  if (existsSync(join(unpacked, "MAR-INF"))) return unpacked;
+  const entries = readdirSync(unpacked, { withFileTypes: true });
+  const only = entries[0];
+  if (entries.length === 1 && only?.isDirectory() && existsSync(join(unpacked, only.name, "MAR-INF"))) return join(unpacked, only.name);
+  return unpacked;
 }
 
 function basename(path: string): string {
