@@ -8,6 +8,7 @@
  * lost and none lands in two runs, whatever the batch boundaries were before the crash.
  */
 import type { Consumer, Message, MessagesStream } from "@platformatic/kafka";
+import { hostname } from "node:os";
 import type { ResolvedConnection } from "../connections/index.js";
 import { isCapstanError } from "../errors/index.js";
 import type { KafkaTriggerSpec } from "../pipelines/index.js";
@@ -80,6 +81,12 @@ export class KafkaTrigger {
     const consumer = new Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>({
       clientId: `capstan-${this.pipelineId}`,
       groupId: this.spec.group,
+      // Static membership: a scheduler started again on this host (after a crash, or a pause) takes
+      // its partitions back at once instead of waiting for the dead member's session to expire.
+      groupInstanceId: `capstan-${hostname()}-${this.pipelineId}-${this.spec.topic}`.replace(/[^A-Za-z0-9._-]/g, "_"),
+      sessionTimeout: 15_000,
+      rebalanceTimeout: 15_000,
+      heartbeatInterval: 3_000,
       bootstrapBrokers: s.bootstrap_servers as string[],
       autocommit: false,
       retries: 3,
