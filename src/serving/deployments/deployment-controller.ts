@@ -2,7 +2,8 @@
  * Makes deployments so: for each deployment in the store it resolves the alias it follows (a move
  * made by any path is seen), rolls its replicas one by one towards the wanted version and count,
  * and reports what it sees back to the record (state, message, replicas). Local deployments run as
- * `capstan serve` processes of this process (local-replicas.ts); Kubernetes ones are applied as a
+ * `capstan serve` processes of this process (local-replicas.ts), adopted by the next one when this
+ * one dies without stopping them; Kubernetes ones are applied as a
  * Deployment + Service through a KubeDeploymentTarget. A deployment marked for deletion is torn
  * down, then its record is removed. Runs in `capstan up` only.
  */
@@ -64,7 +65,10 @@ export class DeploymentController {
     loop();
   }
 
-  /** Stops passes and every local replica (Kubernetes objects stay: they do not depend on this process). */
+  /**
+   * Stops passes and every local replica (Kubernetes objects stay: they do not depend on this
+   * process). Only a crash leaves replicas running, and the next `capstan up` adopts them.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -98,7 +102,8 @@ export class DeploymentController {
     const { store } = this.#options;
     if (row.state === "deleting") {
       if (row.target === "local") {
-        await this.#local.get(row.name)?.stopAll();
+        // Replicas an earlier `capstan up` left running are adopted first, so they stop too.
+        await (this.#local.get(row.name) ?? (await this.#localSet(row))).stopAll();
         this.#local.delete(row.name);
       } else if (this.#options.kube) {
         await this.#options.kube.remove(row);
@@ -127,22 +132,31 @@ export class DeploymentController {
     await this.#reconcileLocal(row, version);
   }
 
+  /** The replica set of a local deployment, made (and its earlier replicas adopted) on first need. */
+  async #localSet(row: StoredDeployment): Promise<LocalReplicaSet> {
+    const { store, home } = this.#options;
+    const existing = this.#local.get(row.name);
+    if (existing) return existing;
+    // The key is made at creation; a deployment recorded before keys were kept gets one now.
+    const inferenceKey = Number(row.tokenAuth) === 0 ? undefined : (row.inferenceKey ?? (await store.deployments.inferenceKey(row.name, randomBytes(24).toString("base64url"))));
+    const set = new LocalReplicaSet({
+      name: row.name,
+      inferenceKey,
+      dir: join(home, "deployments", row.name),
+      command: this.#options.command,
+      env: this.#options.env,
+      ...(this.#options.startTimeoutMs !== undefined ? { startTimeoutMs: this.#options.startTimeoutMs } : {}),
+    });
+    this.#local.set(row.name, set);
+    // Replicas an earlier `capstan up` left running (it crashed) are taken back, not started again.
+    const adopted = await set.adopt();
+    if (adopted.length > 0) this.#options.log.info({ deployment: row.name, pids: adopted }, "adopted running replicas");
+    return set;
+  }
+
   async #reconcileLocal(row: StoredDeployment, version: number): Promise<void> {
     const { store, home } = this.#options;
-    let set = this.#local.get(row.name);
-    if (!set) {
-      // The key is made at creation; a deployment recorded before keys were kept gets one now.
-      const inferenceKey = Number(row.tokenAuth) === 0 ? undefined : (row.inferenceKey ?? (await store.deployments.inferenceKey(row.name, randomBytes(24).toString("base64url"))));
-      set = new LocalReplicaSet({
-        name: row.name,
-        inferenceKey,
-        dir: join(home, "deployments", row.name),
-        command: this.#options.command,
-        env: this.#options.env,
-        ...(this.#options.startTimeoutMs !== undefined ? { startTimeoutMs: this.#options.startTimeoutMs } : {}),
-      });
-      this.#local.set(row.name, set);
-    }
+    const set = await this.#localSet(row);
     const archive = `${row.model}-v${version}.mar`;
     if (!existsSync(join(set.store, archive))) {
       const stored = await store.models.version(row.model, version);

@@ -9,15 +9,20 @@
  * serve it and at most one more than wanted runs; else stop one of another version; else stop one
  * too many. A replica that fails to start is retried with a growing delay (2 s doubling to 60 s).
  *
+ * A replica's stderr goes straight to its log file (read back for its address and load errors), so
+ * it keeps serving when `capstan up` dies; once ready it is recorded (replica-records.ts) and
+ * `adopt()` takes live replicas of an earlier `capstan up` back instead of starting new ones.
+ *
  * With an inference key (the deployment's token authorization) every replica reads it from
  * `inference.key` (mode 0600) through config.properties' inference_key_file and asks for it on its
  * inference API; the readiness checks send it. The key never reaches a command line or a log.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { signalGroup } from "../../process-groups/index.js";
 import type { ReplicaView } from "../../operations/index.js";
+import { alive, readRecords, removeRecord, runsRecord, writeRecord, type ReplicaRecord } from "./replica-records.js";
 
 /** How a replica is started: the CLI's argv prefix, the environment, and where the deployment keeps its files. */
 export interface LocalReplicaOptions {
@@ -41,10 +46,16 @@ interface Replica {
   model: string;
   version: number;
   state: ReplicaView["state"];
-  child: ChildProcess;
+  pid: number | undefined;
+  /** The process when this `capstan up` started it; undefined for an adopted one (watched by its pid). */
+  child: ChildProcess | undefined;
+  archive: string;
+  startedAt: number;
   url: string | null;
   message: string | null;
-  log: WriteStream;
+  /** Its log, and where this start's lines begin. */
+  logPath: string;
+  logOffset: number;
   exited: Promise<void>;
 }
 
@@ -88,7 +99,51 @@ export class LocalReplicaSet {
 
   /** The replicas as they are now, for the deployment's record. */
   views(): ReplicaView[] {
-    return this.#replicas.map((r) => ({ replica: String(r.id), version: r.version, state: r.state, url: r.url, pid: r.child.pid ?? null, message: r.message }));
+    return this.#replicas.map((r) => ({ replica: String(r.id), version: r.version, state: r.state, url: r.url, pid: r.pid ?? null, message: r.message }));
+  }
+
+  /**
+   * Takes back the replicas an earlier `capstan up` left running: a record whose pid is alive, runs
+   * this replica's command line, answers /ping and has its model ready is adopted as ready; one that
+   * is ours but does not answer is stopped; a dead or foreign one is forgotten (never signalled).
+   * Answers the pids adopted.
+   */
+  async adopt(): Promise<number[]> {
+    const adopted: number[] = [];
+    for (const record of readRecords(this.#options.dir)) {
+      this.#nextId = Math.max(this.#nextId, record.id + 1);
+      if (!alive(record.pid) || !runsRecord(this.#options.dir, record)) {
+        removeRecord(this.#options.dir, record.id);
+        continue;
+      }
+      const replica = this.#adopted(record);
+      if (await this.#healthy(replica)) {
+        replica.state = "ready";
+        this.#replicas.push(replica);
+        adopted.push(record.pid);
+      } else {
+        await this.#stop(replica);
+      }
+    }
+    return adopted;
+  }
+
+  #adopted(record: ReplicaRecord): Replica {
+    return {
+      id: record.id,
+      model: record.model,
+      version: record.version,
+      state: "starting",
+      pid: record.pid,
+      child: undefined,
+      archive: record.archive,
+      startedAt: record.startedAt,
+      url: record.url,
+      message: null,
+      logPath: join(this.#options.dir, `replica-${record.id}.log`),
+      logOffset: 0,
+      exited: Promise.resolve(),
+    };
   }
 
   /** Why the last start failed, while no replica serves. */
@@ -103,6 +158,8 @@ export class LocalReplicaSet {
 
   /** Makes one change towards `count` ready replicas of `version` (archive: the file name in the store). */
   step(model: string, version: number, archive: string, count: number): void {
+    // An adopted replica has no child process to say it exited: its pid is checked instead.
+    for (const r of this.#replicas) if (r.child === undefined && r.pid !== undefined && r.state !== "stopping" && !alive(r.pid)) this.#fail(r, "capstan serve exited");
     this.#replicas = this.#replicas.filter((r) => r.state !== "failed");
     if (this.#replicas.some((r) => r.state === "starting" || r.state === "stopping")) return;
     const current = this.#replicas.filter((r) => r.version === version);
@@ -125,34 +182,72 @@ export class LocalReplicaSet {
 
   #start(model: string, version: number, archive: string): void {
     const id = this.#nextId++;
-    const log = createWriteStream(join(this.#options.dir, `replica-${id}.log`), { flags: "a", mode: 0o600 });
-    const child = spawn(
-      this.#options.command[0]!,
-      [...this.#options.command.slice(1), "serve", "--model-store", this.store, "--models", `${model}=${archive}`, "--ts-config", join(this.#options.dir, "config.properties")],
-      { cwd: this.#options.dir, env: this.#options.env, detached: true, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    const replica: Replica = { id, model, version, state: "starting", child, url: null, message: null, log, exited: new Promise((resolve) => child.once("close", () => resolve())) };
+    const logPath = join(this.#options.dir, `replica-${id}.log`);
+    // stderr is the log file itself, not a pipe through this process, so the replica outlives a crash of it.
+    const logFd = openSync(logPath, "a", 0o600);
+    const logOffset = statSync(logPath).size;
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        this.#options.command[0]!,
+        [...this.#options.command.slice(1), "serve", "--model-store", this.store, "--models", `${model}=${archive}`, "--ts-config", join(this.#options.dir, "config.properties")],
+        { cwd: this.#options.dir, env: this.#options.env, detached: true, stdio: ["ignore", "ignore", logFd] },
+      );
+    } finally {
+      closeSync(logFd);
+    }
+    const replica: Replica = {
+      id,
+      model,
+      version,
+      state: "starting",
+      pid: child.pid,
+      child,
+      archive,
+      startedAt: Date.now(),
+      url: null,
+      message: null,
+      logPath,
+      logOffset,
+      exited: new Promise((resolve) => child.once("close", () => resolve())),
+    };
     this.#replicas.push(replica);
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      log.write(chunk);
-      if (replica.url === null) {
-        stderr += chunk.toString();
-        const match = /capstan serve: inference (http:\/\/\S+?),/.exec(stderr);
-        if (match?.[1]) replica.url = match[1];
-        const failed = /could not load [^\n]*/.exec(stderr);
-        if (failed) {
-          this.#fail(replica, failed[0]);
-          void this.#stop(replica, "failed");
-        }
-      }
-    });
     child.once("error", (error) => this.#fail(replica, `could not start capstan serve: ${error.message}`));
     child.once("exit", (code, signal) => {
-      log.end();
-      if (replica.state !== "stopping") this.#fail(replica, `capstan serve exited (${signal ?? `code ${code}`}); see ${join(this.#options.dir, `replica-${id}.log`)}`);
+      if (replica.state !== "stopping") this.#fail(replica, `capstan serve exited (${signal ?? `code ${code}`}); see ${logPath}`);
     });
     void this.#awaitHealthy(replica);
+  }
+
+  /** What this start of the replica wrote to its log so far. */
+  #logSince(replica: Replica): string {
+    try {
+      const size = statSync(replica.logPath).size;
+      if (size <= replica.logOffset) return "";
+      const fd = openSync(replica.logPath, "r");
+      try {
+        const buffer = Buffer.alloc(Math.min(size - replica.logOffset, 1 << 20));
+        const read = readSync(fd, buffer, 0, buffer.length, replica.logOffset);
+        return buffer.subarray(0, read).toString();
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return "";
+    }
+  }
+
+  /** Whether the replica answers /ping and says its model is ready (with the key when token authorization is on). */
+  async #healthy(replica: Replica): Promise<boolean> {
+    if (replica.url === null) return false;
+    try {
+      const headers: Record<string, string> = this.#options.inferenceKey !== undefined ? { authorization: `Bearer ${this.#options.inferenceKey}` } : {};
+      const ping = await fetch(`${replica.url}/ping`, { headers, signal: AbortSignal.timeout(2_000) });
+      const model = ping.status === 200 ? await fetch(`${replica.url}/v2/models/${encodeURIComponent(replica.model)}/ready`, { headers, signal: AbortSignal.timeout(2_000) }) : undefined;
+      return model?.status === 200 && ((await model.json()) as { ready?: boolean }).ready === true;
+    } catch {
+      return false;
+    }
   }
 
   async #awaitHealthy(replica: Replica): Promise<void> {
@@ -163,20 +258,21 @@ export class LocalReplicaSet {
         void this.#stop(replica, "failed");
         return;
       }
-      if (replica.url !== null) {
-        try {
-          const headers: Record<string, string> = this.#options.inferenceKey !== undefined ? { authorization: `Bearer ${this.#options.inferenceKey}` } : {};
-          const ping = await fetch(`${replica.url}/ping`, { headers, signal: AbortSignal.timeout(2_000) });
-          const model = ping.status === 200 ? await fetch(`${replica.url}/v2/models/${encodeURIComponent(replica.model)}/ready`, { headers, signal: AbortSignal.timeout(2_000) }) : undefined;
-          const ready = model?.status === 200 && ((await model.json()) as { ready?: boolean }).ready === true;
-          if (ready && replica.state === "starting") {
-            replica.state = "ready";
-            this.#lastFailure = undefined;
-            return;
-          }
-        } catch {
-          // not listening yet
+      const log = this.#logSince(replica);
+      const failed = /could not load [^\n]*/.exec(log);
+      if (failed) {
+        this.#fail(replica, failed[0]);
+        void this.#stop(replica, "failed");
+        return;
+      }
+      if (replica.url === null) replica.url = /capstan serve: inference (http:\/\/\S+?),/.exec(log)?.[1] ?? null;
+      if ((await this.#healthy(replica)) && replica.state === "starting") {
+        replica.state = "ready";
+        this.#lastFailure = undefined;
+        if (replica.pid !== undefined && replica.url !== null) {
+          writeRecord(this.#options.dir, { id: replica.id, pid: replica.pid, url: replica.url, model: replica.model, version: replica.version, archive: replica.archive, startedAt: replica.startedAt });
         }
+        return;
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -191,8 +287,16 @@ export class LocalReplicaSet {
 
   async #stop(replica: Replica, finalState: "stopping" | "failed" = "stopping"): Promise<void> {
     if (replica.state !== "failed") replica.state = finalState;
-    const pid = replica.child.pid;
-    if (pid !== undefined && replica.child.exitCode === null && replica.child.signalCode === null) {
+    const pid = replica.pid;
+    if (pid !== undefined && replica.child === undefined) {
+      // Adopted: no child to wait for; its group is signalled and its pid watched.
+      signalGroup(pid, "SIGTERM");
+      const deadline = Date.now() + (this.#options.stopGraceMs ?? 10_000);
+      while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      signalGroup(pid, "SIGKILL");
+      const killed = Date.now();
+      while (alive(pid) && Date.now() - killed < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    } else if (pid !== undefined && replica.child && replica.child.exitCode === null && replica.child.signalCode === null) {
       signalGroup(pid, "SIGTERM");
       const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), this.#options.stopGraceMs ?? 10_000);
       await replica.exited;
@@ -200,6 +304,7 @@ export class LocalReplicaSet {
       // Workers the server left behind in its group go too.
       signalGroup(pid, "SIGKILL");
     }
+    removeRecord(this.#options.dir, replica.id);
     this.#replicas = this.#replicas.filter((r) => r !== replica);
   }
 
