@@ -2,10 +2,13 @@
  * A model version's files: a .mar file or a model folder, checked with serving's archive reader
  * (MAR-INF/MANIFEST.json must name a handler), hashed (sha256 of the file, or of the folder's sorted
  * relative paths and contents) and copied into the home under `models/NAME/SHA256[.mar]`, so a
- * version's files never change after registration and the same content is stored once.
+ * version's files never change after registration and the same content is stored once. The files
+ * are first copied, links kept as links, into a private folder of the home, and everything is
+ * checked and read there: a task still running in the same run cannot swap a file for a link
+ * between the check and the copy.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { openModelArchive } from "../serving/archive/index.js";
 import { InvalidRequestError } from "../scheduler/index.js";
@@ -21,12 +24,14 @@ export interface CopiedModel {
   handler: string;
 }
 
-/** A model checked and hashed, not yet copied. */
+/** A model checked and hashed in a private copy, not yet stored. */
 export interface InspectedModel extends Omit<CopiedModel, "artifactPath"> {
-  /** The file or folder it was read from. */
+  /** The private copy (a file or folder in the home's scratch folder) that was checked. */
   source: string;
   /** A folder's files, sorted, relative (empty for a .mar). */
   files: string[];
+  /** Removes what is left of the private copy. */
+  readonly discard: () => void;
 }
 
 /** Files of a folder, sorted, relative; refuses links (a model's files are its own). */
@@ -56,46 +61,59 @@ function hashFolder(root: string, files: readonly string[]): { sha256: string; s
   return { sha256: hash.digest("hex"), sizeBytes };
 }
 
-/** Checks `source` is a model archive or folder and hashes it; throws InvalidRequestError naming `path`. `home` holds the scratch folder. */
+/**
+ * Copies `source` into a private folder (links copied as links, never followed), then checks the
+ * copy is a model archive or folder and hashes it; throws InvalidRequestError naming `path`.
+ */
 export async function inspectModel(source: string, home: string): Promise<InspectedModel> {
   if (!existsSync(source)) throw new InvalidRequestError(`path: ${source} does not exist`);
-  const isDir = statSync(source).isDirectory();
-  if (!isDir && !statSync(source).isFile()) throw new InvalidRequestError(`path: ${source} is neither a file nor a folder`);
-  let handler: string;
+  const scratch = join(home, "tmp");
+  mkdirSync(scratch, { recursive: true, mode: 0o700 });
+  const privateDir = mkdtempSync(join(scratch, "model-copy-"));
+  const discard = (): void => rmSync(privateDir, { recursive: true, force: true });
   try {
-    const archive = await openModelArchive(source, { workDir: join(home, "tmp") });
-    handler = archive.handler;
-    archive.clean();
+    const copy = join(privateDir, "model");
+    try {
+      cpSync(source, copy, { recursive: true, dereference: false, verbatimSymlinks: true, errorOnExist: true, force: false });
+    } catch (error) {
+      // A fifo, a socket or a device in a folder, or a file that vanished while it was read.
+      throw new InvalidRequestError(`path: ${source} could not be copied (only files and folders can be registered): ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const top = lstatSync(copy);
+    if (top.isSymbolicLink()) throw new InvalidRequestError(`path: ${source} became a symbolic link while it was read; register the file itself`);
+    const isDir = top.isDirectory();
+    if (!isDir && !top.isFile()) throw new InvalidRequestError(`path: ${source} is neither a file nor a folder`);
+    // A folder's links are refused before anything inside it is read.
+    const files = isDir ? folderFiles(copy) : [];
+    let handler: string;
+    try {
+      const archive = await openModelArchive(copy, { workDir: scratch });
+      handler = archive.handler;
+      archive.clean();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new InvalidRequestError(`path: ${source} is not a model archive (.mar) or model folder: ${message}`);
+    }
+    if (isDir) return { kind: "dir", source: copy, files, handler, discard, ...hashFolder(copy, files) };
+    const data = readFileSync(copy);
+    return { kind: "mar", source: copy, files: [], handler, discard, sha256: createHash("sha256").update(data).digest("hex"), sizeBytes: data.length };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new InvalidRequestError(`path: ${source} is not a model archive (.mar) or model folder: ${message}`);
+    discard();
+    throw error;
   }
-  if (isDir) {
-    const files = folderFiles(source);
-    return { kind: "dir", source, files, handler, ...hashFolder(source, files) };
-  }
-  const data = readFileSync(source);
-  return { kind: "mar", source, files: [], handler, sha256: createHash("sha256").update(data).digest("hex"), sizeBytes: data.length };
 }
 
-/** Copies an inspected model into `home` under models/NAME/ (once per content); answers the path relative to the home. */
+/** Moves an inspected model's private copy into `home` under models/NAME/ (once per content); answers the path relative to the home. */
 export function copyIntoHome(model: InspectedModel, home: string, name: string): string {
   const modelsDir = join(home, "models", name);
   mkdirSync(modelsDir, { recursive: true, mode: 0o700 });
-  if (model.kind === "dir") {
-    const target = join(modelsDir, model.sha256);
-    if (!existsSync(target)) {
-      const staging = mkdtempSync(join(modelsDir, ".copy-"));
-      for (const file of model.files) cpSync(join(model.source, file), join(staging, file), { recursive: false, errorOnExist: true, force: false });
-      renameSync(staging, target);
-    }
-    return relative(home, target);
-  }
-  const target = join(modelsDir, `${model.sha256}.mar`);
-  if (!existsSync(target)) {
-    const staging = join(modelsDir, `.copy-${process.pid}-${Date.now()}.mar`);
-    cpSync(model.source, staging);
-    renameSync(staging, target);
+  const target = join(modelsDir, model.kind === "dir" ? model.sha256 : `${model.sha256}.mar`);
+  try {
+    // The private copy is in the same home, so it is renamed into place whole.
+    if (!existsSync(target)) renameSync(model.source, target);
+  } catch (error) {
+    // Another registration of the same content won the rename.
+    if (!existsSync(target)) throw error;
   }
   return relative(home, target);
 }
@@ -103,6 +121,10 @@ export function copyIntoHome(model: InspectedModel, home: string, name: string):
 /** Checks `source` is a model archive or folder and copies it into `home`; throws InvalidRequestError naming `path`. */
 export async function copyModelArtifact(source: string, home: string, name: string): Promise<CopiedModel> {
   const model = await inspectModel(source, home);
-  const { source: _source, files: _files, ...copied } = model;
-  return { ...copied, artifactPath: copyIntoHome(model, home, name) };
+  try {
+    const { source: _source, files: _files, discard: _discard, ...copied } = model;
+    return { ...copied, artifactPath: copyIntoHome(model, home, name) };
+  } finally {
+    model.discard();
+  }
 }

@@ -68,10 +68,14 @@ export class ModelStorage {
   /** Checks `source` as a model archive or folder, hashes it and copies it to the team's place; throws InvalidRequestError naming `path`. */
   async put(source: string, name: string, team: string): Promise<CopiedModel> {
     const model = await inspectModel(source, this.#home);
-    const { source: _source, files: _files, ...copied } = model;
-    const volume = this.#byTeam.get(team);
-    if (volume === undefined) return { ...copied, artifactPath: copyIntoHome(model, this.#home, name) };
-    return { ...copied, artifactPath: `${volume.name}:${await this.#upload(model, volume.storage, name)}` };
+    try {
+      const { source: _source, files: _files, discard: _discard, ...copied } = model;
+      const volume = this.#byTeam.get(team);
+      if (volume === undefined) return { ...copied, artifactPath: copyIntoHome(model, this.#home, name) };
+      return { ...copied, artifactPath: `${volume.name}:${await this.#upload(model, volume.storage, name)}` };
+    } finally {
+      model.discard();
+    }
   }
 
   /**

@@ -64,7 +64,11 @@ ${hostileTask("dotdot", "", '{"path": "%s/../../capstan.db"}')}${hostileTask("ab
   "not_a_string",
   "",
   '{"path": 42, "unused": "%s"}',
-)}${hostileTask("missing", "", '{"other": "%s"}')}`;
+)}${hostileTask("missing", "", '{"other": "%s"}')}${hostileTask(
+  "fifo_in_folder",
+  `${modelFolder("piped")} && mkfifo "$CAPSTAN_ARTIFACTS_DIR/piped/pipe" &&`,
+  '{"path": "%s/piped"}',
+)}`;
 
 const STEAL = `id: steal
 team: other
@@ -129,6 +133,7 @@ describe("register_model in a pipeline file", () => {
     expect(reasons.no_manifest).toMatch(/^failed: register_model: path: .*plain is not a model archive/);
     expect(reasons.not_a_string).toBe("failed: register_model: output path: expected the path of a .mar file or a model folder as a string, got 42");
     expect(reasons.missing).toBe('failed: register_model: output path: the task reported no such output; write {"path": "PATH"} to $CAPSTAN_OUTPUT');
+    expect(reasons.fifo_in_folder).toMatch(/^failed: register_model: path: .*piped could not be copied \(only files and folders can be registered\)/);
     expect(await h.platform.store.models.get("evil")).toBeUndefined();
     const attempts = await h.platform.store.attempts.listByRun(run.id);
     expect(attempts.every((a) => a.state === "failed" && a.reason?.startsWith("register_model: "))).toBe(true);
@@ -159,6 +164,9 @@ tasks:
   later:
     command: 'true'
     depends_on: [package]
+  climb:
+    command: 'true'
+    register_model: { name: "../../etc", output: model_dir }
 `;
     const typo = `id: typo
 tasks:
@@ -176,6 +184,7 @@ tasks:
         expect.stringMatching(/^bad\.yaml:7:\d+: tasks\.package\.register_model\.output: "model dir" is not an output key/),
         expect.stringMatching(/^bad\.yaml:8:\d+: tasks\.package\.register_model\.alias: "Prod" is not an alias name/),
         expect.stringMatching(/^bad\.yaml:9:\d+: tasks\.package\.register_model\.metrics_from: "later" is not this task or one of its upstream tasks/),
+        expect.stringMatching(/^bad\.yaml:15:\d+: tasks\.climb\.register_model\.name: "\.\.\/\.\.\/etc" is not a model name/),
       ]),
     );
   });
