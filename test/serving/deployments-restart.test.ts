@@ -77,6 +77,9 @@ describe("local replicas across restarts of capstan up", () => {
     const { pid, url } = first.replica_status[0]! as { pid: number; url: string };
     const { key } = await client.deploymentKey("users-prod");
     expect(readdirSync(folder).filter((f) => /^replica-\d+\.json$/.test(f))).toEqual(["replica-0.json"]);
+    // `deployments show` against the server prints a curl to the replica with the key.
+    const show = await runCli(["--server", up.url, "deployments", "show", "users-prod"], { cwd: dir, env: { ...env, CAPSTAN_TOKEN: readFileSync(join(home, "cli-token"), "utf8").trim() } });
+    expect(show.stdout, show.stderr).toContain(`curl -X POST ${url}/predictions/users -H 'authorization: Bearer ${key}'`);
 
     // kill -9 of up: the replica keeps running and answering.
     await killHard(up);
