@@ -9,6 +9,4 @@ export { LocalStorage, type LocalStorageOptions } from "./local/local-storage.js
 export { S3Storage, type S3Credentials, type S3StorageOptions } from "./s3/s3-storage.js";
 export { zipFolder } from "./zip-folder.js";
 export { VolumeRegistry, type TeamSecretReader, type Volume, type VolumeRegistryOptions } from "./volumes.js";
-export { VirtualTreeStorage, type TreeChild, type TreeNode, type TreeResolver } from "./virtual/virtual-tree-storage.js";
-export { homeVolumeName, homeVolumeStorage, isHomeVolumeName, type SandboxHome } from "./virtual/home-volume.js";
-export { RUNS_VOLUME_NAME, runsVolumeStorage, type RunsSource, type RunTaskOutput } from "./virtual/runs-volume.js";
+export { homeVolumeName, homeVolumeStorage, isHomeVolumeName, RUNS_VOLUME_NAME, runsVolumeStorage, VirtualTreeStorage, type RunsSource, type RunTaskOutput, type SandboxHome, type TreeChild, type TreeNode, type TreeResolver } from "./virtual/index.js";

@@ -10,8 +10,7 @@ import { LocalStorage } from "./local/local-storage.js";
 import { S3Storage, type S3Credentials } from "./s3/s3-storage.js";
 import type { Storage } from "./storage.js";
 import { StorageError } from "./storage-error.js";
-import { isHomeVolumeName } from "./virtual/home-volume.js";
-import { RUNS_VOLUME_NAME } from "./virtual/runs-volume.js";
+import { isHomeVolumeName, RUNS_VOLUME_NAME } from "./virtual/index.js";
 
 /** A configured volume. */
 export interface Volume {

@@ -56,6 +56,10 @@ describe("volume registry", () => {
     await rm(base, { recursive: true, force: true });
   });
 
+  it.each(["runs", "home-alice"])("refuses a configured volume named %s: the platform's own names", (name) => {
+    expect(() => VolumeRegistry.fromConfig({ [name]: { kind: "local", team: "t", path: "x" } }, { baseDir: tmpdir() })).toThrow(/platform's own/);
+  });
+
   it("shows a team only its own volumes; another team's is not_found like a missing one", async () => {
     await writeFile(join(base, "hello.txt"), "hi");
     const registry = VolumeRegistry.fromConfig(
