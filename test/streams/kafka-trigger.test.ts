@@ -132,4 +132,56 @@ describe("Kafka-triggered runs", () => {
       await platform.close();
     }
   }, 60_000);
+
+  it("resumes when the broker comes back after it was stopped mid-stream", async () => {
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    const platform = await Platform.open({ config });
+    await platform.start();
+    try {
+      await produce([JSON.stringify({ n: "before-stop" })], 1);
+      await until("the message before the stop", async () => (seenValues(await runsOf(platform)).has(JSON.stringify({ n: "before-stop" })) ? true : undefined));
+      await kafka.stop({ hard: true });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await kafka.start();
+      await produce(Array.from({ length: 20 }, (_, i) => JSON.stringify({ n: `after-restart-${i}` })));
+      const runs = await until(
+        "the messages produced after the broker restarted",
+        async () => {
+          const all = await runsOf(platform);
+          return Array.from({ length: 20 }, (_, i) => JSON.stringify({ n: `after-restart-${i}` })).every((v) => seenValues(all).has(v)) ? all : undefined;
+        },
+        90_000,
+      );
+      expect([...seenValues(runs).entries()].filter(([, count]) => count !== 1)).toEqual([]);
+    } finally {
+      await platform.close();
+    }
+  }, 150_000);
+
+  it("shows a trigger whose credentials are refused as failed, naming the file and field", async () => {
+    const wrong = `id: wrong-password
+team: team-a
+triggers:
+  - kafka: { connection: events-sasl, topic: clicks, group: g-wrong }
+tasks:
+  take: { command: "true" }
+`;
+    h.writePipeline("wrong-password.yaml", wrong);
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    const platform = await Platform.open({ config });
+    await platform.secrets.set("team-a", "kafka", { password: "not-the-password" });
+    await new ConnectionService(platform.store, platform.secrets).set("team-a", "events-sasl", {
+      kind: "kafka",
+      settings: { bootstrap_servers: [kafka.saslBootstrap], sasl_mechanism: "PLAIN", sasl_username: kafka.saslUsername },
+      secrets: { sasl_password: "kafka/password" },
+    });
+    await platform.start();
+    try {
+      const failed = await until("the trigger to fail", () => Promise.resolve(platform.streams?.status().find((t) => t.pipeline === "wrong-password" && t.state === "failed")), 30_000);
+      expect(failed.error).toMatch(/wrong-password\.yaml: triggers\[0\]\.kafka: /);
+      expect(failed.error).not.toContain("not-the-password");
+    } finally {
+      await platform.close();
+    }
+  }, 60_000);
 });
