@@ -65,10 +65,15 @@ export class ModelStorage {
     this.#byTeam = byTeam;
   }
 
-  /** Checks `source` as a model archive or folder, hashes it and copies it to the team's place; throws InvalidRequestError naming `path`. */
-  async put(source: string, name: string, team: string): Promise<CopiedModel> {
+  /**
+   * Checks `source` as a model archive or folder, hashes it and copies it to the team's place; throws
+   * InvalidRequestError naming `path`. `checkAgain` runs once the private copy is taken and before it
+   * is stored (a caller that checked where `source` leads checks it again there).
+   */
+  async put(source: string, name: string, team: string, checkAgain?: () => void): Promise<CopiedModel> {
     const model = await inspectModel(source, this.#home);
     try {
+      checkAgain?.();
       const { source: _source, files: _files, discard: _discard, ...copied } = model;
       const volume = this.#byTeam.get(team);
       if (volume === undefined) return { ...copied, artifactPath: copyIntoHome(model, this.#home, name) };

@@ -33,18 +33,18 @@ export class TaskModelRegistrar implements ModelRegistrar {
     try {
       const existing = await this.options.store.models.get(spec.name);
       if (existing && existing.team !== team) throw new Error(takenMessage(spec.name));
-      const source = resolveTaskModelPath(spec.output, outputs[spec.output], {
-        home: this.options.home,
-        artifactsDir: join(this.options.home, "artifacts", run.id),
-        pipelineDir: pipeline.baseDir,
-      });
+      const folders = { home: this.options.home, artifactsDir: join(this.options.home, "artifacts", run.id), pipelineDir: pipeline.baseDir };
+      const source = resolveTaskModelPath(spec.output, outputs[spec.output], folders);
       let metricsOf = outputs;
       if (spec.metricsFrom !== task.id) {
         const from = await this.options.store.tasks.get({ runId: run.id, taskId: spec.metricsFrom });
         metricsOf = from?.outputs ?? {};
       }
       const metrics = JSON.stringify(numericOutputs(metricsOf));
-      const copied = await this.options.storage.put(source, spec.name, team);
+      // A folder on the way that became a link while the copy was taken would have led it elsewhere.
+      const copied = await this.options.storage.put(source, spec.name, team, () => {
+        if (resolveTaskModelPath(spec.output, outputs[spec.output], folders) !== source) throw new Error(`output ${spec.output}: the path changed while it was read; write the model before the task ends and leave it`);
+      });
       const record = async (tx: Repositories, now: number): Promise<string | undefined> => {
         const model = await tx.models.ensure(spec.name, team, now);
         if (model.team !== team) return `register_model: ${takenMessage(spec.name)}`;
