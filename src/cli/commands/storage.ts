@@ -11,7 +11,10 @@ import { printJson, printTable } from "../output.js";
 const ADDRESSING = `
 Files on a volume are written VOLUME:PATH (team-data:raw/2026-11-30.csv; team-data: is the volume's
 root); anything else is a path on this machine. A local path that starts with a name and a colon,
-such as a:b, must be written ./a:b. Storage needs a running Capstan (capstan up, or --server URL).`;
+such as a:b, must be written ./a:b. Beside the team volumes, home-USER holds your sandboxes' homes
+(home-ann:lab/notes.txt) and runs the outputs of your teams' runs, read-only
+(runs:PIPELINE/RUN/artifacts/..., runs:PIPELINE/RUN/notebooks/TASK.ipynb). Storage needs a running
+Capstan (capstan up, or --server URL).`;
 
 interface CpOptions {
   recursive?: boolean;
