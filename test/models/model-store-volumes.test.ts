@@ -4,13 +4,15 @@
  * archive is read back from there (the API's /archive, as `capstan serve --model` fetches it); other
  * teams keep theirs in the home; a store naming an unknown volume or another team's is refused.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/cli/client.js";
 import { ConfigError, loadConfig, type VolumesConfigFile } from "../../src/config/index.js";
+import { ModelStorage } from "../../src/models/index.js";
 import { openModelArchive } from "../../src/serving/archive/index.js";
+import { VolumeRegistry } from "../../src/storage/index.js";
 import { Platform } from "../../src/wiring/index.js";
 import { tempDir } from "../support/platform-harness.js";
 import { startS3Testenv, type S3Testenv } from "../support/s3-testenv.js";
@@ -127,6 +129,33 @@ describe.each(kinds)("model versions on a $name volume", (kind) => {
 });
 
 describe("models.store", () => {
+  it("writes a folder again when its .complete marker is missing (a write cut short), and a complete one once", async () => {
+    const dir = tempDir();
+    const root = join(dir, "volume");
+    mkdirSync(root);
+    const home = join(dir, "home");
+    mkdirSync(home);
+    const volumes = VolumeRegistry.fromConfig({ "ml-models": { kind: "local", team: "ml", path: root } }, { baseDir: dir });
+    const storage = new ModelStorage({ home, volumes, stores: { ml: "ml-models" } });
+    const model = join(dir, "model");
+    mkdirSync(join(model, "MAR-INF"), { recursive: true });
+    writeFileSync(join(model, "MAR-INF", "MANIFEST.json"), JSON.stringify({ runtime: "python", model: { modelName: "m", handler: "handler.py", modelVersion: "1.0" } }));
+    writeFileSync(join(model, "handler.py"), "def handle(data, context):\n    return data\n");
+    const first = await storage.put(model, "users", "ml");
+    const stored = join(root, first.artifactPath.slice("ml-models:".length));
+    expect(readFileSync(`${stored}.complete`, "utf8")).toBe(`${first.sha256}\n`);
+    // Cut short: the marker and a file are missing; the next registration of the same content writes them.
+    rmSync(`${stored}.complete`);
+    rmSync(join(stored, "handler.py"));
+    expect((await storage.put(model, "users", "ml")).artifactPath).toBe(first.artifactPath);
+    expect(readFileSync(join(stored, "handler.py"), "utf8")).toContain("def handle");
+    // Complete: written once, left as it is.
+    writeFileSync(join(stored, "handler.py"), "changed on the volume");
+    await storage.put(model, "users", "ml");
+    expect(readFileSync(join(stored, "handler.py"), "utf8")).toBe("changed on the volume");
+    expect(readdirSync(join(home, "tmp"))).toEqual([]);
+  });
+
   it("refuses a volume that is not configured, of another team, or read-only, naming the entry", async () => {
     const dir = tempDir();
     const open = async (stores: Record<string, string>, readOnly = false): Promise<unknown> => {
