@@ -59,6 +59,12 @@ describe("capstan storage", () => {
     const listed = await json<{ volumes: { name: string }[] }>("storage", "ls");
     // beside the team's volumes: the caller's own sandbox homes and the runs of its teams (docs/storage.md)
     expect(listed.volumes.map((v) => v.name).sort()).toEqual(["home-alice", "runs", "scratch", "team-data"]);
+    // Both are addressed like any volume: alice has no sandbox and the team no runs yet.
+    expect(await json<{ entries: unknown[] }>("storage", "ls", "home-alice:")).toMatchObject({ entries: [] });
+    expect(await json<{ entries: unknown[] }>("storage", "ls", "runs:")).toMatchObject({ entries: [] });
+    const writeRuns = await cli("storage", "mkdir", "runs:x");
+    expect(writeRuns.code, writeRuns.stderr).toBe(2);
+    expect(writeRuns.stderr).toMatch(/read-only/);
   });
 
   it("copies a file up, lists it, copies it back down byte for byte, and a folder both ways with -r", { timeout: 300_000 }, async () => {
