@@ -16,6 +16,7 @@ import { PipelinePage } from "./pages/pipeline.js";
 import { PipelinesPage } from "./pages/pipelines.js";
 import { PoolsPage } from "./pages/pools.js";
 import { SecretsPage } from "./pages/secrets.js";
+import { ConnectionsPage } from "./pages/connections.js";
 import { RunPage } from "./pages/run.js";
 import { RunsPage } from "./pages/runs.js";
 import { SandboxesPage } from "./pages/sandboxes.js";
@@ -58,6 +59,7 @@ function SignedInApp() {
         <Route path="/files" element={<FilesPage />} />
         <Route path="/files/:volume/*" element={<FilesPage />} />
         <Route path="/secrets" element={<SecretsPage />} />
+        <Route path="/connections" element={<ConnectionsPage />} />
         <Route path="/account" element={<AccountPage />} />
         <Route path="/admin" element={<AdminPage />} />
         <Route path="*" element={<NotFound />} />

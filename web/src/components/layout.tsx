@@ -59,6 +59,9 @@ export function Layout({ children }: { children: ReactNode }) {
             </li>
           )}
           <li>
+            <NavLink to="/connections">Connections</NavLink>
+          </li>
+          <li>
             <NavLink to="/account">Account</NavLink>
           </li>
           {me?.admin && (
