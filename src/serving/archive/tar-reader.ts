@@ -144,8 +144,16 @@ const TYPE_NAMES: Record<string, string> = { "1": "a hard link", "2": "a symboli
 export async function unpackTarGz(path: string, into: string, limits: TarLimits = {}): Promise<string[]> {
   const maxTotalBytes = limits.maxTotalBytes ?? 8 * 1024 ** 3;
   const maxEntries = limits.maxEntries ?? 100_000;
-  // pipeline carries a read error into the gunzip stream and ends the file when that stops early.
-  const gunzip = pipeline(createReadStream(path), createGunzip(), () => undefined);
+  // pipeline carries a read error into the gunzip stream; stop() ends both when reading stops early
+  // (the end blocks come before the file's end, or an entry is refused), and any error after that
+  // (a write still in flight into the stopped gunzip stream) no longer matters.
+  const input = createReadStream(path);
+  const gunzip = pipeline(input, createGunzip(), () => undefined);
+  const stop = (): void => {
+    input.destroy();
+    gunzip.on("error", () => undefined);
+    gunzip.destroy();
+  };
   const reader = new ByteReader(gunzip);
   const names: string[] = [];
   let total = 0;
@@ -198,6 +206,8 @@ export async function unpackTarGz(path: string, into: string, limits: TarLimits 
         out.end();
         await once(out, "close");
       } catch (error) {
+        // A write still in flight fails once the stream is destroyed; the entry has failed already.
+        out.on("error", () => undefined);
         out.destroy();
         if (error instanceof TarFormatError) throw error;
         throw new TarFormatError(`${name}: ${(error as Error).message}`, { cause: error });
@@ -206,10 +216,10 @@ export async function unpackTarGz(path: string, into: string, limits: TarLimits 
       names.push(name);
     }
   } catch (error) {
-    gunzip.destroy();
+    stop();
     if (error instanceof TarFormatError) throw error;
     throw new TarFormatError(`not a gzipped tar archive, or a damaged one (${(error as Error).message})`, { cause: error });
   }
-  gunzip.destroy();
+  stop();
   return names;
 }
