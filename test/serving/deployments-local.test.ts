@@ -7,10 +7,11 @@
  * their logs) unless it was created without token authorization.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/cli/client.js";
+import { ModelStorage } from "../../src/models/index.js";
 import type { DeploymentView } from "../../src/operations/index.js";
 import { DeploymentController } from "../../src/serving/deployments/index.js";
 import { capstanCommand, taskBaseEnv } from "../../src/wiring/index.js";
@@ -154,5 +155,35 @@ describe("local deployments", () => {
     const failed = await wait((v) => v.state === "failed");
     expect(failed.message).toMatch(/^replica \d+: could not load users-v2\.mar: /);
     expect(await answers(failed)).toEqual(["one"]);
+  }, 150_000);
+
+  it("serves a version the registry keeps on the team's volume (models.store)", async () => {
+    const volumeRoot = join(tempDir(), "ml-models");
+    mkdirSync(volumeRoot);
+    server = await openServer({
+      configure: (config) => {
+        config.volumes = { "ml-models": { kind: "local", team: "ml", path: volumeRoot } };
+        config.modelStores = { ml: "ml-models" };
+      },
+    });
+    const client = new HttpClient(server.url, server.admin.token);
+    const dir = tempDir();
+    writeMar(join(dir, "m.mar"), { modelName: "users", handler: "handler.py", files: { "handler.py": handler("on-volume") } });
+    const version = await client.registerModel("users", join(dir, "m.mar"), { team: "ml" });
+    expect(version.artifact_path).toMatch(/^ml-models:models\/users\//);
+    await client.createDeployment({ name: "users-vol", model: "users", ref: "1", replicas: 1 });
+    const { key } = await client.deploymentKey("users-vol");
+    const { home } = server.platform.config;
+    const storage = new ModelStorage({ home, volumes: server.platform.volumes, stores: { ml: "ml-models" } });
+    controller = new DeploymentController({ store: server.platform.store, home, command: capstanCommand(), env: { ...taskBaseEnv(), CAPSTAN_PYTHON: python }, log: { info: () => undefined, warn: () => undefined }, intervalMs: 100, archiveOf: (path, kind) => storage.archive(path, kind) });
+    controller.start();
+    const deadline = Date.now() + 90_000;
+    let view = await client.getDeployment("users-vol");
+    while (view.state !== "ready") {
+      if (Date.now() > deadline) throw new Error(`deployment did not get ready: ${JSON.stringify(view)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      view = await client.getDeployment("users-vol");
+    }
+    expect(await answers(view, key)).toEqual(["on-volume"]);
   }, 150_000);
 });

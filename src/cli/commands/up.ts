@@ -50,6 +50,8 @@ export function registerUpCommand(program: Command): void {
         const { DeploymentController, KubeDeployments } = await import("../../serving/deployments/index.js");
         const kube = Object.keys(config.clusters).length > 0 ? await import("../../executors/kubernetes/kube/index.js") : undefined;
         const clusters = kube && new kube.KubeClusters(kube.parseClusters(config.clusters, kube.clusterConfigSource(config.file)), new kube.RequestCounter());
+        const { ModelStorage } = await import("../../models/index.js");
+        const modelStorage = new ModelStorage({ home: config.home, volumes: platform.volumes, stores: config.modelStores });
         deployments = new DeploymentController({
           store: platform.store,
           home: config.home,
@@ -57,6 +59,7 @@ export function registerUpCommand(program: Command): void {
           env: { ...taskBaseEnv(), CAPSTAN_PYTHON: config.python },
           log: logger.child({ component: "deployments" }),
           kube: clusters && new KubeDeployments(clusters),
+          archiveOf: (artifactPath, kind) => modelStorage.archive(artifactPath, kind),
         });
         deployments.start();
         // Warm kernels would run outside the tasks' boundary (see docs/security.md): tasks start their own.

@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { modelArchiveStream, writeModelArchive } from "../../models/index.js";
 import type { Store, StoredDeployment } from "../../store/index.js";
 import { LocalReplicaSet } from "./local-replicas.js";
@@ -39,6 +40,11 @@ export interface DeploymentControllerOptions {
   /** Between passes (default 1 s). */
   intervalMs?: number;
   startTimeoutMs?: number;
+  /**
+   * A stored version's files as one archive, wherever the registry keeps them (the home or a team's
+   * volume: ModelStorage.archive); default: relative to the home.
+   */
+  archiveOf?: (artifactPath: string, kind: "mar" | "dir") => Promise<Readable>;
 }
 
 export class DeploymentController {
@@ -164,7 +170,9 @@ export class DeploymentController {
         await store.deployments.report(row.name, "failed", `model ${row.model} has no version ${version}`, JSON.stringify(set.views()), Date.now());
         return;
       }
-      await writeModelArchive(modelArchiveStream(join(home, stored.artifactPath), stored.kind === "dir" ? "dir" : "mar"), join(set.store, archive));
+      const kind = stored.kind === "dir" ? "dir" : "mar";
+      const source = this.#options.archiveOf ? await this.#options.archiveOf(stored.artifactPath, kind) : modelArchiveStream(join(home, stored.artifactPath), kind);
+      await writeModelArchive(source, join(set.store, archive));
     }
     const replicas = Number(row.replicas);
     set.step(row.model, version, archive, replicas);
