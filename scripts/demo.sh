@@ -63,19 +63,20 @@ printf 'Try: node bin/capstan.js --pipelines examples runs list   ·   Ctrl-C st
 [ $status = 0 ] || echo "the run did not succeed (exit $status); see: node bin/capstan.js --pipelines examples logs <run> <task>" >&2
 
 # The run's model, registered and served: the register task built a TorchServe model folder in the
-# run's artifacts; it becomes a version of similar-users with the run as lineage, production moves
-# to it, and capstan serve answers for it. A failure here is reported and leaves the platform up.
+# run's artifacts and declares register_model, so the platform registered it as a version of
+# similar-users with the run as lineage and moved production to it; capstan serve answers for it. A
+# failure here is reported and leaves the platform up.
 serve_model() {
-  local run_id model_dir version artifact user serve_port answer
+  local run_id model_dir version artifact user serve_port answer model_json
   run_id=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$run_json")
   model_dir=$(node -e 'console.log(JSON.parse(process.argv[1]).tasks.register?.outputs?.model_dir ?? "")' "$run_json")
   [ -n "$model_dir" ] || { echo "the register task left no model folder" >&2; return 1; }
   printf '
-==> registering the model of run %s and serving it
+==> serving the version of similar-users that run %s registered
 ' "$run_id" >&2
-  version=$("${capstan[@]}" --json models register similar-users "$model_dir" --run "$run_id" --task register | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>console.log(JSON.parse(t).version))') || return 1
-  "${capstan[@]}" models alias similar-users "$version" production >/dev/null || return 1
-  artifact=$("${capstan[@]}" --json models show similar-users | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const m=JSON.parse(t);const v=m.aliases.production;console.log(m.versions.find(x=>x.version===v).artifact_path)})') || return 1
+  model_json=$("${capstan[@]}" --json models show similar-users) || return 1
+  version=$(node -e 'const m=JSON.parse(process.argv[1]);const v=m.aliases.production;const x=m.versions.find(x=>x.version===v);if(!x||x.run_id!==process.argv[2]){console.error("production is not the version of run "+process.argv[2]);process.exit(1)}console.log(v)' "$model_json" "$run_id") || return 1
+  artifact=$(node -e 'const m=JSON.parse(process.argv[1]);console.log(m.versions.find(x=>x.version===Number(process.argv[2])).artifact_path)' "$model_json" "$version") || return 1
   user=$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))[0]))' "$model_dir/user_ids.json") || return 1
   serve_port="${CAPSTAN_SERVE_PORT:-8090}"
   mkdir -p "$CAPSTAN_HOME/serve"
