@@ -69,7 +69,8 @@ export function normalizePipeline(raw: RawPipeline, issues: IssueList): Pipeline
     const shown = cycle.length > 21 ? [...cycle.slice(0, 10), `… ${cycle.length - 21} more …`, ...cycle.slice(-11)] : cycle;
     issues.add(["tasks", cycle[0] ?? "", "depends_on"], `dependency cycle: ${shown.join(" → ")}`);
   } else {
-    const paramNames = Object.keys(params);
+    // A pipeline with triggers reads its batch as {{ params.kafka }} (docs/streams.md).
+    const paramNames = raw.triggers !== undefined && raw.triggers.length > 0 ? [...Object.keys(params), "kafka"] : Object.keys(params);
     for (const task of Object.values(tasks)) checkModelRegistration(task, dag, issues);
     for (const task of Object.values(tasks)) {
       checkTaskTemplates(task, raw.tasks[task.id] ?? {}, raw, paramNames, dag, issues);

@@ -159,7 +159,16 @@ export class KafkaTrigger {
 
   async #flush(messages: RawMessage[]): Promise<void> {
     const byPartition = new Map<number, RawMessage[]>();
+    // A rebalance makes the client fetch again from the committed offset, so a message not yet
+    // stored can arrive twice: one copy per offset is kept.
+    const seen = new Set<string>();
     for (const message of messages) {
+      const id = `${message.partition}:${message.offset}`;
+      if (seen.has(id)) {
+        this.#duplicatesDropped += 1;
+        continue;
+      }
+      seen.add(id);
       const list = byPartition.get(message.partition) ?? [];
       list.push(message);
       byPartition.set(message.partition, list);
