@@ -96,6 +96,9 @@ export class KafkaTrigger {
         : {}),
     });
     this.#consumer = consumer;
+    // After each join the assignment may have changed (a partition may come back after another
+    // scheduler stored runs for it): the highest stored offsets are read from the store again.
+    consumer.on("consumer:group:join", () => this.#stored.clear());
     try {
       const stream = await consumer.consume({ topics: [this.spec.topic], mode: "committed", fallbackMode: "earliest", maxWaitTime: Math.min(this.spec.maxWaitMs, 500) });
       this.#stream = stream;
