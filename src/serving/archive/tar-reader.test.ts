@@ -98,6 +98,12 @@ add("empty", tarfile.DIRTYPE)
   it("refuses archives past the size and entry limits", async () => {
     const big = archive(`add_file("a.bin", b"0" * 5000)\nadd_file("b.bin", b"0" * 5000)`);
     await expect(unpackTarGz(big, into, { maxTotalBytes: 8000 })).rejects.toThrow("b.bin: the archive unpacks to more than 8000 bytes");
+    // Data hidden under folder entries is refused, not inflated uncounted past the limit.
+    const underFolders = archive(`for i in range(4):\n    add_file(f"d{i}", b"0" * 5000, type=tarfile.DIRTYPE)`);
+    await expect(unpackTarGz(underFolders, into, { maxTotalBytes: 8000 })).rejects.toThrow('"d0/": a folder entry holds 5000 bytes of data');
+    // Extended headers count against the limit too.
+    const paxHeaders = archive(`for i in range(4):\n    add_file(f"f{i}", b"", pax_headers={"comment": "x" * 3000})`);
+    await expect(unpackTarGz(paxHeaders, mkdtempSync(join(dir, "pax-")), { maxTotalBytes: 8000 })).rejects.toThrow("the archive unpacks to more than 8000 bytes");
     const many = archive(`for i in range(20):\n    add_file(f"f{i}", b"")`);
     await expect(unpackTarGz(many, join(dir, "out"), { maxEntries: 10 })).rejects.toThrow("the archive holds more than 10 entries");
   });

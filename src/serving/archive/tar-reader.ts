@@ -172,6 +172,9 @@ export async function unpackTarGz(path: string, into: string, limits: TarLimits 
       const padded = Math.ceil(size / BLOCK) * BLOCK;
       if (type === "x" || type === "g" || type === "L") {
         if (size > MAX_EXTENDED_HEADER) throw new TarFormatError(`an extended header of ${size} bytes is larger than ${MAX_EXTENDED_HEADER}`);
+        // Extended headers are inflated too: they count against the archive's limit like files.
+        total += size;
+        if (total > maxTotalBytes) throw new TarFormatError(`the archive unpacks to more than ${maxTotalBytes} bytes`);
         const data = (await reader.read(padded))?.subarray(0, size) ?? Buffer.alloc(0);
         if (type === "x") pax = paxRecords(data);
         else if (type === "L") longName = data.toString("utf8").replace(/\0+$/, "");
@@ -187,8 +190,9 @@ export async function unpackTarGz(path: string, into: string, limits: TarLimits 
       if (kind !== undefined) throw new TarFormatError(`${JSON.stringify(written)}: the archive holds ${kind}, which is not unpacked`);
       const name = safeName(written);
       if (type === "5") {
+        // A folder holds no data; bytes under it would be inflated without counting against the limit.
+        if (size !== 0 || dataSize !== 0) throw new TarFormatError(`${JSON.stringify(written)}: a folder entry holds ${Math.max(size, dataSize)} bytes of data; a folder entry's size must be 0`);
         if (name !== "") mkdirSync(join(into, name), { recursive: true, mode: 0o700 });
-        await reader.copy(padded, undefined);
         continue;
       }
       if (type !== "0" && type !== "7") throw new TarFormatError(`${JSON.stringify(written)}: entry type ${JSON.stringify(type)} is not unpacked`);
