@@ -12,6 +12,8 @@
  * A replica's stderr goes straight to its log file (read back for its address and load errors), so
  * it keeps serving when `capstan up` dies; once ready it is recorded (replica-records.ts) and
  * `adopt()` takes live replicas of an earlier `capstan up` back instead of starting new ones.
+ * An adopted replica is known by its pid and that process's start time and owner: `step()` and
+ * every signal check them first, so a pid reused by another process is never signalled.
  *
  * With an inference key (the deployment's token authorization) every replica reads it from
  * `inference.key` (mode 0600) through config.properties' inference_key_file and asks for it on its
@@ -22,7 +24,8 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, rmSync
 import { join } from "node:path";
 import { signalGroup } from "../../process-groups/index.js";
 import type { ReplicaView } from "../../operations/index.js";
-import { alive, readRecords, removeRecord, runsRecord, writeRecord, type ReplicaRecord } from "./replica-records.js";
+import { processStartTime } from "../../executors/local/index.js";
+import { currentUid, groupMembers, ownsProcess, readRecords, removeRecord, runsRecord, writeRecord, type ReplicaRecord } from "./replica-records.js";
 
 /** How a replica is started: the CLI's argv prefix, the environment, and where the deployment keeps its files. */
 export interface LocalReplicaOptions {
@@ -47,6 +50,8 @@ interface Replica {
   version: number;
   state: ReplicaView["state"];
   pid: number | undefined;
+  /** Its process's start time (clock ticks since boot), which tells a reused pid apart. */
+  pidStart: number | null;
   /** The process when this `capstan up` started it; undefined for an adopted one (watched by its pid). */
   child: ChildProcess | undefined;
   archive: string;
@@ -112,7 +117,8 @@ export class LocalReplicaSet {
     const adopted: number[] = [];
     for (const record of readRecords(this.#options.dir)) {
       this.#nextId = Math.max(this.#nextId, record.id + 1);
-      if (!alive(record.pid) || !runsRecord(this.#options.dir, record)) {
+      // Not this user's process with the recorded start time and command line: forgotten, never signalled, never sent the key.
+      if (!runsRecord(this.#options.dir, record)) {
         removeRecord(this.#options.dir, record.id);
         continue;
       }
@@ -135,6 +141,7 @@ export class LocalReplicaSet {
       version: record.version,
       state: "starting",
       pid: record.pid,
+      pidStart: record.pidStart,
       child: undefined,
       archive: record.archive,
       startedAt: record.startedAt,
@@ -158,8 +165,8 @@ export class LocalReplicaSet {
 
   /** Makes one change towards `count` ready replicas of `version` (archive: the file name in the store). */
   step(model: string, version: number, archive: string, count: number): void {
-    // An adopted replica has no child process to say it exited: its pid is checked instead.
-    for (const r of this.#replicas) if (r.child === undefined && r.pid !== undefined && r.state !== "stopping" && !alive(r.pid)) this.#fail(r, "capstan serve exited");
+    // An adopted replica has no child process to say it exited: its pid and that process's start time and owner are checked instead.
+    for (const r of this.#replicas) if (r.child === undefined && r.pid !== undefined && r.state !== "stopping" && !ownsProcess(r.pid, r.pidStart)) this.#fail(r, "capstan serve exited");
     this.#replicas = this.#replicas.filter((r) => r.state !== "failed");
     if (this.#replicas.some((r) => r.state === "starting" || r.state === "stopping")) return;
     const current = this.#replicas.filter((r) => r.version === version);
@@ -202,6 +209,7 @@ export class LocalReplicaSet {
       version,
       state: "starting",
       pid: child.pid,
+      pidStart: child.pid === undefined ? null : processStartTime(child.pid),
       child,
       archive,
       startedAt: Date.now(),
@@ -269,8 +277,8 @@ export class LocalReplicaSet {
       if ((await this.#healthy(replica)) && replica.state === "starting") {
         replica.state = "ready";
         this.#lastFailure = undefined;
-        if (replica.pid !== undefined && replica.url !== null) {
-          writeRecord(this.#options.dir, { id: replica.id, pid: replica.pid, url: replica.url, model: replica.model, version: replica.version, archive: replica.archive, startedAt: replica.startedAt });
+        if (replica.pid !== undefined && replica.pidStart !== null && replica.url !== null) {
+          writeRecord(this.#options.dir, { id: replica.id, pid: replica.pid, pidStart: replica.pidStart, uid: currentUid(), url: replica.url, model: replica.model, version: replica.version, archive: replica.archive, startedAt: replica.startedAt });
         }
         return;
       }
@@ -289,13 +297,24 @@ export class LocalReplicaSet {
     if (replica.state !== "failed") replica.state = finalState;
     const pid = replica.pid;
     if (pid !== undefined && replica.child === undefined) {
-      // Adopted: no child to wait for; its group is signalled and its pid watched.
-      signalGroup(pid, "SIGTERM");
+      // Adopted: no child to wait for; its group is signalled and its pid watched, each signal only
+      // while the pid is still the recorded process (start time and owner), never a reused one.
+      const ours = () => ownsProcess(pid, replica.pidStart);
+      // The group's members while its leader is known to be ours: workers left behind once it exits.
+      const members = ours() ? groupMembers(pid).filter((m) => m.pid !== pid) : [];
+      if (ours()) signalGroup(pid, "SIGTERM");
       const deadline = Date.now() + (this.#options.stopGraceMs ?? 10_000);
-      while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      signalGroup(pid, "SIGKILL");
+      while (ours() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (ours()) signalGroup(pid, "SIGKILL");
+      for (const member of members) {
+        try {
+          if (ownsProcess(member.pid, member.pidStart)) process.kill(member.pid, "SIGKILL");
+        } catch {
+          // exited meanwhile
+        }
+      }
       const killed = Date.now();
-      while (alive(pid) && Date.now() - killed < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (ours() && Date.now() - killed < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
     } else if (pid !== undefined && replica.child && replica.child.exitCode === null && replica.child.signalCode === null) {
       signalGroup(pid, "SIGTERM");
       const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), this.#options.stopGraceMs ?? 10_000);
