@@ -18,12 +18,18 @@ export async function zipFolder(storage: Storage, path: string): Promise<Readabl
   const canonical = normalizePath(path);
   const top = await storage.stat(canonical);
   const base = top.type === "folder" && canonical !== "" ? `${canonical}/` : "";
+  // The first entry is awaited here, so a walk refused at the start is an error of this call, not of the stream.
+  const entries = storage.walk(canonical)[Symbol.asyncIterator]();
+  const first = await entries.next();
   const zip = new ZipFile();
   const output = new PassThrough();
   zip.outputStream.on("error", (error: Error) => output.destroy(error));
+  // A file that cannot be read when the archive reaches it (yazl reports that on the ZipFile) ends the stream.
+  zip.on("error", (error: Error) => output.destroy(error));
   zip.outputStream.pipe(output);
   const add = async (): Promise<void> => {
-    for await (const entry of storage.walk(canonical)) {
+    for (let next = first; next.done !== true; next = await entries.next()) {
+      const entry = next.value;
       const member = top.type === "file" ? top.name : entry.path.slice(base.length);
       if (member === "" || member.startsWith("/") || member.split("/").includes(".."))
         throw new StorageError("invalid_path", `zip member ${JSON.stringify(member)} would lead outside the archive`, entry.path);

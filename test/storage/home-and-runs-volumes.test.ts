@@ -3,7 +3,8 @@
  * the user's sandbox homes and nobody else's (another user, an admin too, gets 404; no session
  * 401); `runs` shows run artifacts and output notebooks of the caller's teams' pipelines only
  * (another team's pipeline and run folders are 404 even when addressed directly), refuses every
- * write with 403, masks secrets in notebooks, and does not follow a link out of an artifacts folder.
+ * write with 403, masks secrets in notebooks, does not follow a link out of an artifacts folder,
+ * and refuses searches and zips above PIPELINE/RUN (400).
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -167,8 +168,16 @@ describe("the runs volume", () => {
     }
     for (const path of [`b-pipe/${runB}/artifacts/model/weights.txt`, `a-pipe/${runB}/artifacts/model/weights.txt`, `a-pipe/${runB}/notebooks/train.ipynb`])
       expect((await get(vera, `/api/volumes/runs/files?path=${encodeURIComponent(path)}`)).status, path).toBe(404);
-    const search = await get<{ entries: Entry[] }>(vera, "/api/volumes/runs/search?path=&q=weights");
+    const search = await get<{ entries: Entry[] }>(vera, `/api/volumes/runs/search?path=a-pipe/${runA}&q=weights`);
     expect(search.body.entries.map((e) => e.path)).toEqual([`a-pipe/${runA}/artifacts/model/weights.txt`]);
+    expect((await get(vera, `/api/volumes/runs/search?path=${encodeURIComponent(`b-pipe/${runB}`)}&q=weights`)).status).toBe(404);
+    // Above PIPELINE/RUN a search or zip would walk every run's artifacts: refused with what to ask instead.
+    for (const path of ["", "a-pipe"]) {
+      const wide = await get<{ error: { message: string } }>(vera, `/api/volumes/runs/search?path=${path}&q=weights`);
+      expect(wide.status, path).toBe(400);
+      expect(wide.body.error.message).toContain("PIPELINE/RUN");
+      expect((await get(vera, `/api/volumes/runs/zip?path=${path}`)).status, path).toBe(400);
+    }
     expect((await get(undefined, "/api/volumes/runs/entries?path=")).status).toBe(401);
   });
 

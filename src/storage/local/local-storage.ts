@@ -3,11 +3,13 @@
  * storage-path.ts, then resolved under the volume's real root; an existing entry or its nearest
  * existing ancestor is followed through symbolic links and must stay inside that root, so a link
  * leading out of the volume is refused (outside_volume) and nothing outside is read or written.
+ * A file read is checked once more on its open descriptor (open-inside.ts), so a name swapped for
+ * a link between the check and the open is refused too.
  * Writes go to a hidden temporary file beside the target and are linked or renamed into place
  * only when complete. Listings of large folders come from a sorted name index (folder-index.ts).
  */
 import { randomBytes } from "node:crypto";
-import { close, createReadStream, createWriteStream, fstat, open as openCallback } from "node:fs";
+import { close, createReadStream, createWriteStream } from "node:fs";
 import { promisify } from "node:util";
 import { cp, link, lstat, mkdir, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -20,9 +22,8 @@ import { baseName, insideRoot, joinPath, movePair, normalizePath, parentPath, pa
 import { checkRange, listLimit, searchLimit } from "../storage-limits.js";
 import { compareUtf8 } from "../name-order.js";
 import { FolderIndex, isUploadTemp, UPLOAD_TEMP_PREFIX } from "./folder-index.js";
+import { openInside } from "./open-inside.js";
 
-const openFd = promisify(openCallback);
-const fstatFd = promisify(fstat);
 const closeFd = promisify(close);
 
 /** Options of {@link LocalStorage}. */
@@ -66,10 +67,11 @@ export class LocalStorage implements Storage {
   async read(path: string, range?: ByteRange): Promise<ReadResult> {
     const canonical = normalizePath(path);
     const real = await this.resolveExisting(canonical);
+    await this.opening(real);
+    // Checked again on the open descriptor: the name may have become a link since it was resolved.
     // A numeric descriptor: streams over a FileHandle read through promises, measurably slower.
-    const fd = await openFd(real, "r").catch((error: unknown) => { throw fromFsError(error, canonical); });
+    const { fd, info } = await openInside(real, await this.volumeRoot(), canonical).catch((error: unknown) => { throw fromFsError(error, canonical); });
     try {
-      const info = await fstatFd(fd);
       if (info.isDirectory()) throw new StorageError("wrong_type", `${show(canonical)} is a folder, not a file`, canonical);
       const { start, end } = checkRange(range, info.size, canonical);
       let stream: Readable;
@@ -82,6 +84,11 @@ export class LocalStorage implements Storage {
       await closeFd(fd).catch(() => undefined);
       throw fromFsError(error, canonical);
     }
+  }
+
+  /** Called between resolving a file and opening it for reading; nothing by default (tests swap entries here). */
+  protected opening(_real: string): Promise<void> {
+    return Promise.resolve();
   }
 
   async write(path: string, body: Readable | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<StorageEntry> {

@@ -6,10 +6,14 @@
  * may read are listed or reached: all runs' artifacts sit under one folder of the home, so the
  * view filters every path by the pipeline's team, not by folder.
  */
-import { readFile, realpath, stat } from "node:fs/promises";
+import { close, read } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
+import { promisify } from "node:util";
 import { LocalStorage } from "../local/local-storage.js";
+import { openInside } from "../local/open-inside.js";
 import type { Storage } from "../storage.js";
+import { StorageError } from "../storage-error.js";
 import { VirtualTreeStorage, type TreeChild, type TreeNode } from "./virtual-tree-storage.js";
 
 /** The name of the run outputs volume (configured volumes may not take it). */
@@ -40,24 +44,57 @@ export interface RunsSource {
   maskNotebook(text: string): Promise<string>;
 }
 
+const readFd = promisify(read);
+const closeFd = promisify(close);
+
+/** A task's output notebook found inside its attempt folder `dir` (both resolved). */
+interface Notebook {
+  path: string;
+  dir: string;
+  size: number;
+  modified: number;
+}
+
+/**
+ * The notebook's text, read from a descriptor checked to lie inside its attempt folder: the
+ * task may have swapped the file for a link since it was listed. `name` is the volume path.
+ */
+async function notebookText(notebook: Notebook, name: string): Promise<string> {
+  const { fd, info } = await openInside(notebook.path, notebook.dir, name);
+  try {
+    if (!info.isFile() || info.size > MAX_NOTEBOOK_BYTES)
+      throw new StorageError("wrong_type", `${name} is no longer a notebook of at most ${MAX_NOTEBOOK_BYTES / 1024 / 1024} MiB`, name);
+    const body = Buffer.alloc(info.size);
+    let filled = 0;
+    while (filled < body.length) {
+      const { bytesRead } = await readFd(fd, body, filled, body.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return body.subarray(0, filled).toString("utf8");
+  } finally {
+    await closeFd(fd).catch(() => undefined);
+  }
+}
+
 /** The runs volume's storage for one caller. */
 export function runsVolumeStorage(source: RunsSource): Storage {
   const folder = (children: () => Promise<TreeChild[]>): TreeNode => ({ kind: "folder", children });
   const sub = (name: string, modified: number | undefined = undefined): TreeChild => ({ name, type: "folder", size: 0, modified });
 
-  const notebookOf = async (runId: string, task: RunTaskOutput): Promise<{ path: string; size: number; modified: number } | undefined> => {
+  const notebookOf = async (runId: string, task: RunTaskOutput): Promise<Notebook | undefined> => {
     if (task.notebook?.endsWith(".ipynb") !== true) return undefined;
     try {
       const [real, dir] = await Promise.all([realpath(task.notebook), realpath(join(source.home, "attempts", runId, task.taskId))]);
       if (!real.startsWith(dir + sep)) return undefined;
       const info = await stat(real);
-      return info.isFile() && info.size <= MAX_NOTEBOOK_BYTES ? { path: real, size: info.size, modified: info.mtimeMs } : undefined;
+      return info.isFile() && info.size <= MAX_NOTEBOOK_BYTES ? { path: real, dir, size: info.size, modified: info.mtimeMs } : undefined;
     } catch {
       return undefined;
     }
   };
   const notebooks = async (runId: string) => {
-    const found = new Map<string, { path: string; size: number; modified: number }>();
+    const found = new Map<string, Notebook>();
     for (const task of await source.tasks(runId)) {
       const notebook = await notebookOf(runId, task);
       if (notebook !== undefined) found.set(`${task.taskId}.ipynb`, notebook);
@@ -87,8 +124,12 @@ export function runsVolumeStorage(source: RunsSource): Storage {
         return folder(() => Promise.resolve([...found].map(([name, notebook]): TreeChild => ({ name, type: "file", size: notebook.size, modified: notebook.modified }))));
       const notebook = rest.length === 1 && rest[0] !== undefined ? found.get(rest[0]) : undefined;
       if (notebook === undefined) return undefined;
-      return { kind: "file", modified: notebook.modified, content: async () => Buffer.from(await source.maskNotebook(await readFile(notebook.path, "utf8")), "utf8") };
+      const name = [pipeline, runId, part, ...rest].join("/");
+      return { kind: "file", modified: notebook.modified, content: async () => Buffer.from(await source.maskNotebook(await notebookText(notebook, name)), "utf8") };
     },
-    { fixedFolderMessage: "the runs volume is read-only: it shows what runs produced" },
+    {
+      fixedFolderMessage: "the runs volume is read-only: it shows what runs produced",
+      walkFrom: { depth: 2, message: "the runs volume is searched and zipped one run at a time: give a path PIPELINE/RUN or below" },
+    },
   );
 }

@@ -37,6 +37,11 @@ export type TreeResolver = (segments: readonly string[]) => Promise<TreeNode | u
 export interface VirtualTreeOptions {
   /** Says why the view's own folders cannot be written (such as "the root lists your sandboxes: write inside one of them"). */
   fixedFolderMessage: string;
+  /**
+   * Searches and walks (zips) start this many segments deep or deeper; above, they would visit
+   * every mount (every run's artifacts) and are refused with `message` (what to ask instead).
+   */
+  walkFrom?: { depth: number; message: string };
 }
 
 /** A Storage over a resolver's tree. */
@@ -154,7 +159,15 @@ export class VirtualTreeStorage implements Storage {
     await mount.storage.delete(mount.inner);
   }
 
+  /** Refuses a search or walk that starts above options.walkFrom's depth. */
+  private checkWalkFrom(canonical: string, verb: string): void {
+    const from = this.options.walkFrom;
+    if (from !== undefined && pathSegments(canonical).length < from.depth)
+      throw new StorageError("invalid_argument", `cannot ${verb} ${show(canonical)}: ${from.message}`, canonical);
+  }
+
   async search(path: string, query: string, options: SearchOptions = {}): Promise<StorageEntry[]> {
+    this.checkWalkFrom(normalizePath(path), "search");
     const limit = searchLimit(options.limit);
     const needle = query.toLowerCase();
     const found: StorageEntry[] = [];
@@ -179,6 +192,7 @@ export class VirtualTreeStorage implements Storage {
 
   async *walk(path: string): AsyncIterable<StorageEntry> {
     const canonical = normalizePath(path);
+    this.checkWalkFrom(canonical, "zip");
     const node = await this.node(canonical);
     if (node.kind === "mount") {
       for await (const entry of node.storage.walk(node.inner)) yield outer(node.prefix, entry);
