@@ -3,15 +3,17 @@
  * (MAR-INF/MANIFEST.json must name a handler), hashed (sha256 of the file, or of the folder's sorted
  * relative paths and contents) and copied into the home under `models/NAME/SHA256[.mar]`, so a
  * version's files never change after registration and the same content is stored once. The files
- * are first copied, links kept as links, into a private folder of the home, and everything is
- * checked and read there: a task still running in the same run cannot swap a file for a link
- * between the check and the copy.
+ * are first copied into a private folder of the home by a copier that never follows a link (each
+ * entry opened with O_NOFOLLOW and checked to be where it was expected), and everything is checked
+ * and read there: a task still running in the same run cannot swap a file for a link between the
+ * check and the copy. Files are read in chunks, so files over 2 GiB are registered too.
  */
-import { createHash } from "node:crypto";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { createHash, type Hash } from "node:crypto";
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { openModelArchive } from "../serving/archive/index.js";
 import { InvalidRequestError } from "../scheduler/index.js";
+import { copyWithoutLinks, ModelCopyRefusal } from "./model-copy.js";
 
 /** What registering copied. */
 export interface CopiedModel {
@@ -49,20 +51,36 @@ function folderFiles(root: string): string[] {
   return files;
 }
 
+/** Feeds a file to `hash` in chunks (files over 2 GiB cannot be read whole); answers its size. */
+function hashFile(path: string, hash: Hash, header?: (size: number) => string): number {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (header) hash.update(header(size));
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    let total = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      hash.update(buffer.subarray(0, read));
+      total += read;
+    }
+    if (total !== size) throw new InvalidRequestError(`path: ${path} changed size while it was hashed`);
+    return total;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function hashFolder(root: string, files: readonly string[]): { sha256: string; sizeBytes: number } {
   const hash = createHash("sha256");
   let sizeBytes = 0;
-  for (const file of files) {
-    const data = readFileSync(join(root, file));
-    sizeBytes += data.length;
-    hash.update(`${file}\0${data.length}\0`);
-    hash.update(data);
-  }
+  for (const file of files) sizeBytes += hashFile(join(root, file), hash, (size) => `${file}\0${size}\0`);
   return { sha256: hash.digest("hex"), sizeBytes };
 }
 
 /**
- * Copies `source` into a private folder (links copied as links, never followed), then checks the
+ * Copies `source` into a private folder (links and special files refused, never followed), then checks the
  * copy is a model archive or folder and hashes it; throws InvalidRequestError naming `path`.
  */
 export async function inspectModel(source: string, home: string): Promise<InspectedModel> {
@@ -74,8 +92,13 @@ export async function inspectModel(source: string, home: string): Promise<Inspec
   try {
     const copy = join(privateDir, "model");
     try {
-      cpSync(source, copy, { recursive: true, dereference: false, verbatimSymlinks: true, errorOnExist: true, force: false });
+      copyWithoutLinks(source, copy);
     } catch (error) {
+      if (error instanceof ModelCopyRefusal) {
+        if (error.reason === "link" && error.relativePath === "") throw new InvalidRequestError(`path: ${source} became a symbolic link while it was read; register the file itself`);
+        if (error.reason === "link") throw new InvalidRequestError(`path: ${error.relativePath} in the model folder is a symbolic link; copy the file itself into the folder`);
+        if (error.relativePath === "") throw new InvalidRequestError(`path: ${source} is neither a file nor a folder`);
+      }
       // A fifo, a socket or a device in a folder, or a file that vanished while it was read.
       throw new InvalidRequestError(`path: ${source} could not be copied (only files and folders can be registered): ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -95,8 +118,9 @@ export async function inspectModel(source: string, home: string): Promise<Inspec
       throw new InvalidRequestError(`path: ${source} is not a model archive (.mar) or model folder: ${message}`);
     }
     if (isDir) return { kind: "dir", source: copy, files, handler, discard, ...hashFolder(copy, files) };
-    const data = readFileSync(copy);
-    return { kind: "mar", source: copy, files: [], handler, discard, sha256: createHash("sha256").update(data).digest("hex"), sizeBytes: data.length };
+    const hash = createHash("sha256");
+    const sizeBytes = hashFile(copy, hash);
+    return { kind: "mar", source: copy, files: [], handler, discard, sha256: hash.digest("hex"), sizeBytes };
   } catch (error) {
     discard();
     throw error;
