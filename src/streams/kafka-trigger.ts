@@ -1,13 +1,16 @@
 /**
  * One Kafka trigger of one pipeline: a consumer in the trigger's group that gathers messages per
  * partition into batches (max_messages, or what came within max_wait) and makes each batch one run
- * whose params carry the messages. The run's key is (topic, partition, offset range), unique in
- * the store; the partition's offset is committed only after the run is stored. After a crash the
+ * whose params carry the messages. The run's key is (connection, group, topic, partition, offset
+ * range), unique in the store; the partition's offset is committed only after the run is stored.
+ * Values are capped per message and per batch: an oversize message is listed as rejected, and a
+ * batch that reaches the byte cap is flushed early. After a crash the
  * consumer reads again from the committed offset, and messages already in a stored run (the
  * highest offset stored per partition, read from the runs' keys) are dropped, so no message is
  * lost and none lands in two runs, whatever the batch boundaries were before the crash.
  */
 import type { Consumer, Message, MessagesStream } from "@platformatic/kafka";
+import { sql } from "kysely";
 import { hostname } from "node:os";
 import type { ResolvedConnection } from "../connections/index.js";
 import { isCapstanError } from "../errors/index.js";
@@ -26,7 +29,8 @@ export interface KafkaTriggerHost {
 export interface TriggerMessage {
   partition: number;
   offset: string;
-  timestamp: string;
+  /** ISO time of the message; null when the broker's timestamp is not a representable time. */
+  timestamp: string | null;
   key: string | null;
   value: unknown;
   headers: Record<string, string>;
@@ -34,9 +38,66 @@ export interface TriggerMessage {
 
 type RawMessage = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer>;
 
-/** `kafka:<topic>:<partition>:<first>-<last>`. */
-export function kafkaRunKey(topic: string, partition: number, first: bigint, last: bigint): string {
-  return `kafka:${topic}:${partition}:${first}-${last}`;
+/** Byte caps on what a batch puts into a run's params (key, value and headers of each message). */
+export interface KafkaBatchLimits {
+  /** A message over this is not in `messages` but listed under `rejected`. */
+  maxMessageBytes: number;
+  /** A batch is cut (and the buffer flushed early) when its messages reach this. */
+  maxBatchBytes: number;
+}
+
+export const DEFAULT_BATCH_LIMITS: KafkaBatchLimits = { maxMessageBytes: 1024 * 1024, maxBatchBytes: 8 * 1024 * 1024 };
+
+/**
+ * The run key prefix of one partition of a trigger: `kafka:<connection>:<group>:<topic>:<partition>:`.
+ * None of the parts can hold ':' (see the pipeline schema and CONNECTION_NAME), so prefixes of
+ * different triggers never overlap.
+ */
+export function kafkaRunKeyPrefix(spec: Pick<KafkaTriggerSpec, "connection" | "group" | "topic">, partition: number): string {
+  return `kafka:${spec.connection}:${spec.group}:${spec.topic}:${partition}:`;
+}
+
+/** `kafka:<connection>:<group>:<topic>:<partition>:<first>-<last>`. */
+export function kafkaRunKey(spec: Pick<KafkaTriggerSpec, "connection" | "group" | "topic">, partition: number, first: bigint, last: bigint): string {
+  return `${kafkaRunKeyPrefix(spec, partition)}${first}-${last}`;
+}
+
+/** The last offset of a run key made with `prefix`, or undefined when the key is not one of them. */
+export function lastOffsetOfRunKey(runKey: string, prefix: string): bigint | undefined {
+  if (!runKey.startsWith(prefix)) return undefined;
+  const range = /^([0-9]+)-([0-9]+)$/.exec(runKey.slice(prefix.length));
+  return range?.[2] === undefined ? undefined : BigInt(range[2]);
+}
+
+/** The bytes a message puts into params: key, value and headers. */
+export function messageBytes(message: Pick<RawMessage, "key" | "value" | "headers">): number {
+  let bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const [name, header] of message.headers ?? new Map<Buffer, Buffer>()) bytes += name.length + header.length;
+  return bytes;
+}
+
+/**
+ * Cuts `messages` (one partition, in offset order) into batches of at most `maxMessages` and at
+ * most `limits.maxBatchBytes`; a message over `limits.maxMessageBytes` counts nothing (its value
+ * is not carried). A batch holds at least one message.
+ */
+export function cutBatches<M extends Pick<RawMessage, "key" | "value" | "headers">>(messages: readonly M[], maxMessages: number, limits: KafkaBatchLimits): M[][] {
+  const batches: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = messageBytes(message);
+    const counted = size > limits.maxMessageBytes ? 0 : size;
+    if (current.length > 0 && (current.length >= maxMessages || bytes + counted > limits.maxBatchBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += counted;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 export type TriggerState = "starting" | "consuming" | "paused" | "failed" | "stopped";
@@ -45,6 +106,7 @@ export class KafkaTrigger {
   #consumer: Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
   #stream: MessagesStream<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
   readonly #buffer: RawMessage[] = [];
+  #bufferedBytes = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   /** Per partition: the highest offset already in a stored run (-1n: none). */
@@ -58,6 +120,7 @@ export class KafkaTrigger {
     readonly pipelineId: string,
     readonly spec: KafkaTriggerSpec,
     private readonly host: KafkaTriggerHost,
+    readonly limits: KafkaBatchLimits = DEFAULT_BATCH_LIMITS,
   ) {}
 
   get state(): TriggerState {
@@ -118,6 +181,7 @@ export class KafkaTrigger {
     this.#timer = undefined;
     await this.#flushing;
     this.#buffer.length = 0;
+    this.#bufferedBytes = 0;
     const stream = this.#stream;
     const consumer = this.#consumer;
     this.#stream = undefined;
@@ -139,7 +203,9 @@ export class KafkaTrigger {
 
   #take(message: RawMessage): void {
     this.#buffer.push(message);
-    if (this.#buffer.length >= this.spec.maxMessages) this.#flushNow();
+    const size = messageBytes(message);
+    if (size <= this.limits.maxMessageBytes) this.#bufferedBytes += size;
+    if (this.#buffer.length >= this.spec.maxMessages || this.#bufferedBytes >= this.limits.maxBatchBytes) this.#flushNow();
     else this.#timer ??= setTimeout(() => this.#flushNow(), this.spec.maxWaitMs);
   }
 
@@ -150,7 +216,10 @@ export class KafkaTrigger {
     this.#stream?.pause();
     this.#flushing = (async () => {
       try {
-        while (this.#buffer.length > 0) await this.#flush(this.#buffer.splice(0, this.#buffer.length));
+        while (this.#buffer.length > 0) {
+          this.#bufferedBytes = 0;
+          await this.#flush(this.#buffer.splice(0, this.#buffer.length));
+        }
       } catch (error) {
         this.#fail(error);
       }
@@ -181,7 +250,7 @@ export class KafkaTrigger {
       const stored = await this.#storedOffset(partition);
       const fresh = list.filter((m) => m.offset > stored);
       this.#duplicatesDropped += list.length - fresh.length;
-      for (let i = 0; i < fresh.length; i += this.spec.maxMessages) await this.#storeBatch(partition, fresh.slice(i, i + this.spec.maxMessages));
+      for (const batch of cutBatches(fresh, this.spec.maxMessages, this.limits)) await this.#storeBatch(partition, batch);
       const last = list[list.length - 1];
       if (last) await this.#commit(partition, last);
     }
@@ -191,11 +260,15 @@ export class KafkaTrigger {
     const first = batch[0];
     const last = batch[batch.length - 1];
     if (!first || !last) return;
-    const runKey = kafkaRunKey(this.spec.topic, partition, first.offset, last.offset);
+    const runKey = kafkaRunKey(this.spec, partition, first.offset, last.offset);
     const decoded: TriggerMessage[] = [];
     const rejected: { partition: number; offset: string; reason: string }[] = [];
     for (const message of batch) {
-      const result = decodeMessage(message, this.spec.format);
+      const size = messageBytes(message);
+      const result: TriggerMessage | { reason: string } =
+        size > this.limits.maxMessageBytes
+          ? { reason: `partition ${partition} offset ${String(message.offset)}: the message is ${size} bytes, over the limit of ${this.limits.maxMessageBytes} bytes per message` }
+          : decodeMessage(message, this.spec.format);
       if ("reason" in result) {
         rejected.push({ partition, offset: String(message.offset), reason: result.reason });
         this.host.log.warn({ pipeline: this.pipelineId, topic: this.spec.topic, partition, offset: String(message.offset) }, `kafka message skipped: ${result.reason}`);
@@ -231,22 +304,7 @@ export class KafkaTrigger {
   async #storedOffset(partition: number): Promise<bigint> {
     const known = this.#stored.get(partition);
     if (known !== undefined) return known;
-    const prefix = `kafka:${this.spec.topic}:${partition}:`;
-    const rows = await this.host.store.db
-      .selectFrom("runs")
-      .select("runKey")
-      .where("pipelineId", "=", this.pipelineId)
-      .where("runKey", "like", `${prefix}%`)
-      .execute();
-    let highest = -1n;
-    for (const row of rows) {
-      const range = row.runKey.slice(prefix.length).split("-");
-      const end = range[1];
-      if (end !== undefined && /^[0-9]+$/.test(end)) {
-        const value = BigInt(end);
-        if (value > highest) highest = value;
-      }
-    }
+    const highest = await highestStoredOffset(this.host.store, this.pipelineId, kafkaRunKeyPrefix(this.spec, partition));
     this.#stored.set(partition, highest);
     return highest;
   }
@@ -262,6 +320,23 @@ export class KafkaTrigger {
     this.#lastError = error instanceof Error ? error.message : String(error);
     this.host.log.error({ pipeline: this.pipelineId, topic: this.spec.topic, err: error }, `kafka trigger of ${this.pipelineId} on ${this.spec.topic} failed: ${this.#lastError}`);
   }
+}
+
+/** The highest last offset among the run keys of `pipelineId` that start with `prefix` (-1n: none). */
+export async function highestStoredOffset(store: Store, pipelineId: string, prefix: string): Promise<bigint> {
+  // A plain prefix comparison: LIKE would read '_' and '%' in topic and group names as wildcards.
+  const rows = await store.db
+    .selectFrom("runs")
+    .select("runKey")
+    .where("pipelineId", "=", pipelineId)
+    .where((eb) => eb(eb.fn<string>("substr", ["runKey", sql.lit(1), sql.lit(prefix.length)]), "=", prefix))
+    .execute();
+  let highest = -1n;
+  for (const row of rows) {
+    const value = lastOffsetOfRunKey(row.runKey, prefix);
+    if (value !== undefined && value > highest) highest = value;
+  }
+  return highest;
 }
 
 /** A message as run params: key and headers as UTF-8 text, the value as JSON or text; or why it cannot be. */
@@ -289,9 +364,17 @@ export function decodeMessage(message: RawMessage, format: "json" | "text"): Tri
   return {
     partition: message.partition,
     offset: String(message.offset),
-    timestamp: new Date(Number(message.timestamp)).toISOString(),
+    timestamp: isoTimestamp(message.timestamp),
     key: message.key === undefined || message.key === null ? null : message.key.toString("utf8"),
     value,
     headers,
   };
+}
+
+/** Milliseconds since the epoch as ISO time; null when out of the range a date can hold (a crafted timestamp must not stop the trigger). */
+export function isoTimestamp(millis: bigint | number | undefined): string | null {
+  if (millis === undefined) return null;
+  const value = Number(millis);
+  if (!Number.isFinite(value) || Math.abs(value) > 8.64e15) return null;
+  return new Date(value).toISOString();
 }

@@ -10,7 +10,7 @@ import { ConnectionService } from "../connections/index.js";
 import type { LoadedPipeline } from "../pipelines/index.js";
 import type { SecretService } from "../secrets/index.js";
 import type { Store } from "../store/index.js";
-import { KafkaTrigger, type KafkaTriggerHost } from "./kafka-trigger.js";
+import { KafkaTrigger, type KafkaBatchLimits, type KafkaTriggerHost } from "./kafka-trigger.js";
 
 export interface KafkaTriggersOptions {
   store: Store;
@@ -18,6 +18,8 @@ export interface KafkaTriggersOptions {
   pipelines: { list(): LoadedPipeline[] };
   createRun: KafkaTriggerHost["createRun"];
   log: KafkaTriggerHost["log"];
+  /** Byte caps per message and per batch (DEFAULT_BATCH_LIMITS when not given). */
+  limits?: KafkaBatchLimits;
   /** The registry of GET /metrics, for the lag gauge. */
   registry?: Registry;
   /** How often the triggers are checked against the pipelines (default 1 s). */
@@ -131,7 +133,7 @@ export class KafkaTriggers {
       }
       const spec = pipeline.spec.triggers?.[index];
       if (!spec) continue;
-      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, log: this.#options.log });
+      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, log: this.#options.log }, this.#options.limits);
       this.#triggers.set(key, { trigger, failedAt: null });
       try {
         const connection = await this.#connections.resolve(pipeline.spec.team, spec.connection);

@@ -1,13 +1,17 @@
 /**
  * Kafka-triggered runs against a real broker: batches become runs whose params carry the messages,
- * keyed by (topic, partition, offset range); offsets are committed after the runs are stored and
+ * keyed by (connection, group, topic, partition, offset range); offsets are committed after the runs are stored and
  * end at the topic's end; a platform opened again on the same home reads on from the committed
  * offset and makes no run twice; pausing the pipeline pauses consumption; a message that is not
- * JSON is named by partition and offset and the consumer keeps going; lag is in /metrics.
+ * JSON is named by partition and offset and the consumer keeps going; lag is in /metrics;
+ * oversize messages are listed as rejected and batches are cut at the byte cap. (A timestamp no
+ * date can hold is in kafka-batching.test.ts: this broker refuses far-future timestamps, older
+ * brokers and other settings do not.)
  */
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionService } from "../../src/connections/index.js";
+import { KafkaTrigger } from "../../src/streams/index.js";
 import { loadConfig } from "../../src/config/index.js";
 import { Platform } from "../../src/wiring/index.js";
 import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
@@ -80,7 +84,7 @@ describe("Kafka-triggered runs", () => {
     expect(runs.every((r) => r.params.kafka.messages.length <= 100)).toBe(true);
     for (const run of runs) {
       const { partition, first_offset, last_offset } = run.params.kafka;
-      expect(run.runKey).toBe(`kafka:clicks:${partition}:${first_offset}-${last_offset}`);
+      expect(run.runKey).toBe(`kafka:events:capstan-clicks:clicks:${partition}:${first_offset}-${last_offset}`);
     }
     const seen = seenValues(runs);
     expect([...seen.values()].every((count) => count === 1)).toBe(true);
@@ -101,6 +105,40 @@ describe("Kafka-triggered runs", () => {
     });
     const rejected = runs.flatMap((r) => r.params.kafka.rejected ?? []);
     expect(rejected).toEqual([{ partition: 0, offset: expect.any(String) as string, reason: expect.stringMatching(/^partition 0 offset [0-9]+: the value is not JSON/) as string }]);
+  }, 30_000);
+
+  it("rejects oversize messages by partition and offset and cuts batches at the byte cap", async () => {
+    await kafka.createTopic("sizes", 1);
+    const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
+    await producer.send({
+      messages: [
+        ...Array.from({ length: 5 }, (_, i) => ({ topic: "sizes", value: JSON.stringify({ n: i, pad: "x".repeat(880) }) })),
+        { topic: "sizes", value: JSON.stringify({ n: "huge", pad: "y".repeat(5_000) }) },
+        { topic: "sizes", value: JSON.stringify({ n: "last" }) },
+      ],
+    });
+    await producer.close();
+    const runs: { runKey: string; params: KafkaParams }[] = [];
+    const spec = { kind: "kafka" as const, connection: "events", topic: "sizes", group: "g-sizes", format: "json" as const, maxMessages: 1_000, maxWaitMs: 300 };
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const createRun = (_pipelineId: string, runKey: string, params: Record<string, unknown>) => {
+      runs.push({ runKey, params: params as unknown as KafkaParams });
+      return Promise.resolve();
+    };
+    const trigger = new KafkaTrigger("sizes", spec, { store: h.platform.store, createRun, log }, { maxMessageBytes: 1_000, maxBatchBytes: 3_000 });
+    await trigger.start(await new ConnectionService(h.platform.store, h.platform.secrets).resolve("team-a", "events"));
+    try {
+      await until("the last message", () => Promise.resolve(seenValues(runs).has(JSON.stringify({ n: "last" })) ? true : undefined));
+      expect(trigger.state).toBe("consuming");
+      const rejected = runs.flatMap((r) => r.params.kafka.rejected ?? []);
+      expect(rejected).toEqual([{ partition: 0, offset: "5", reason: expect.stringMatching(/^partition 0 offset 5: the message is [0-9]+ bytes, over the limit of 1000 bytes per message$/) as string }]);
+      expect(seenValues(runs).size).toBe(6);
+      for (const run of runs) expect(JSON.stringify(run.params.kafka.messages).length).toBeLessThan(3_000 + 1_000);
+      expect(runs.length).toBeGreaterThanOrEqual(2);
+      expect(runs.every((r) => r.runKey.startsWith("kafka:events:g-sizes:sizes:0:"))).toBe(true);
+    } finally {
+      await trigger.stop();
+    }
   }, 30_000);
 
   it("pauses consumption with the pipeline and resumes where it stopped", async () => {
