@@ -2,7 +2,8 @@
  * "Test connection": really reaches the endpoint with the connection's credentials — Kafka: a
  * metadata request; http: a GET; postgres: SELECT 1; s3: a listing; webhdfs: GETFILESTATUS of /;
  * spark: a TCP connection to a spark:// master — within a time limit, and says what happened in
- * words with every secret value of the connection masked.
+ * words with every secret value of the connection masked. HTTP answers are told by status only
+ * (never a body) and redirects are not followed, so the test cannot read internal addresses.
  */
 import { connect as connectTcp } from "node:net";
 import type { ResolvedConnection } from "./connection-service.js";
@@ -67,10 +68,14 @@ async function check(connection: ResolvedConnection, timeoutMs: number): Promise
       const base = String(s.url).replace(/\/+$/, "");
       const user = s.user !== undefined ? `&user.name=${encodeURIComponent(String(s.user))}` : "";
       const token = secret.delegation_token ? `&delegation=${encodeURIComponent(secret.delegation_token)}` : "";
-      const response = await fetch(`${base}/webhdfs/v1/?op=GETFILESTATUS${user}${token}`, { signal: AbortSignal.timeout(timeoutMs) });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`WebHDFS GETFILESTATUS / answered ${response.status}: ${text.slice(0, 300)}`);
-      if (!text.includes("FileStatus")) throw new Error(`WebHDFS GETFILESTATUS / answered ${response.status} without a FileStatus: ${text.slice(0, 200)}`);
+      // Only the status is told: a body (or a redirect's target) may come from any address the URL names.
+      const response = await fetch(`${base}/webhdfs/v1/?op=GETFILESTATUS${user}${token}`, { redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        throw new Error(`WebHDFS GETFILESTATUS / answered ${response.status}${response.status >= 300 && response.status < 400 ? " (a redirect, not followed)" : ""}`);
+      }
+      const text = await readAtMost(response, 64 * 1024);
+      if (!text.includes('"FileStatus"')) throw new Error(`WebHDFS GETFILESTATUS / answered ${response.status} without a FileStatus: not a WebHDFS endpoint`);
       return `WebHDFS GETFILESTATUS / answered ${response.status}`;
     }
     case "postgres": {
@@ -136,6 +141,25 @@ async function check(connection: ResolvedConnection, timeoutMs: number): Promise
       return `TCP connection to the Spark master ${host}:${port} opened`;
     }
   }
+}
+
+/** The first `limit` bytes of a response's body as text; the rest is not read. */
+async function readAtMost(response: Response, limit: number): Promise<string> {
+  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
 }
 
 function describe(error: unknown): string {

@@ -18,7 +18,10 @@ const hostPort = z
   .refine((v) => Number(v.split(":")[1]) <= 65535, { message: "the port is at most 65535" });
 const httpUrl = z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
 const hostname = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { message: "a host name or address (letters, digits, '.', '-')" });
-const userName = z.string().min(1).max(256);
+/** No control characters (NUL, newlines, tabs): these values reach connection strings, headers and environment variables. */
+const printable = (value: string): boolean => ![...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const PRINTABLE_RULE = "printable characters only (no NUL, newline or other control character)";
+const userName = z.string().min(1).max(256).refine(printable, { message: PRINTABLE_RULE });
 
 /** Settings of each kind (not secret). */
 export const CONNECTION_SETTINGS = {
@@ -39,7 +42,7 @@ export const CONNECTION_SETTINGS = {
   postgres: z.strictObject({
     host: hostname,
     port: z.number().int().min(1).max(65535).default(5432),
-    database: z.string().min(1).max(63),
+    database: z.string().min(1).max(63).refine(printable, { message: PRINTABLE_RULE }),
     user: userName,
     sslmode: z.enum(["disable", "require"]).optional(),
   }),
@@ -77,7 +80,9 @@ export function parseSecretRef(text: string): ConnectionSecretRef | undefined {
 
 /**
  * The environment variable of one field of a connection given to a task:
- * CAPSTAN_CONN_<NAME>_<FIELD>, uppercased, '-' written as '_' (names have no '_', so none collide).
+ * CAPSTAN_CONN_<NAME>_<FIELD>, uppercased, '-' written as '_'. Two connections of one task can
+ * still meet on one name (kafka `x` + sasl_password and postgres `x-sasl` + password): the task's
+ * environment refuses that (ConnectionService.taskEnvironment).
  */
 export function connectionVariable(name: string, field: string): string {
   return `CAPSTAN_CONN_${name.replaceAll("-", "_").toUpperCase()}_${field.toUpperCase()}`;

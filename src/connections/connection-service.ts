@@ -140,11 +140,24 @@ export class ConnectionService {
   async taskEnvironment(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }> {
     const env: Record<string, string> = {};
     const secretEnv: Record<string, string> = {};
-    for (const name of names) {
+    /** Variable → "connection NAME field FIELD" that set it: two connections must never write one variable. */
+    const setBy = new Map<string, string>();
+    const claim = (name: string, field: string): string => {
+      const variable = connectionVariable(name, field);
+      const previous = setBy.get(variable);
+      if (previous !== undefined && !previous.startsWith(`connection ${name} `))
+        throw new ConnectionError(
+          `connections ${[...new Set([previous.split(" ")[1], name])].join(" and ")} of one task both give ${variable} (${previous} and connection ${name} field ${field}); rename one of them`,
+          { field: "connections" },
+        );
+      setBy.set(variable, `connection ${name} field ${field}`);
+      return variable;
+    };
+    for (const name of new Set(names)) {
       const connection = await this.resolve(team, name);
-      env[connectionVariable(name, "kind")] = connection.kind;
-      for (const [field, value] of Object.entries(connection.settings)) env[connectionVariable(name, field)] = Array.isArray(value) ? value.join(",") : String(value);
-      for (const [field, value] of Object.entries(connection.secretValues)) secretEnv[connectionVariable(name, field)] = value;
+      env[claim(name, "kind")] = connection.kind;
+      for (const [field, value] of Object.entries(connection.settings)) env[claim(name, field)] = Array.isArray(value) ? value.join(",") : String(value);
+      for (const [field, value] of Object.entries(connection.secretValues)) secretEnv[claim(name, field)] = value;
     }
     return { env, secretEnv };
   }

@@ -130,6 +130,16 @@ describe("connections", () => {
     });
   });
 
+  it("refuses a task whose two connections would write one environment variable, naming both", async () => {
+    expect((await put(editor, "x", { kind: "kafka", settings: { bootstrap_servers: [kafka.saslBootstrap], sasl_mechanism: "PLAIN", sasl_username: "u" }, secrets: { sasl_password: "kafka/password" } })).status).toBe(200);
+    expect((await put(editor, "x-sasl", { kind: "postgres", settings: { host: "h", database: "d", user: "u" }, secrets: { password: "web/token" } })).status).toBe(200);
+    const service = new ConnectionService(s.platform.store, s.platform.secrets);
+    await expect(service.taskEnvironment("team-a", ["x", "x-sasl"])).rejects.toThrow(/connections x and x-sasl of one task both give CAPSTAN_CONN_X_SASL_PASSWORD/);
+    await expect(service.taskEnvironment("team-a", ["x-sasl", "x"])).rejects.toThrow(/connections x-sasl and x of one task both give CAPSTAN_CONN_X_SASL_PASSWORD/);
+    expect(Object.keys((await service.taskEnvironment("team-a", ["x", "x"])).secretEnv)).toEqual(["CAPSTAN_CONN_X_SASL_PASSWORD"]);
+    for (const name of ["x", "x-sasl"]) expect((await s.call("DELETE", `/api/connections/team-a/${name}`, { token: editor.token })).status).toBe(204);
+  });
+
   it("runs a task with connections: [NAME] in its environment, the credential masked in its log", async () => {
     const trigger = await s.call<{ id: string }>("POST", "/api/pipelines/uses-kafka/runs", { token: editor.token, body: {} });
     expect(trigger.status).toBe(201);
@@ -183,6 +193,10 @@ describe("connections", () => {
       ["ok", { kind: "postgres", settings: { host: "h", database: "d", user: "u" }, secrets: { password: "kafka/none" } }, "has no key"],
       ["ok", { kind: "postgres", settings: { host: "h", database: "d", user: "u" }, secrets: { token: "kafka/password" } }, "secrets.token is not a credential"],
       ["ok", { kind: "spark", settings: { master: "spark://h:7077; rm -rf /" } }, "settings.master"],
+      ["ok", { kind: "postgres", settings: { host: "h", database: "d", user: "u\u0000x" } }, "settings.user"],
+      ["ok", { kind: "postgres", settings: { host: "h", database: "d\nSET role admin", user: "u" } }, "settings.database: printable characters only"],
+      ["ok", { kind: "webhdfs", settings: { url: "http://x/", user: "hdfs\r\nX-Injected: 1" } }, "settings.user: printable characters only"],
+      ["ok", { kind: "kafka", settings: { bootstrap_servers: ["h:9092"], sasl_username: "a\nb" } }, "settings.sasl_username: printable characters only"],
     ];
     for (const [name, body, expected] of cases) {
       const answer = await put(editor, name, body);
