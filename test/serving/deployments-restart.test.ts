@@ -113,7 +113,10 @@ describe("local replicas across restarts of capstan up", () => {
     process.kill(-pid, "SIGKILL");
     const foreign = spawn("sleep", ["120"], { stdio: "ignore" });
     const foreignPid = foreign.pid!;
-    writeFileSync(join(folder, "replica-7.json"), JSON.stringify({ id: 7, pid: foreignPid, url: "http://127.0.0.1:9", model: "users", version: 1, archive: "users-v1.mar", startedAt: 1 }));
+    writeFileSync(
+      join(folder, "replica-7.json"),
+      JSON.stringify({ id: 7, pid: foreignPid, pidStart: processStartTime(foreignPid), uid: process.getuid?.(), url: "http://127.0.0.1:9", model: "users", version: 1, archive: "users-v1.mar", startedAt: 1 }),
+    );
     try {
       ({ up, client } = await start());
       const replaced = await until(client, (v) => v.state === "ready" && v.replica_status.length === 1 && v.replica_status[0]!.pid !== pid);

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { signalGroup } from "../../process-groups/index.js";
 import type { ReplicaView } from "../../operations/index.js";
 import { processStartTime } from "../../executors/local/index.js";
-import { currentUid, groupMembers, ownsProcess, readRecords, removeRecord, runsRecord, writeRecord, type ReplicaRecord } from "./replica-records.js";
+import { currentUid, groupMembers, highestRecordId, ownsProcess, readRecords, removeRecord, runsRecord, writeRecord, type ReplicaRecord } from "./replica-records.js";
 
 /** How a replica is started: the CLI's argv prefix, the environment, and where the deployment keeps its files. */
 export interface LocalReplicaOptions {
@@ -115,6 +115,7 @@ export class LocalReplicaSet {
    */
   async adopt(): Promise<number[]> {
     const adopted: number[] = [];
+    this.#nextId = Math.max(this.#nextId, highestRecordId(this.#options.dir) + 1);
     for (const record of readRecords(this.#options.dir)) {
       this.#nextId = Math.max(this.#nextId, record.id + 1);
       // Not this user's process with the recorded start time and command line: forgotten, never signalled, never sent the key.
@@ -314,7 +315,9 @@ export class LocalReplicaSet {
         }
       }
       const killed = Date.now();
-      while (ours() && Date.now() - killed < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Until it is reaped too (a zombie keeps its pid and start time), so it is gone when this returns.
+      const present = () => replica.pidStart !== null && processStartTime(pid) === replica.pidStart;
+      while (present() && Date.now() - killed < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
     } else if (pid !== undefined && replica.child && replica.child.exitCode === null && replica.child.signalCode === null) {
       signalGroup(pid, "SIGTERM");
       const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), this.#options.stopGraceMs ?? 10_000);

@@ -41,6 +41,15 @@ export function removeRecord(dir: string, id: number): void {
   rmSync(recordPath(dir, id), { force: true });
 }
 
+/** The highest id of a record file in `dir`, well-formed or not (-1 when none), so a new replica never takes an old one's id. */
+export function highestRecordId(dir: string): number {
+  try {
+    return Math.max(-1, ...readdirSync(dir).map((name) => Number(RECORD_FILE.exec(name)?.[1] ?? -1)));
+  } catch {
+    return -1;
+  }
+}
+
 /** The well-formed records in `dir` (a malformed one is removed: nothing can be adopted from it). */
 export function readRecords(dir: string): ReplicaRecord[] {
   const records: ReplicaRecord[] = [];
