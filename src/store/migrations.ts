@@ -139,9 +139,9 @@ const migrations: Record<string, Migration> = {
   "0004_sandboxes": sandboxMigration,
   "0005_models": modelMigration,
   "0006_deployments": deploymentMigration,
-  "0012_deployment_keys": deploymentKeyMigration,
   "0009_pipeline_commits": pipelineCommitMigration,
   "0010_shares": shareMigration,
+  "0012_deployment_keys": deploymentKeyMigration,
   "0013_connections": connectionMigration,
 };
 
