@@ -17,38 +17,19 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { freePort, stopChild } from "./child-process.js";
+import { runCacheScript } from "./go-testenv.js";
 
 const FETCH_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../scripts/kafka-testenv/fetch.sh");
 const READY_TIMEOUT_MS = 60_000;
 
 /** Where the fetched Kafka jars are (the folder holding libs/), fetching them first when the cache lacks them. */
 export async function ensureKafka(progress: NodeJS.WritableStream = process.stderr): Promise<string> {
-  const started = Date.now();
-  const lines: string[] = [];
-  const dir = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn("bash", [FETCH_SCRIPT], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      progress.write(chunk);
-      lines.push(...chunk.split("\n"));
-      if (lines.length > 40) lines.splice(0, lines.length - 40);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const last = stdout.trim().split("\n").pop() ?? "";
-      if (code === 0 && last !== "") resolvePromise(last);
-      else reject(new Error(`scripts/kafka-testenv/fetch.sh failed (exit ${String(code)}) fetching the Kafka broker; last lines:\n${lines.join("\n")}`));
-    });
-  });
-  const seconds = (Date.now() - started) / 1000;
-  if (seconds > 5) progress.write(`[kafka-testenv] kafka ready after ${seconds.toFixed(0)} s\n`);
-  return dir;
+  return runCacheScript(FETCH_SCRIPT, { label: "kafka-testenv", what: "the Kafka broker", verb: "fetching" }, progress);
 }
 
 /** A running Kafka broker. */
@@ -222,25 +203,4 @@ async function waitReady(child: ChildProcess, bootstrap: string, output: () => s
     if (Date.now() > deadline) throw new Error(`the Kafka broker was not ready at ${bootstrap} within ${READY_TIMEOUT_MS / 1000} s; its output:\n${output()}`);
     await sleep(100);
   }
-}
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolvePromise) => child.once("exit", () => resolvePromise()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolvePromise());
-  });
-  const address = server.address();
-  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
-  if (address === null || typeof address === "string") throw new Error("no TCP address for a free port");
-  return address.port;
 }

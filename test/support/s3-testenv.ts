@@ -12,11 +12,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureGoTestenvBuild } from "./go-testenv.js";
+import { freePort, stopChild } from "./child-process.js";
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -91,7 +91,7 @@ export async function startS3Testenv(): Promise<S3Testenv> {
       },
       async stop() {
         client.destroy();
-        await stopChild(child);
+        await stopChild(child, "SIGTERM", 5_000);
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -112,25 +112,4 @@ async function waitReady(child: ChildProcess, url: string, output: () => string)
     if (Date.now() > deadline) throw new Error(`versitygw was not ready at ${url} within ${READY_TIMEOUT_MS / 1000} s; its output:\n${output()}`);
     await sleep(50);
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolvePromise) => child.once("exit", () => resolvePromise()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolvePromise());
-  });
-  const address = server.address();
-  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
-  if (address === null || typeof address === "string") throw new Error("no TCP address for a free port");
-  return address.port;
 }
