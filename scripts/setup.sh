@@ -6,12 +6,20 @@
 # With --test it also installs what the test suite needs: PostgreSQL, Chromium and openssh-server (Debian packages),
 # the test-only Python tools (papermill, pytest, schemathesis) and the Kubernetes test control plane
 # (built from Go modules once, cached under ~/.cache/capstan/kube), and Maven and Java 17 for the test Kafka
-# broker (fetched from Maven Central once, cached under ~/.cache/capstan/kafka).
+# broker (fetched from Maven Central once, cached under ~/.cache/capstan/kafka), and pyspark in the venv.
+# With --spark (and no --test) it adds only pyspark, for `spark:` tasks with a local master (docs/spark.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 with_test=0
-[ "${1:-}" = "--test" ] && with_test=1
+with_spark=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_test=1 ;;
+    --spark) with_spark=1 ;;
+    *) echo "setup.sh: unknown option $arg (accepted: --test, --spark)" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -27,6 +35,9 @@ if [ $with_test = 1 ]; then
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ -x /usr/sbin/sshd ] || packages+=(openssh-server)
   command -v mvn >/dev/null || packages+=(maven)
+  command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
+fi
+if [ $with_spark = 1 ] && [ $with_test = 0 ]; then
   command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 fi
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
@@ -51,7 +62,10 @@ step "building"
 npm run --silent build
 
 step "preparing the Python environment (.venv)"
-if [ $with_test = 1 ]; then scripts/setup-python.sh --test; else scripts/setup-python.sh; fi
+python_options=()
+[ $with_test = 1 ] && python_options+=(--test)
+[ $with_spark = 1 ] && python_options+=(--spark)
+scripts/setup-python.sh ${python_options[@]+"${python_options[@]}"}
 # Under root, local tasks run as nobody (docs/security.md), so nobody must be able to start the venv's
 # interpreter: a Python installed under /root (pyenv) needs the folders above it enterable (o+x only).
 venv_python="${CAPSTAN_VENV:-$root/.venv}/bin/python"
