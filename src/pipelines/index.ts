@@ -15,3 +15,4 @@ export { ParamError, coerceParamText, resolveParams } from "./params.js";
 export { TemplateError, renderShellCommand, renderTemplate, renderValue, SHELL_TEMPLATE_PREFIX, type ShellRendering, type TemplateContext } from "./templating.js";
 export type { ScheduleSpec } from "./schedule-spec.js";
 export { pipeline, task } from "./define.js";
+export { MAX_TRIGGER_FILTER_LENGTH, TRIGGER_FILTER_LIMITS, TRIGGER_FILTER_VARIABLES, triggerFilterProblem } from "./trigger-filter.js";

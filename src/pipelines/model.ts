@@ -106,6 +106,8 @@ export interface KafkaTriggerSpec {
   format: "json" | "text";
   maxMessages: number;
   maxWaitMs: number;
+  /** A CEL expression: only the messages it is true for go into runs (docs/streams.md). */
+  filter?: string;
 }
 
 /** A pipeline loaded from a file: its spec, where it came from, and its content hash. */

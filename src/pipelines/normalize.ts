@@ -12,6 +12,7 @@ import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
 import { checkTemplate, forEachString } from "./templating.js";
+import { triggerFilterProblem } from "./trigger-filter.js";
 import { pathScheme, volumePath } from "../notebooks/locations/index.js";
 import { ALIAS_HINT, ALIAS_PATTERN, MODEL_NAME_HINT, MODEL_NAME_PATTERN } from "../models/name-patterns.js";
 
@@ -104,6 +105,8 @@ function normalizeTriggers(raw: NonNullable<RawPipeline["triggers"]>, issues: Is
     seen.add(key);
     const maxWaitMs = t.kafka.batch?.max_wait !== undefined ? (parseDuration(t.kafka.batch.max_wait) ?? 0) : 1_000;
     if (maxWaitMs <= 0) issues.add(["triggers", index, "kafka", "batch", "max_wait"], "batch.max_wait must be longer than 0");
+    const filterProblem = t.kafka.filter === undefined ? undefined : triggerFilterProblem(t.kafka.filter);
+    if (filterProblem !== undefined) issues.add(["triggers", index, "kafka", "filter"], filterProblem);
     return {
       kind: "kafka",
       connection: t.kafka.connection,
@@ -112,6 +115,7 @@ function normalizeTriggers(raw: NonNullable<RawPipeline["triggers"]>, issues: Is
       format: t.kafka.format ?? "json",
       maxMessages: t.kafka.batch?.max_messages ?? 100,
       maxWaitMs,
+      ...(t.kafka.filter !== undefined ? { filter: t.kafka.filter } : {}),
     };
   });
 }

@@ -137,6 +137,8 @@ const kafkaTriggerSchema = z.strictObject({
     topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { error: "a Kafka topic name: letters, digits, '.', '_', '-', at most 249 characters" }),
     group: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: "a consumer group name: letters, digits, '.', '_', '-'" }),
     format: z.enum(["json", "text"], { error: "format is json (each value must parse as JSON) or text" }).optional(),
+    /** A CEL expression over one message; parsed and checked in normalize.ts (pipelines/trigger-filter.ts). */
+    filter: z.string({ error: "filter is a CEL expression as text, e.g. value.type == \"click\"" }).optional(),
     batch: z
       .strictObject({
         max_messages: z.number().int().min(1, { error: "batch.max_messages must be a whole number ≥ 1" }).max(100_000, { error: "batch.max_messages is at most 100000" }).optional(),
