@@ -50,5 +50,7 @@ export function taskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCo
       if (task.kernel) argv.push("-k", task.kernel);
       return { argv, files: { "parameters.json": parametersJson(task.parameters) }, outputs: { notebook: outputNotebook } };
     }
+    case "kafka_sensor":
+      throw new Error(`task ${task.id} is a kafka_sensor: the platform waits for its message itself, no command runs`);
   }
 }

@@ -138,7 +138,7 @@ export const TaskDetailSchema = TaskViewSchema.extend({
   task: z.string(),
   pipeline: z.string(),
   team: z.string().optional().describe("The pipeline's team (API answers)"),
-  kind: z.string().nullable().describe("command, python or notebook; null when the pinned version is gone"),
+  kind: z.string().nullable().describe("command, python, notebook or kafka_sensor; null when the pinned version is gone"),
   depends_on: z.array(z.string()),
   pool: z.string(),
   max_tries: z.int(),
@@ -197,13 +197,17 @@ export const TaskSpecSchema = z
   .object({
     id: z.string(),
     description: z.string().optional(),
-    kind: z.enum(["command", "python", "notebook"]),
+    kind: z.enum(["command", "python", "notebook", "kafka_sensor"]),
     command: z.union([z.string(), z.array(z.string())]).optional().describe("A list is argv, a string runs with sh -c"),
     python: z.string().optional(),
     args: z.array(z.string()),
     notebook: z.string().optional(),
     parameters: z.record(z.string(), z.unknown()),
     kernel: z.string().optional(),
+    kafkaSensor: z
+      .object({ connection: z.string(), topic: z.string(), from: z.enum(["latest", "earliest", "run_start"]), timeoutMs: z.number(), format: z.enum(["json", "text"]), filter: z.object({ key: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }) })
+      .optional()
+      .describe("What a kafka_sensor task waits for (docs/streams.md)"),
     dependsOn: z.array(z.string()),
     triggerRule: z.enum(TRIGGER_RULES),
     resources: z.object({ cpu: z.number(), memory: z.number(), gpu: z.number() }),

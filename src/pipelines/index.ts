@@ -1,5 +1,5 @@
 /** Pipeline files: the format, loading and validation, the task graph, templating and params. */
-export type { KafkaTriggerSpec, LoadedPipeline, ModelRegistrationSpec, ParamSpec, PipelineSpec, TaskKind, TaskResources, TaskSpec } from "./model.js";
+export type { KafkaSensorSpec, KafkaTriggerSpec, LoadedPipeline, ModelRegistrationSpec, ParamSpec, PipelineSpec, TaskKind, TaskResources, TaskSpec } from "./model.js";
 export { DEFAULT_POOL, DEFAULT_TEAM } from "./model.js";
 export type { PipelineDefinition, TaskDefinition, TriggerRule } from "./spec-schema.js";
 export { PARAM_TYPES, TRIGGER_RULES } from "./spec-schema.js";

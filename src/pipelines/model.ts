@@ -5,7 +5,7 @@
 import type { ScheduleSpec } from "./schedule-spec.js";
 import type { ParamType, TriggerRule } from "./spec-schema.js";
 
-export type TaskKind = "command" | "python" | "notebook";
+export type TaskKind = "command" | "python" | "notebook" | "kafka_sensor";
 
 export interface ParamSpec {
   type: ParamType;
@@ -49,6 +49,8 @@ export interface TaskSpec {
   /** For `notebook`: the .ipynb path, relative to the pipeline file's folder. */
   notebook?: string;
   parameters: Record<string, unknown>;
+  /** For `kafka_sensor`: what to wait for; the platform consumes, no process runs. */
+  kafkaSensor?: KafkaSensorSpec;
   kernel?: string;
   dependsOn: string[];
   triggerRule: TriggerRule;
@@ -108,6 +110,18 @@ export interface KafkaTriggerSpec {
   maxWaitMs: number;
   /** A CEL expression: only the messages it is true for go into runs (docs/streams.md). */
   filter?: string;
+}
+
+/** A task that waits until a message matching `filter` arrives on `topic`, or fails after `timeoutMs`. */
+export interface KafkaSensorSpec {
+  connection: string;
+  topic: string;
+  /** Where reading starts: offsets at the attempt's start, the topic's beginning, or offsets at the run's start. */
+  from: "latest" | "earliest" | "run_start";
+  timeoutMs: number;
+  format: "json" | "text";
+  /** Exact matches on the key and on header values; an empty filter matches every message. */
+  filter: { key?: string; headers?: Record<string, string> };
 }
 
 /** A pipeline loaded from a file: its spec, where it came from, and its content hash. */

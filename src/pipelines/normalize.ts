@@ -7,7 +7,7 @@ import { DateTime } from "luxon";
 import { parseCpu, parseDuration, parseMemory } from "../units/index.js";
 import { Dag } from "./dag.js";
 import { IssueList, type FieldPath } from "./errors.js";
-import { DEFAULT_POOL, DEFAULT_TEAM, type KafkaTriggerSpec, type ModelRegistrationSpec, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
+import { DEFAULT_POOL, DEFAULT_TEAM, type KafkaSensorSpec, type KafkaTriggerSpec, type ModelRegistrationSpec, type ParamSpec, type PipelineSpec, type TaskKind, type TaskSpec } from "./model.js";
 import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
@@ -16,7 +16,11 @@ import { triggerFilterProblem } from "./trigger-filter.js";
 import { pathScheme, volumePath } from "../notebooks/locations/index.js";
 import { ALIAS_HINT, ALIAS_PATTERN, MODEL_NAME_HINT, MODEL_NAME_PATTERN } from "../models/name-patterns.js";
 
-const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook"];
+const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook", "kafka_sensor"];
+/** A sensor waits a week unless told otherwise, as Airflow's sensors do. */
+const DEFAULT_SENSOR_TIMEOUT_MS = 7 * 24 * 3_600_000;
+/** What a sensor's attempt gives downstream tasks as {{ tasks.ID.outputs.KEY }}. */
+const SENSOR_OUTPUTS = ["topic", "partition", "offset", "timestamp", "key", "value", "headers"];
 
 /** Airflow's defaults for the limits a pipeline may leave out. */
 const DEFAULT_MAX_ACTIVE_RUNS = 16;
@@ -143,9 +147,10 @@ function listTaskIds(tasks: Record<string, unknown>): string {
 function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath, issues: IssueList): TaskSpec {
   const kinds = TASK_KINDS.filter((k) => t[k] !== undefined);
   if (kinds.length === 0) {
-    issues.add(path, "a task needs exactly one of command, python or notebook");
+    issues.add(path, "a task needs exactly one of command, python, notebook or kafka_sensor");
   } else if (kinds.length > 1) {
-    issues.add([...path, kinds[1] ?? ""], `a task has exactly one of command, python or notebook; this one has ${kinds.join(" and ")}`);
+    const accepted = kinds.includes("kafka_sensor") ? "command, python, notebook or kafka_sensor" : "command, python or notebook";
+    issues.add([...path, kinds[1] ?? ""], `a task has exactly one of ${accepted}; this one has ${kinds.join(" and ")}`);
   }
   const kind: TaskKind = kinds[0] ?? "command";
   if (t.args !== undefined && kind !== "python") issues.add([...path, "args"], "args belong to python tasks (command lists carry their own arguments)");
@@ -171,6 +176,8 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
   });
   if (new Set(dependsOn).size !== dependsOn.length) issues.add([...path, "depends_on"], "an upstream task is listed twice");
 
+  const kafkaSensor = t.kafka_sensor === undefined ? undefined : normalizeKafkaSensor(t.kafka_sensor, [...path, "kafka_sensor"], issues);
+  if (kafkaSensor && raw.tasks[id]?.pool_slots !== undefined) issues.add([...path, "pool_slots"], "a kafka_sensor holds no pool slot while it waits (the platform consumes, no process runs); leave pool_slots out");
   const skip = t.skip_on_exit_code;
   const task: TaskSpec = {
     id,
@@ -190,13 +197,14 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     maxRetryDelayMs: t.max_retry_delay !== undefined ? (parseDuration(t.max_retry_delay) ?? null) : null,
     timeoutMs: t.timeout !== undefined ? (parseDuration(t.timeout) ?? null) : null,
     pool: t.pool ?? DEFAULT_POOL,
-    poolSlots: t.pool_slots ?? 1,
+    poolSlots: kafkaSensor ? 0 : (t.pool_slots ?? 1),
     priorityWeight: t.priority_weight ?? 1,
     env: Object.fromEntries(Object.entries(t.env ?? {}).map(([k, v]) => [k, String(v)])),
     secrets: normalizeSecretRefs(t.secrets ?? {}, [...path, "secrets"], issues),
     ...(t.connections !== undefined && t.connections.length > 0 ? { connections: [...new Set(t.connections)] } : {}),
     skipOnExitCodes: skip === undefined ? [] : Array.isArray(skip) ? skip : [skip],
-    outputs: t.outputs ?? [],
+    outputs: kafkaSensor ? [...SENSOR_OUTPUTS] : (t.outputs ?? []),
+    ...(kafkaSensor ? { kafkaSensor } : {}),
   };
   if (task.timeoutMs === 0) issues.add([...path, "timeout"], "timeout must be longer than 0; leave it out for no timeout");
   for (const name of Object.keys(task.secrets)) {
@@ -232,6 +240,15 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     if (value !== undefined) (task as unknown as Record<string, unknown>)[key] = value;
   }
   return task;
+}
+
+function normalizeKafkaSensor(raw: NonNullable<RawTask["kafka_sensor"]>, path: FieldPath, issues: IssueList): KafkaSensorSpec {
+  const timeoutMs = raw.timeout !== undefined ? (parseDuration(raw.timeout) ?? 0) : DEFAULT_SENSOR_TIMEOUT_MS;
+  if (timeoutMs <= 0) issues.add([...path, "timeout"], "kafka_sensor.timeout must be longer than 0, e.g. 10m");
+  const filter: KafkaSensorSpec["filter"] = {};
+  if (raw.filter?.key !== undefined) filter.key = raw.filter.key;
+  if (raw.filter?.headers !== undefined) filter.headers = { ...raw.filter.headers };
+  return { connection: raw.connection, topic: raw.topic, from: raw.from ?? "latest", timeoutMs, format: raw.format ?? "json", filter };
 }
 
 function normalizeModelRegistration(id: string, raw: NonNullable<RawTask["register_model"]>, path: FieldPath, issues: IssueList): ModelRegistrationSpec {

@@ -88,6 +88,27 @@ const taskDefaultFields = {
 
 export const taskDefaultsSchema = z.strictObject(taskDefaultFields);
 
+/** A task the platform runs itself: it waits for a matching Kafka message (src/sensors, docs/streams.md). */
+const kafkaSensorSchema = z.strictObject(
+  {
+    connection: z.string({ error: "kafka_sensor.connection must name a kafka connection of the team" }).regex(/^[a-z][a-z0-9-]{0,62}$/, { error: "a connection name: lowercase letters, digits and '-', starting with a letter" }),
+    topic: z.string({ error: "kafka_sensor.topic must be a topic name" }).regex(/^[A-Za-z0-9._-]{1,249}$/, { error: "a Kafka topic name: letters, digits, '.', '_', '-', at most 249 characters" }),
+    from: z.enum(["latest", "earliest", "run_start"], { error: "from is latest (messages produced after the sensor starts), earliest (the whole topic) or run_start (since the run started)" }).optional(),
+    timeout: durationField.optional(),
+    format: z.enum(["json", "text"], { error: "format is json (the value must parse as JSON) or text" }).optional(),
+    filter: z
+      .strictObject(
+        {
+          key: z.string({ error: "filter.key must be a string (the message key, matched exactly)" }).optional(),
+          headers: z.record(z.string(), z.string({ error: "a header value to match must be a string" }), { error: "filter.headers maps header names to the values to match" }).optional(),
+        },
+        { error: "filter is { key?, headers? }" },
+      )
+      .optional(),
+  },
+  { error: "kafka_sensor is { connection, topic, from?, timeout?, format?, filter? }" },
+);
+
 export const taskSchema = z.strictObject({
   description: z.string().optional(),
   command: z.union([z.string(), stringList.min(1, { error: "command list must not be empty" })], {
@@ -96,6 +117,7 @@ export const taskSchema = z.strictObject({
   python: z.string({ error: "python must be the path of a script" }).optional(),
   args: stringList.optional(),
   notebook: z.string({ error: "notebook must be the path of an .ipynb file" }).optional(),
+  kafka_sensor: kafkaSensorSchema.optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   depends_on: z.union([z.string(), stringList]).optional(),
   outputs: stringList.optional(),

@@ -8,7 +8,7 @@ import { attemptKey, type AttemptEnd, type StoredAttempt } from "../executors/ex
 import type { Attempt } from "../store/index.js";
 import type { AttemptEnds } from "./attempt-ends.js";
 import type { AttemptTimeouts } from "./attempt-timeouts.js";
-import type { ExecutorRegistry, SchedulerContext } from "./scheduler-context.js";
+import { KAFKA_SENSOR_EXECUTOR, type ExecutorRegistry, type SchedulerContext } from "./scheduler-context.js";
 import { moveTask, type StateChange } from "./task-state.js";
 
 export interface AdoptionOptions {
@@ -27,7 +27,8 @@ export async function adoptAttempts(ctx: SchedulerContext, options: AdoptionOpti
   const active = await store.attempts.listActive();
   const byExecutor = new Map<string, Attempt[]>();
   for (const attempt of active) {
-    if (attempt.executor === "local" && attempt.host !== options.host) continue;
+    // Local attempts, and sensors (consumed inside the scheduler that launched them), belong to their host.
+    if ((attempt.executor === "local" || attempt.executor === KAFKA_SENSOR_EXECUTOR) && attempt.host !== options.host) continue;
     const list = byExecutor.get(attempt.executor) ?? [];
     list.push(attempt);
     byExecutor.set(attempt.executor, list);

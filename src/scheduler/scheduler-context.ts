@@ -32,6 +32,9 @@ export interface SchedulerContext {
   inScope(runId: string): boolean;
 }
 
+/** The executor that waits for kafka_sensor tasks in the platform's own process. */
+export const KAFKA_SENSOR_EXECUTOR = "kafka_sensor";
+
 /** The configured executors, and which one runs a task. */
 export class ExecutorRegistry {
   readonly #executors: ReadonlyMap<string, Executor>;
@@ -42,8 +45,9 @@ export class ExecutorRegistry {
     this.#defaultName = defaultName;
   }
 
-  /** The executor's name a task asks for (`executor:`), else the default. */
+  /** The executor's name a task asks for (`executor:`), else the default; a kafka_sensor is always waited on by the platform's own `kafka_sensor` executor (src/sensors). */
   nameFor(task: TaskSpec): string {
+    if (task.kind === "kafka_sensor") return KAFKA_SENSOR_EXECUTOR;
     return task.executor ?? this.#defaultName;
   }
 

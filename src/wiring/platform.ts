@@ -18,6 +18,8 @@ import { ModelStorage, TaskModelRegistrar } from "../models/index.js";
 import { loadSecretKey, LogMasking, SecretService } from "../secrets/index.js";
 import { taskSecretResolver } from "../connections/index.js";
 import { openStreams } from "./streams.js";
+import { KAFKA_SENSOR_EXECUTOR_NAME } from "../sensors/index.js";
+import { openSensors } from "./sensors.js";
 import type { KafkaTriggers } from "../streams/index.js";
 import type { IdleCuller, SandboxService } from "../sandboxes/index.js";
 import { openSandboxes } from "./sandboxes.js";
@@ -165,6 +167,7 @@ export class Platform {
       logMasking?.attach(secrets);
       // The log masks with the values known when a line is written: read them before anything runs.
       await secrets.mask().catch((error: unknown) => logger.warn({ err: error }, "could not read the secrets to mask"));
+      if (!executors.has(KAFKA_SENSOR_EXECUTOR_NAME)) executors.set(KAFKA_SENSOR_EXECUTOR_NAME, openSensors({ store, secrets, clock, logger }));
       const metrics = new PlatformMetrics();
       // A new commit of pipelines.git loads the files again once the platform exists.
       const opened: { platform?: Platform } = {};

@@ -8511,7 +8511,7 @@ export type components = {
             depends_on: string[];
             ended_at: string | null;
             has_notebook: boolean;
-            /** @description command, python or notebook; null when the pinned version is gone */
+            /** @description command, python, notebook or kafka_sensor; null when the pinned version is gone */
             kind: string | null;
             max_tries: number;
             /** @description When the next try starts; only while up_for_retry */
@@ -8546,9 +8546,25 @@ export type components = {
             executor?: string;
             id: string;
             image?: string;
+            /** @description What a kafka_sensor task waits for (docs/streams.md) */
+            kafkaSensor?: {
+                connection: string;
+                filter: {
+                    headers?: {
+                        [key: string]: string;
+                    };
+                    key?: string;
+                };
+                /** @enum {string} */
+                format: "json" | "text";
+                /** @enum {string} */
+                from: "latest" | "earliest" | "run_start";
+                timeoutMs: number;
+                topic: string;
+            };
             kernel?: string;
             /** @enum {string} */
-            kind: "command" | "python" | "notebook";
+            kind: "command" | "python" | "notebook" | "kafka_sensor";
             kubernetes?: {
                 [key: string]: unknown;
             };
