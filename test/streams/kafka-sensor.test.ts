@@ -1,0 +1,146 @@
+/**
+ * kafka_sensor tasks against a real broker (one per file): a sensor ends with the first message
+ * matching its key and headers as its outputs, which a downstream task reads through templates;
+ * it ignores messages that do not match, fails with the reason when its timeout passes, holds no
+ * pool slot while it waits (a pool of one slot still runs another task), stops when its run is
+ * cancelled, fails clearly on an unknown connection, and survives a restart of the platform
+ * without missing a message produced while no scheduler ran.
+ */
+import { Producer, stringSerializers } from "@platformatic/kafka";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import { ConnectionService } from "../../src/connections/index.js";
+import { Platform } from "../../src/wiring/index.js";
+import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
+import { openHarness, type Harness } from "../support/platform-harness.js";
+
+const SENSE = `id: sense
+team: team-a
+tasks:
+  wait:
+    pool: one
+    kafka_sensor: { connection: events, topic: drift, timeout: 60s, filter: { key: model-7, headers: { type: drift } } }
+  side:
+    pool: one
+    command: "true"
+  use:
+    depends_on: wait
+    command: 'printf "{\\"key\\": \\"%s\\", \\"offset\\": \\"%s\\"}" "$K" "$O" > "$CAPSTAN_OUTPUT"'
+    env: { K: "{{ tasks.wait.outputs.key }}", O: "{{ tasks.wait.outputs.offset }}" }
+`;
+
+const SHORT = `id: short
+team: team-a
+tasks:
+  wait:
+    kafka_sensor: { connection: events, topic: drift, from: earliest, timeout: 2s, filter: { key: never } }
+`;
+
+const UNKNOWN = `id: unknown
+team: team-a
+tasks:
+  wait:
+    kafka_sensor: { connection: nope, topic: drift }
+`;
+
+let kafka: KafkaTestenv;
+let h: Harness;
+let platform: Platform;
+
+async function produce(messages: { key: string; value: string; headers?: Record<string, string> }[]): Promise<void> {
+  const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
+  await producer.send({ messages: messages.map((m) => ({ topic: "drift", key: m.key, value: m.value, headers: new Map(Object.entries(m.headers ?? {})) })) });
+  await producer.close();
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function task(runId: string, taskId: string) {
+  return platform.store.tasks.get({ runId, taskId });
+}
+
+beforeAll(async () => {
+  kafka = await startKafkaTestenv();
+  await kafka.createTopic("drift", 2);
+  h = await openHarness({ pipelines: { "sense.yaml": SENSE, "short.yaml": SHORT, "unknown.yaml": UNKNOWN }, start: false, configure: (config) => (config.pools = { ...config.pools, one: { slots: 1 } }) });
+  platform = h.platform;
+  await new ConnectionService(platform.store, platform.secrets).set("team-a", "events", { kind: "kafka", settings: { bootstrap_servers: [kafka.bootstrap] } });
+  await platform.start();
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.close().catch(() => undefined);
+  await kafka?.close();
+});
+
+describe("kafka_sensor", () => {
+  it("ends with the first matching message as its outputs, ignores the rest, and holds no pool slot while it waits", async () => {
+    const run = await platform.scheduler.trigger("sense");
+    await h.waitForTask(run.id, "wait", ["running"]);
+    // The pool has one slot: the other task in it runs while the sensor waits.
+    await h.waitForTask(run.id, "side", ["success"]);
+    expect((await task(run.id, "wait"))?.state).toBe("running");
+    await produce([
+      { key: "model-7", value: JSON.stringify({ n: 1 }), headers: { type: "other" } },
+      { key: "model-8", value: JSON.stringify({ n: 2 }), headers: { type: "drift" } },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await task(run.id, "wait"))?.state).toBe("running");
+    await produce([{ key: "model-7", value: JSON.stringify({ score: 0.4 }), headers: { type: "drift", source: "monitor" } }]);
+    const finished = await h.waitForRun(run.id);
+    expect(finished.state).toBe("success");
+    const wait = await task(run.id, "wait");
+    expect(wait?.outputs).toMatchObject({ topic: "drift", key: "model-7", value: { score: 0.4 }, headers: { type: "drift", source: "monitor" }, partition: expect.any(Number) as number, offset: expect.any(String) as string });
+    expect(typeof wait?.outputs?.timestamp).toBe("string");
+    expect((await task(run.id, "use"))?.outputs).toEqual({ key: "model-7", offset: wait?.outputs?.offset });
+  }, 60_000);
+
+  it("fails with the reason when no matching message comes within its timeout", async () => {
+    const run = await platform.scheduler.trigger("short");
+    const finished = await h.waitForRun(run.id);
+    expect(finished.state).toBe("failed");
+    expect((await task(run.id, "wait"))?.reason).toMatch(/^kafka_sensor: no matching message on drift within 2s$/);
+  }, 30_000);
+
+  it("fails an unknown connection with the team's connections named", async () => {
+    const run = await platform.scheduler.trigger("unknown");
+    await h.waitForRun(run.id);
+    expect((await task(run.id, "wait"))?.reason).toMatch(/kafka_sensor\.connection: team team-a has no connection "nope"; its connections: events/);
+  }, 30_000);
+
+  it("stops waiting when its run is cancelled", async () => {
+    const run = await platform.scheduler.trigger("sense");
+    await h.waitForTask(run.id, "wait", ["running"]);
+    await platform.scheduler.cancel(run.id);
+    const finished = await h.waitForRun(run.id);
+    expect(finished.state).not.toBe("success");
+    const attempts = await platform.store.attempts.listByTask({ runId: run.id, taskId: "wait" });
+    expect(attempts.map((a) => a.state)).not.toContain("running");
+  }, 30_000);
+
+  it("resumes after a restart of the platform and takes a message produced while it was down", async () => {
+    const run = await platform.scheduler.trigger("sense");
+    await h.waitForTask(run.id, "wait", ["running"]);
+    await platform.close();
+    await produce([{ key: "model-7", value: JSON.stringify({ while: "down" }), headers: { type: "drift" } }]);
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    config.pools = { ...config.pools, one: { slots: 1 } };
+    platform = await Platform.open({ config, logger: pino({ level: "silent" }) });
+    await platform.start();
+    const finished = await until("the run to finish", async () => {
+      const r = await platform.store.runs.get(run.id);
+      return r && (r.state === "success" || r.state === "failed") ? r : undefined;
+    });
+    expect(finished.state).toBe("success");
+    expect((await task(run.id, "wait"))?.outputs).toMatchObject({ key: "model-7", value: { while: "down" } });
+  }, 60_000);
+});
