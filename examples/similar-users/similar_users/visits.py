@@ -25,7 +25,7 @@ class Partition:
     """One day of visit logs."""
 
     day: date
-    files: tuple[Path, ...]
+    files: tuple  # Path for local folders; URI strings in the Spark datamart
 
 
 def parse_date(value: str, name: str) -> date:
@@ -79,7 +79,13 @@ def list_partitions(visits_dir: str | Path) -> list[Partition]:
 
 def select_files(visits_dir: str | Path, first: date, last: date) -> list[Path]:
     """The data files of the partitions in [first, last]; an error when there are none."""
-    partitions = list_partitions(visits_dir)
+    return choose_files(list_partitions(visits_dir), visits_dir, first, last)
+
+
+def choose_files(partitions: list[Partition], visits_dir: str | Path, first: date, last: date) -> list:
+    """The files of ``partitions`` (listed under ``visits_dir``, oldest first) in [first, last];
+    an error naming the range and the partitions found when there are none. Shared by the local
+    reader and the Spark datamart, whose files may be ``hdfs://`` paths."""
     chosen = [p for p in partitions if first <= p.day <= last]
     files = [f for p in chosen for f in p.files]
     if not files:
