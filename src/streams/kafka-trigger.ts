@@ -16,6 +16,7 @@ import type { ResolvedConnection } from "../connections/index.js";
 import { isCapstanError } from "../errors/index.js";
 import type { KafkaTriggerSpec } from "../pipelines/index.js";
 import type { Store } from "../store/index.js";
+import { MessageFilter } from "./message-filter.js";
 
 /** What a trigger needs of the platform. */
 export interface KafkaTriggerHost {
@@ -44,6 +45,8 @@ export interface KafkaBatchLimits {
   maxMessageBytes: number;
   /** A batch is cut (and the buffer flushed early) when its messages reach this. */
   maxBatchBytes: number;
+  /** The time the trigger's filter may take on one message (DEFAULT_FILTER_MESSAGE_MS when not given). */
+  filterMessageMs?: number;
 }
 
 export const DEFAULT_BATCH_LIMITS: KafkaBatchLimits = { maxMessageBytes: 1024 * 1024, maxBatchBytes: 8 * 1024 * 1024 };
@@ -115,13 +118,17 @@ export class KafkaTrigger {
   #lastError: string | null = null;
   #runsCreated = 0;
   #duplicatesDropped = 0;
+  #filteredOut = 0;
+  readonly #filter: MessageFilter | undefined;
 
   constructor(
     readonly pipelineId: string,
     readonly spec: KafkaTriggerSpec,
     private readonly host: KafkaTriggerHost,
     readonly limits: KafkaBatchLimits = DEFAULT_BATCH_LIMITS,
-  ) {}
+  ) {
+    this.#filter = spec.filter === undefined ? undefined : new MessageFilter(spec.filter, limits.filterMessageMs);
+  }
 
   get state(): TriggerState {
     return this.#state;
@@ -134,6 +141,10 @@ export class KafkaTrigger {
   }
   get duplicatesDropped(): number {
     return this.#duplicatesDropped;
+  }
+  /** Messages the filter was false for (skipped, their offsets committed). */
+  get filteredOut(): number {
+    return this.#filteredOut;
   }
 
   /** Joins the group and starts consuming from the committed offsets (the earliest when none). */
@@ -188,6 +199,7 @@ export class KafkaTrigger {
     this.#consumer = undefined;
     await stream?.close().catch(() => undefined);
     await consumer?.close().catch(() => undefined);
+    await this.#filter?.close();
     this.#stored.clear();
     if (this.#state !== "failed" || state !== "stopped") this.#state = state;
   }
@@ -263,24 +275,30 @@ export class KafkaTrigger {
     const runKey = kafkaRunKey(this.spec, partition, first.offset, last.offset);
     const decoded: TriggerMessage[] = [];
     const rejected: { partition: number; offset: string; reason: string }[] = [];
+    const reject = (offset: string, reason: string): void => {
+      rejected.push({ partition, offset, reason });
+      this.host.log.warn({ pipeline: this.pipelineId, topic: this.spec.topic, partition, offset }, `kafka message skipped: ${reason}`);
+    };
     for (const message of batch) {
       const size = messageBytes(message);
       const result: TriggerMessage | { reason: string } =
         size > this.limits.maxMessageBytes
           ? { reason: `partition ${partition} offset ${String(message.offset)}: the message is ${size} bytes, over the limit of ${this.limits.maxMessageBytes} bytes per message` }
           : decodeMessage(message, this.spec.format);
-      if ("reason" in result) {
-        rejected.push({ partition, offset: String(message.offset), reason: result.reason });
-        this.host.log.warn({ pipeline: this.pipelineId, topic: this.spec.topic, partition, offset: String(message.offset) }, `kafka message skipped: ${result.reason}`);
-      } else decoded.push(result);
+      if ("reason" in result) reject(String(message.offset), result.reason);
+      else decoded.push(result);
     }
+    const kept = this.#filter ? await this.#applyFilter(decoded, reject) : decoded;
+    if (rejected.length > 1) rejected.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+    // A batch the filter kept nothing of makes no run; its offsets are committed all the same.
+    if (kept.length === 0 && rejected.length === 0) return;
     const params = {
       kafka: {
         topic: this.spec.topic,
         partition,
         first_offset: String(first.offset),
         last_offset: String(last.offset),
-        messages: decoded,
+        messages: kept,
         ...(rejected.length > 0 ? { rejected } : {}),
       },
     };
@@ -292,6 +310,20 @@ export class KafkaTrigger {
       this.#duplicatesDropped += batch.length;
     }
     this.#stored.set(partition, last.offset);
+  }
+
+  /** The messages the filter is true for; those it fails on go to `reject` with the reason. */
+  async #applyFilter(decoded: TriggerMessage[], reject: (offset: string, reason: string) => void): Promise<TriggerMessage[]> {
+    if (!this.#filter || decoded.length === 0) return decoded;
+    const outcomes = await this.#filter.apply(decoded);
+    const kept: TriggerMessage[] = [];
+    decoded.forEach((message, index) => {
+      const outcome = outcomes[index];
+      if (outcome === undefined || "reason" in outcome) reject(message.offset, `partition ${message.partition} offset ${message.offset}: ${outcome?.reason ?? "the filter gave no answer"}`);
+      else if (outcome.match) kept.push(message);
+      else this.#filteredOut += 1;
+    });
+    return kept;
   }
 
   /** Commits the offset after `last` (the message's own commit carries its leader epoch). */

@@ -38,6 +38,8 @@ export interface KafkaTriggerStatus {
   error: string | null;
   runsCreated: number;
   duplicatesDropped: number;
+  /** Messages the trigger's filter was false for. */
+  filteredOut: number;
 }
 
 export class KafkaTriggers {
@@ -94,6 +96,7 @@ export class KafkaTriggers {
       error: trigger.lastError,
       runsCreated: trigger.runsCreated,
       duplicatesDropped: trigger.duplicatesDropped,
+      filteredOut: trigger.filteredOut,
     }));
   }
 
@@ -113,7 +116,8 @@ export class KafkaTriggers {
     const wanted = new Map<string, { pipeline: LoadedPipeline; index: number }>();
     for (const pipeline of withTriggers) {
       if (paused.has(pipeline.spec.id)) continue;
-      (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(`${pipeline.spec.id}#${index}:${t.connection}/${t.topic}/${t.group}/${t.maxMessages}/${t.maxWaitMs}/${t.format}`, { pipeline, index }));
+      // A trigger whose settings changed (its filter too) is a new key: the old consumer stops, a new one starts.
+      (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(`${pipeline.spec.id}#${index}:${JSON.stringify(t)}`, { pipeline, index }));
     }
     for (const [key, { trigger }] of this.#triggers) {
       if (wanted.has(key)) continue;

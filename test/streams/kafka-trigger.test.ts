@@ -4,7 +4,8 @@
  * end at the topic's end; a platform opened again on the same home reads on from the committed
  * offset and makes no run twice; pausing the pipeline pauses consumption; a message that is not
  * JSON is named by partition and offset and the consumer keeps going; lag is in /metrics;
- * oversize messages are listed as rejected and batches are cut at the byte cap. (A timestamp no
+ * oversize messages are listed as rejected and batches are cut at the byte cap; a filter keeps the
+ * messages it is true for and commits past those it is not. (A timestamp no
  * date can hold is in kafka-batching.test.ts: this broker refuses far-future timestamps, older
  * brokers and other settings do not.)
  */
@@ -136,6 +137,38 @@ describe("Kafka-triggered runs", () => {
       for (const run of runs) expect(JSON.stringify(run.params.kafka.messages).length).toBeLessThan(3_000 + 1_000);
       expect(runs.length).toBeGreaterThanOrEqual(2);
       expect(runs.every((r) => r.runKey.startsWith("kafka:events:g-sizes:sizes:0:"))).toBe(true);
+    } finally {
+      await trigger.stop();
+    }
+  }, 30_000);
+
+  it("keeps only the messages its filter is true for, rejects those it fails on, and commits past batches it keeps nothing of", async () => {
+    await kafka.createTopic("filtered", 1);
+    const send = async (values: unknown[]): Promise<void> => {
+      const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
+      await producer.send({ messages: values.map((value) => ({ topic: "filtered", value: JSON.stringify(value), headers: { source: "web" } })) });
+      await producer.close();
+    };
+    const runs: { runKey: string; params: KafkaParams }[] = [];
+    const spec = { kind: "kafka" as const, connection: "events", topic: "filtered", group: "g-filtered", format: "json" as const, maxMessages: 1_000, maxWaitMs: 300, filter: 'value.type == "click" && headers.source == "web"' };
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const createRun = (_pipelineId: string, runKey: string, params: Record<string, unknown>) => {
+      runs.push({ runKey, params: params as unknown as KafkaParams });
+      return Promise.resolve();
+    };
+    const trigger = new KafkaTrigger("filtered", spec, { store: h.platform.store, createRun, log });
+    await trigger.start(await new ConnectionService(h.platform.store, h.platform.secrets).resolve("team-a", "events"));
+    try {
+      await send([{ type: "view" }, { type: "click", n: 1 }, { nope: 1 }, { type: "view" }, { type: "click", n: 2 }]);
+      await until("the clicks in a run", () => Promise.resolve(seenValues(runs).has(JSON.stringify({ type: "click", n: 2 })) ? true : undefined));
+      expect(runs.flatMap((r) => r.params.kafka.messages.map((m) => m.value))).toEqual([{ type: "click", n: 1 }, { type: "click", n: 2 }]);
+      expect(runs.flatMap((r) => r.params.kafka.rejected ?? [])).toEqual([{ partition: 0, offset: "2", reason: expect.stringMatching(/^partition 0 offset 2: the filter failed: No such key: type/) as string }]);
+      expect(runs[0]?.runKey).toBe("kafka:events:g-filtered:filtered:0:0-4");
+      // A batch of views only: no run, and the group's offset still moves to the end.
+      await send([{ type: "view" }, { type: "view" }]);
+      await until("the views committed", async () => ((await trigger.lag())?.get(0) === 0n && trigger.filteredOut === 4 ? true : undefined));
+      expect(runs).toHaveLength(1);
+      expect(trigger.state).toBe("consuming");
     } finally {
       await trigger.stop();
     }
