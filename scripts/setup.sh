@@ -36,6 +36,7 @@ if [ $with_test = 1 ]; then
   [ -x /usr/sbin/sshd ] || packages+=(openssh-server)
   command -v mvn >/dev/null || packages+=(maven)
   command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
+  command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)
 fi
 if [ $with_spark = 1 ] && [ $with_test = 0 ]; then
   command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
@@ -83,4 +84,6 @@ if [ $with_test = 1 ]; then
   scripts/kube-testenv/build.sh >/dev/null
   step "fetching (or reusing) the test Kafka broker (Maven Central)"
   scripts/kafka-testenv/fetch.sh >/dev/null
+  step "fetching (or reusing) the test Hadoop minicluster (Maven Central)"
+  scripts/hadoop-testenv/fetch.sh >/dev/null
 fi

@@ -5,9 +5,10 @@
  * reaches them as CAPSTAN_TEST_KUBECONFIG — and rebuilds dist/ when sources are newer, for tests
  * that spawn the `capstan` command. The test S3 server's binary (versitygw) is built alongside when
  * missing; each storage test file starts its own server. helm (for the chart tests) and kustomize-build
- * (for the kustomize tests) are built the same way, and the Kafka broker's jars (for the stream tests) are fetched from Maven Central the same way.
+ * (for the kustomize tests) are built the same way, and the Kafka broker's jars (for the stream tests) and the Hadoop minicluster's (for the HDFS tests) are fetched from Maven Central the same way.
  */
 import { ensureBuilt } from "./build.js";
+import { ensureHadoop } from "./hadoop-testenv.js";
 import { ensureHelmBinary } from "./helm-testenv.js";
 import { ensureKafka } from "./kafka-testenv.js";
 import { ensureKustomizeBinary } from "./kustomize-testenv.js";
@@ -29,6 +30,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   kustomizeBinary.catch(() => undefined);
   const kafkaJars = ensureKafka();
   kafkaJars.catch(() => undefined);
+  const hadoopJars = ensureHadoop();
+  hadoopJars.catch(() => undefined);
   try {
     if (!process.env.CAPSTAN_TEST_PG_URL) {
       postgres = await startTestPostgres();
@@ -42,6 +45,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     await helmBinary;
     await kustomizeBinary;
     await kafkaJars;
+    await hadoopJars;
   } catch (error) {
     postgres?.stop();
     await kube?.stop();
