@@ -1,12 +1,13 @@
 /**
  * Turns a rendered task into the argv that runs it, for any executor: a command list as is, a
  * command string through `sh -c`, a python script with the configured interpreter, a notebook
- * through `capstan notebook run`.
+ * through `capstan notebook run`, a Spark job through the venv's spark-submit (src/spark).
  */
 import { isAbsolute, join, posix } from "node:path";
 import { pathScheme } from "../notebooks/locations/index.js";
 import { parametersJson } from "../notebooks/parameters/parameters-json.js";
 import type { TaskSpec } from "../pipelines/index.js";
+import { sparkTaskCommand } from "./spark-command.js";
 
 export interface TaskCommandOptions {
   /** The Python interpreter for `python` tasks. */
@@ -19,6 +20,8 @@ export interface TaskCommandOptions {
   attemptDir: string;
   /** Path joining for the target system (POSIX inside pods). */
   pathStyle?: "native" | "posix";
+  /** The launch's environment (a spark task reads its connection's master from it). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface TaskCommand {
@@ -27,6 +30,8 @@ export interface TaskCommand {
   files: Record<string, string>;
   /** Outputs known before the task runs (the output notebook's path). */
   outputs: Record<string, string>;
+  /** Environment the command needs on top of the launch's (SPARK_HOME for spark-submit). */
+  env?: Record<string, string>;
 }
 
 /** The argv of a rendered task. */
@@ -40,6 +45,8 @@ export function taskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCo
     }
     case "python":
       return { argv: [options.python, resolvePath(task.python ?? ""), ...task.args], files: {}, outputs: {} };
+    case "spark":
+      return sparkTaskCommand(task, options);
     case "notebook": {
       const outputNotebook = joinPath(options.attemptDir, "output.ipynb");
       const parametersFile = joinPath(options.attemptDir, "parameters.json");

@@ -1,5 +1,6 @@
 /** Task instances: one with its attempts, clear (with or without downstream), mark, outputs, and reading a try's log. */
 import { readLogChunk } from "../logs/index.js";
+import { readSparkUiUrl } from "../spark/index.js";
 import { attemptView, taskView, type LogChunk, type TaskDetail, type TaskView } from "./views.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { ACTIVE_ATTEMPT_STATES, type Attempt, type TaskInstance } from "../store/index.js";
@@ -28,7 +29,11 @@ export async function taskDetail(ctx: OperationsContext, runId: string, taskId: 
   const redact = (text: string) => ctx.secrets.redact(text);
   const version = await ctx.store.pipelines.getVersion(ti.pipelineId, (await ctx.store.runs.get(ti.runId))?.version ?? "");
   const spec = version ? (JSON.parse(version.spec) as { tasks?: Record<string, { kind?: string; dependsOn?: string[] }> }).tasks?.[ti.taskId] : undefined;
-  const attempts = await redactValues((await ctx.store.attempts.listByTask(ti)).map(attemptView), redact);
+  const stored = await ctx.store.attempts.listByTask(ti);
+  const attempts = await redactValues(stored.map(attemptView), redact);
+  // A running local Spark job's UI, from its driver log (gone with the job, so shown only while it runs).
+  const current = stored.find((a) => a.tryNumber === ti.tryNumber);
+  const sparkUi = spec?.kind === "spark" && current?.logPath && ACTIVE_ATTEMPT_STATES.includes(current.state) ? readSparkUiUrl(current.logPath) : undefined;
   const [view] = await redactTaskFields([taskView(ti)], redact);
   return {
     run: ti.runId,
@@ -40,6 +45,7 @@ export async function taskDetail(ctx: OperationsContext, runId: string, taskId: 
     pool: ti.pool,
     max_tries: ti.maxTries,
     has_notebook: typeof ti.outputs?.notebook === "string",
+    ...(sparkUi !== undefined ? { spark_ui_url: sparkUi } : {}),
     attempts,
   };
 }

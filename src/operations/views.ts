@@ -143,6 +143,7 @@ export const TaskDetailSchema = TaskViewSchema.extend({
   pool: z.string(),
   max_tries: z.int(),
   has_notebook: z.boolean(),
+  spark_ui_url: z.string().optional().describe("The Spark UI of a running spark task with a local master, read from its driver log"),
   attempts: z.array(AttemptViewSchema),
 }).meta({ id: "TaskDetail" });
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;
@@ -197,12 +198,26 @@ export const TaskSpecSchema = z
   .object({
     id: z.string(),
     description: z.string().optional(),
-    kind: z.enum(["command", "python", "notebook", "kafka_sensor"]),
+    kind: z.enum(["command", "python", "notebook", "kafka_sensor", "spark"]),
     command: z.union([z.string(), z.array(z.string())]).optional().describe("A list is argv, a string runs with sh -c"),
     python: z.string().optional(),
     args: z.array(z.string()),
     notebook: z.string().optional(),
     parameters: z.record(z.string(), z.unknown()),
+    spark: z
+      .object({
+        application: z.string(),
+        mainClass: z.string().optional(),
+        master: z.string().optional(),
+        connection: z.string().optional(),
+        conf: z.record(z.string(), z.string()),
+        packages: z.array(z.string()),
+        pyFiles: z.array(z.string()),
+        driver: z.object({ memory: z.string().optional(), cores: z.number().optional() }),
+        executor: z.object({ memory: z.string().optional(), cores: z.number().optional(), instances: z.number().optional() }),
+      })
+      .optional()
+      .describe("What a spark task submits (docs/spark.md)"),
     kernel: z.string().optional(),
     kafkaSensor: z
       .object({ connection: z.string(), topic: z.string(), from: z.enum(["latest", "earliest", "run_start"]), timeoutMs: z.number(), format: z.enum(["json", "text"]), filter: z.object({ key: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }) })

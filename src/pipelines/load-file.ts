@@ -4,6 +4,7 @@ import { dirname, extname, resolve } from "node:path";
 import { PipelineFileError } from "./errors.js";
 import { loadTsPipeline, type TsPipelineLoader } from "./load-ts.js";
 import { loadYamlPipeline } from "./load-yaml.js";
+import { missingSparkFiles } from "./spark-task.js";
 import type { LoadedPipeline } from "./model.js";
 import type { SpecCheck } from "./validate.js";
 import { versionHash } from "./version-hash.js";
@@ -24,6 +25,8 @@ export async function loadPipelineFile(path: string, check?: SpecCheck, tsLoader
     throw new PipelineFileError(file, [{ path: [], message: `cannot read the file: ${(error as Error).message}` }], { cause: error });
   }
   const extension = extname(file);
-  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file, check, tsLoader) : loadYamlPipeline(file, source, check);
+  // A spark application that is not there is a load error (with its line), not a failed run.
+  const checkFiles: SpecCheck = (spec) => [...missingSparkFiles(spec, dirname(file)), ...(check?.(spec) ?? [])];
+  const spec = extension === ".ts" || extension === ".mts" ? await loadTsPipeline(file, checkFiles, tsLoader) : loadYamlPipeline(file, source, checkFiles);
   return { spec, version: versionHash(spec), file, baseDir: dirname(file), source };
 }

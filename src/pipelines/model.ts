@@ -5,7 +5,7 @@
 import type { ScheduleSpec } from "./schedule-spec.js";
 import type { ParamType, TriggerRule } from "./spec-schema.js";
 
-export type TaskKind = "command" | "python" | "notebook" | "kafka_sensor";
+export type TaskKind = "command" | "python" | "notebook" | "kafka_sensor" | "spark";
 
 export interface ParamSpec {
   type: ParamType;
@@ -37,6 +37,26 @@ export interface ModelRegistrationSpec {
   metricsFrom: string;
 }
 
+/** A `spark:` task: what spark-submit is given (docs/spark.md). */
+export interface SparkTaskSpec {
+  /** A .py file or a .jar, relative to the pipeline file's folder (or a URL spark-submit reads). */
+  application: string;
+  /** For a JAR: the class whose main() runs. */
+  mainClass?: string;
+  /** local, local[N], local[*], k8s or yarn; absent: the connection's master, else local[*]. */
+  master?: string;
+  /** A team connection of kind spark (its master) or webhdfs (HADOOP_CONF_DIR); also listed in `connections`. */
+  connection?: string;
+  /** spark.* keys, string values, passed as --conf. */
+  conf: Record<string, string>;
+  /** Maven coordinates for --packages. */
+  packages: string[];
+  pyFiles: string[];
+  /** Memory in Spark's notation ("2048m"). */
+  driver: { memory?: string; cores?: number };
+  executor: { memory?: string; cores?: number; instances?: number };
+}
+
 export interface TaskSpec {
   id: string;
   description?: string;
@@ -46,6 +66,8 @@ export interface TaskSpec {
   /** For `python`: the script path, relative to the pipeline file's folder. */
   python?: string;
   args: string[];
+  /** For `spark`: the application and how spark-submit runs it. */
+  spark?: SparkTaskSpec;
   /** For `notebook`: the .ipynb path, relative to the pipeline file's folder. */
   notebook?: string;
   parameters: Record<string, unknown>;

@@ -12,11 +12,12 @@ import { normalizeParam } from "./params.js";
 import { isValidTimezone, parseSchedule, type ScheduleSpec } from "./schedule-spec.js";
 import type { RawPipeline, RawTask } from "./spec-schema.js";
 import { checkTemplate, forEachString } from "./templating.js";
+import { normalizeSparkTask } from "./spark-task.js";
 import { triggerFilterProblem } from "./trigger-filter.js";
 import { pathScheme, volumePath } from "../notebooks/locations/index.js";
 import { ALIAS_HINT, ALIAS_PATTERN, MODEL_NAME_HINT, MODEL_NAME_PATTERN } from "../models/name-patterns.js";
 
-const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook", "kafka_sensor"];
+const TASK_KINDS: readonly TaskKind[] = ["command", "python", "notebook", "kafka_sensor", "spark"];
 /** A sensor waits a week unless told otherwise, as Airflow's sensors do. */
 const DEFAULT_SENSOR_TIMEOUT_MS = 7 * 24 * 3_600_000;
 /** What a sensor's attempt gives downstream tasks as {{ tasks.ID.outputs.KEY }}. */
@@ -147,13 +148,13 @@ function listTaskIds(tasks: Record<string, unknown>): string {
 function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath, issues: IssueList): TaskSpec {
   const kinds = TASK_KINDS.filter((k) => t[k] !== undefined);
   if (kinds.length === 0) {
-    issues.add(path, "a task needs exactly one of command, python, notebook or kafka_sensor");
+    issues.add(path, "a task needs exactly one of command, python, notebook, spark or kafka_sensor");
   } else if (kinds.length > 1) {
     const accepted = kinds.includes("kafka_sensor") ? "command, python, notebook or kafka_sensor" : "command, python or notebook";
     issues.add([...path, kinds[1] ?? ""], `a task has exactly one of ${accepted}; this one has ${kinds.join(" and ")}`);
   }
   const kind: TaskKind = kinds[0] ?? "command";
-  if (t.args !== undefined && kind !== "python") issues.add([...path, "args"], "args belong to python tasks (command lists carry their own arguments)");
+  if (t.args !== undefined && kind !== "python" && kind !== "spark") issues.add([...path, "args"], "args belong to python and spark tasks (command lists carry their own arguments)");
   if (t.parameters !== undefined && kind !== "notebook") issues.add([...path, "parameters"], "parameters belong to notebook tasks");
   const notebookScheme = t.notebook === undefined ? undefined : pathScheme(t.notebook);
   if (notebookScheme !== undefined && !["http", "https", "s3", "s3n"].includes(notebookScheme)) {
@@ -206,6 +207,15 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     outputs: kafkaSensor ? [...SENSOR_OUTPUTS] : (t.outputs ?? []),
     ...(kafkaSensor ? { kafkaSensor } : {}),
   };
+  if (t.spark !== undefined) {
+    task.spark = normalizeSparkTask(t.spark, [...path, "spark"], issues);
+    // The task gets its connection's settings (a spark master, a Hadoop configuration) like any listed connection.
+    const connection = task.spark.connection;
+    if (connection !== undefined && !(task.connections ?? []).includes(connection)) task.connections = [...(task.connections ?? []), connection];
+    // local[N] uses N cores of this machine: reserved like a command's resources.cpu unless the task says otherwise.
+    const cores = /^local\[(\d+)\]$/.exec(task.spark.master ?? "")?.[1];
+    if (cores !== undefined && t.resources?.cpu === undefined) task.resources.cpu = Number(cores);
+  }
   if (task.timeoutMs === 0) issues.add([...path, "timeout"], "timeout must be longer than 0; leave it out for no timeout");
   for (const name of Object.keys(task.secrets)) {
     if (name in task.env) issues.add([...path, "secrets", name], `${name} is set both in env and in secrets; keep one`);
@@ -216,7 +226,7 @@ function normalizeTask(id: string, t: RawTask, raw: RawPipeline, path: FieldPath
     if (name.startsWith("CAPSTAN_")) issues.add([...path, field, name], "CAPSTAN_* variables are set by Capstan for every task and cannot be overridden");
   }
   // Commands, paths and env values reach a process as argv or environment, which cannot hold NUL.
-  const executed = { command: t.command, args: t.args, env: t.env, python: t.python, notebook: t.notebook, cwd: t.cwd, kernel: t.kernel, image: t.image, namespace: t.namespace };
+  const executed = { command: t.command, args: t.args, env: t.env, python: t.python, notebook: t.notebook, spark: t.spark, cwd: t.cwd, kernel: t.kernel, image: t.image, namespace: t.namespace };
   for (const [name, value] of Object.entries(executed)) {
     forEachString(value, [...path, name], (text, where) => {
       if (text.includes("\0")) issues.add(where, `contains a NUL byte (U+0000), which a command line, path or environment variable cannot hold`);
@@ -290,6 +300,7 @@ function checkTaskTemplates(task: TaskSpec, written: RawTask, raw: RawPipeline, 
     python: task.python,
     args: task.args,
     notebook: task.notebook,
+    spark: task.spark,
     parameters: task.parameters,
     kernel: task.kernel,
     env: task.env,

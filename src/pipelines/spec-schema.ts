@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { cpuField, durationField, memoryField } from "../units/index.js";
+import { sparkTaskSchema } from "./spark-task.js";
 
 /** Airflow's trigger rules, all of them. */
 export const TRIGGER_RULES = [
@@ -117,6 +118,8 @@ export const taskSchema = z.strictObject({
   python: z.string({ error: "python must be the path of a script" }).optional(),
   args: stringList.optional(),
   notebook: z.string({ error: "notebook must be the path of an .ipynb file" }).optional(),
+  /** A Spark job run with spark-submit (src/pipelines/spark-task.ts, docs/spark.md). */
+  spark: sparkTaskSchema.optional(),
   kafka_sensor: kafkaSensorSchema.optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   depends_on: z.union([z.string(), stringList]).optional(),

@@ -7,6 +7,7 @@ import { IssueList, type ValidationIssue } from "./errors.js";
 import type { PipelineSpec } from "./model.js";
 import { normalizePipeline } from "./normalize.js";
 import { paramSchema, pipelineSchema, taskDefaultsSchema, taskSchema } from "./spec-schema.js";
+import { sparkTaskSchema } from "./spark-task.js";
 
 /**
  * A check beyond the file itself, run on a spec that is valid on its own: e.g. that a task's
@@ -21,6 +22,7 @@ const PIPELINE_FIELDS = Object.keys(pipelineSchema.shape);
 const TASK_FIELDS = Object.keys(taskSchema.shape);
 const DEFAULT_FIELDS = Object.keys(taskDefaultsSchema.shape);
 const RESOURCE_FIELDS = ["cpu", "memory", "gpu"];
+const SPARK_FIELDS = Object.keys(sparkTaskSchema.shape);
 const PARAM_FIELDS = ["type", "default", "description", "enum", "minimum", "maximum"];
 void paramSchema;
 
@@ -31,6 +33,7 @@ function acceptedFields(path: readonly PropertyKey[]): string[] {
   if (path.length === 2 && path[0] === "tasks") return TASK_FIELDS;
   if (path.length === 1 && last === "defaults") return DEFAULT_FIELDS;
   if (last === "resources") return RESOURCE_FIELDS;
+  if (path.length === 3 && path[0] === "tasks" && last === "spark") return SPARK_FIELDS;
   if (path.length === 2 && path[0] === "params") return PARAM_FIELDS;
   return [];
 }

@@ -4,7 +4,7 @@
  */
 import { DateTime } from "luxon";
 import { isoInstant as iso, type RunContextFacts } from "../executors/attempt-env.js";
-import { renderShellCommand, renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
+import { renderShellCommand, renderSparkTask, renderTemplate, renderValue, type PipelineSpec, type TaskSpec, type TemplateContext } from "../pipelines/index.js";
 import { PyFloat } from "../notebooks/values/py-float.js";
 import type { Run } from "../store/index.js";
 
@@ -94,6 +94,7 @@ export function renderTask(task: TaskSpec, context: TemplateContext): TaskSpec {
   rendered.args = task.args.map((part, i) => field(`args[${i}]`, part, (v) => renderTemplate(v, context)));
   rendered.parameters = field("parameters", task.parameters, (v) => renderParameters(v, context) as Record<string, unknown>);
   rendered.env = { ...Object.fromEntries(Object.entries(task.env).map(([k, v]) => [k, field(`env.${k}`, v, (x) => renderTemplate(x, context))])), ...shellEnv };
+  if (task.spark !== undefined) rendered.spark = renderSparkTask(task.spark, (value, name) => field(name, value, (v) => renderTemplate(v, context)));
   for (const name of ["python", "notebook", "kernel", "cwd", "image", "namespace"] as const) {
     const value = text(name, task[name]);
     if (value !== undefined) rendered[name] = value;

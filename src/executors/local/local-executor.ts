@@ -30,6 +30,8 @@ import { findProcessByToken, isProcessAlive, processStartTime } from "./process-
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
 import { pathScheme } from "../../notebooks/locations/index.js";
+import { withDriverFailure } from "../../spark/index.js";
+import { SPARK_SUBMIT_FILE } from "../spark-command.js";
 
 /** Largest outputs object accepted from a local task. */
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -81,6 +83,8 @@ interface Tracked {
   capped: boolean;
   /** Whether the starter will report the leader's exit (false once adopted or orphaned). */
   reported: boolean;
+  /** A spark-submit attempt's log: a failure's reason gets the driver's exception line from it. */
+  sparkLog: string | null;
 }
 
 export class LocalExecutor implements Executor {
@@ -142,9 +146,9 @@ export class LocalExecutor implements Executor {
   async launch(launch: AttemptLaunch): Promise<LaunchInfo> {
     const key = attemptKey(launch);
     if (this.#tracked.has(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
-    const command = taskCommand(launch.task, { python: this.#options.python, capstan: this.#options.capstan, baseDir: launch.baseDir, attemptDir: launch.attemptDir });
+    const command = taskCommand(launch.task, { python: this.#options.python, capstan: this.#options.capstan, baseDir: launch.baseDir, attemptDir: launch.attemptDir, env: launch.env });
     const cwd = launch.task.cwd && launch.task.kind !== "notebook" ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
-    const env = localProcessEnv(launch, this.#options);
+    const env = { ...localProcessEnv(launch, this.#options), ...command.env };
     const nul = nulByteIn({ argv: command.argv, env });
     if (nul !== undefined) {
       throw new LaunchError(`${nul} contains a NUL byte (\\0), which a process's arguments and environment cannot hold; remove it from the value that sets it (a param, env or secret)`, { retryable: false });
@@ -196,7 +200,7 @@ export class LocalExecutor implements Executor {
       reported = false;
     }
     const pidStart = processStartTime(pid);
-    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false, cgroup, capped, reported };
+    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false, cgroup, capped, reported, sparkLog: launch.task.kind === "spark" ? launch.logPath : null };
     this.#tracked.set(key, tracked);
     this.#byPid.set(pid, tracked);
     // Without cgroup.kill the command's leftovers may hold the log pipe open and keep the wrapper
@@ -234,10 +238,12 @@ export class LocalExecutor implements Executor {
       const reservation = await readReservation(dir);
       const outputPath = join(dir, "output.json");
       const presetOutputs: Record<string, string> = existsSync(join(dir, "parameters.json")) ? { notebook: join(dir, "output.ipynb") } : {};
+      const sparkLog = attempt.logPath !== null && existsSync(join(dir, SPARK_SUBMIT_FILE)) ? attempt.logPath : null;
+      const driverFailure = (end: AttemptEnd): AttemptEnd => (sparkLog !== null && !attempt.killReason ? withDriverFailure(end, sparkLog) : end);
       if (status !== null) {
         await killEndedLeftovers(attempt.token, dir);
         this.#options.boundary?.release(dir);
-        results.set(key, { status: "ended", end: collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined) });
+        results.set(key, { status: "ended", end: driverFailure(collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined)) });
         continue;
       }
       let pid = attempt.pid;
@@ -254,7 +260,7 @@ export class LocalExecutor implements Executor {
       }
       if (pid !== null && isProcessAlive(pid, pidStart)) {
         const cgroup = await readCgroupFile(dir);
-        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false };
+        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false, sparkLog };
         this.#tracked.set(key, tracked);
         this.#byPid.set(pid, tracked);
         this.#watchAdopted(tracked);
@@ -265,7 +271,7 @@ export class LocalExecutor implements Executor {
       const late = await readStatus(dir);
       await killEndedLeftovers(attempt.token, dir);
       this.#options.boundary?.release(dir);
-      results.set(key, late !== null ? { status: "ended", end: collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
+      results.set(key, late !== null ? { status: "ended", end: driverFailure(collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined)) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
     }
     return results;
   }
@@ -351,7 +357,7 @@ export class LocalExecutor implements Executor {
     const end = vanished && status === null
       ? lost(tracked.killedFor ? `killed (${tracked.killedFor})` : "the process vanished")
       : collectEnd(status, signal, tracked.outputPath, tracked.presetOutputs, tracked.killedFor);
-    this.#listener(tracked.ref, end);
+    this.#listener(tracked.ref, tracked.sparkLog !== null && tracked.killedFor === undefined ? withDriverFailure(end, tracked.sparkLog) : end);
   }
 }
 

@@ -8525,6 +8525,8 @@ export type components = {
             /** @description Why the latest try failed (masked) */
             reason: string | null;
             run: string;
+            /** @description The Spark UI of a running spark task with a local master, read from its driver log */
+            spark_ui_url?: string;
             started_at: string | null;
             state: components["schemas"]["TaskState"];
             task: string;
@@ -8564,7 +8566,7 @@ export type components = {
             };
             kernel?: string;
             /** @enum {string} */
-            kind: "command" | "python" | "notebook" | "kafka_sensor";
+            kind: "command" | "python" | "notebook" | "kafka_sensor" | "spark";
             kubernetes?: {
                 [key: string]: unknown;
             };
@@ -8595,6 +8597,27 @@ export type components = {
                 };
             };
             skipOnExitCodes: number[];
+            /** @description What a spark task submits (docs/spark.md) */
+            spark?: {
+                application: string;
+                conf: {
+                    [key: string]: string;
+                };
+                connection?: string;
+                driver: {
+                    cores?: number;
+                    memory?: string;
+                };
+                executor: {
+                    cores?: number;
+                    instances?: number;
+                    memory?: string;
+                };
+                mainClass?: string;
+                master?: string;
+                packages: string[];
+                pyFiles: string[];
+            };
             timeoutMs: number | null;
             /** @enum {string} */
             triggerRule: "all_success" | "all_failed" | "all_done" | "all_skipped" | "one_success" | "one_failed" | "one_done" | "none_failed" | "none_skipped" | "none_failed_min_one_success" | "always";

@@ -1,0 +1,7 @@
+/**
+ * Spark jobs as tasks (`spark:`, docs/spark.md): the spark-submit command line, the venv's Spark,
+ * and what is read from a driver's log (its failure line, the UI's URL).
+ */
+export { driverFailureLine, readSparkUiUrl, sparkUiUrl, withDriverFailure } from "./driver-log.js";
+export { findSparkInstall, noSparkMessage, type SparkInstall } from "./spark-home.js";
+export { isLocalMaster, resolveSparkMaster, sparkEnv, sparkSubmitArgv, type SparkSubmitOptions } from "./spark-submit.js";
