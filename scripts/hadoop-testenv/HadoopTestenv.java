@@ -69,6 +69,8 @@ public final class HadoopTestenv {
     conf.setLong("dfs.namenode.fs-limits.min-block-size", 1024L);
     // Any user may write under /; the tests act as several users through user.name.
     conf.setBoolean("dfs.permissions.enabled", false);
+    // Listings come in batches of 500 (default 1,000), so tests page through several with fewer files.
+    conf.setInt("dfs.ls.limit", 500);
 
     final MiniDFSCluster dfs = new MiniDFSCluster.Builder(conf)
         .numDataNodes(1)

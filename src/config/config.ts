@@ -204,7 +204,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     notebooks: { warmKernels: fromFile.notebooks?.warm_kernels ?? 1, kernelspecs: fromFile.notebooks?.kernelspecs ?? ["python3"] },
     clusters: fromFile.clusters ?? {},
     sandboxes: fromFile.sandboxes && { ...fromFile.sandboxes, ...(fromFile.sandboxes.python?.includes("/") ? { python: rel(fromFile.sandboxes.python, base) } : {}) },
-    volumes: fromFile.volumes && Object.fromEntries(Object.entries(fromFile.volumes).map(([name, v]) => [name, v.kind === "s3" ? v : { ...v, path: rel(v.path, base) }])),
+    volumes: fromFile.volumes && Object.fromEntries(Object.entries(fromFile.volumes).map(([name, v]) => [name, v.kind === "s3" || v.kind === "webhdfs" ? v : { ...v, path: rel(v.path, base) }])),
     modelStores: fromFile.models?.store ?? {},
     file,
   };

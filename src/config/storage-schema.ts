@@ -2,7 +2,8 @@
  * The `volumes:` section of capstan.yaml: team volumes by name. Each is owned by one team and is a
  * `local` folder, a `pvc` (on Kubernetes a claim the Helm chart mounts into the Capstan pod at
  * `path`; on one machine any mounted path), or an `s3` bucket prefix whose keys come from a team
- * secret or from environment variables of the Capstan process.
+ * secret or from environment variables of the Capstan process, or a `webhdfs` folder of an HDFS
+ * cluster (simple auth or a delegation token from a team secret).
  */
 import { z } from "zod";
 
@@ -49,8 +50,22 @@ export const volumeSchema = z.discriminatedUnion(
       credentials: s3Credentials.optional(),
       ...common,
     }),
+    z.strictObject({
+      kind: z.literal("webhdfs"),
+      /** The namenode's HTTP(S) address, such as http://namenode:9870. */
+      url: z.url({ protocol: /^https?$/, error: "expected the namenode's http(s) address such as http://namenode:9870" }),
+      /** The volume's folder in HDFS (absolute; default "/"). */
+      path: z.string().startsWith("/", { error: "path is an absolute HDFS folder such as /data/team-a" }).optional(),
+      /** user.name of simple authentication (absent with a delegation token). */
+      user: z.string().min(1).optional(),
+      /** A secret of the owning team with the key delegation_token. */
+      credentials: z.strictObject({ secret: z.string().min(1) }).optional(),
+      /** Hosts besides the namenode's that its redirects may send data to (exact names or "*.suffix"). */
+      datanode_hosts: z.array(z.string().regex(/^(\*\.)?[A-Za-z0-9.-]+$/, { error: "a host name, or *.domain for every host under it" })).optional(),
+      ...common,
+    }),
   ],
-  { error: 'kind must be "local", "pvc" or "s3"' },
+  { error: 'kind must be "local", "pvc", "s3" or "webhdfs"' },
 );
 
 export const volumesSchema = z.record(

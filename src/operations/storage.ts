@@ -15,7 +15,7 @@ export const VolumeViewSchema = z
   .object({
     name: z.string(),
     team: z.string(),
-    kind: z.enum(["local", "pvc", "s3", "home", "runs"]).describe("home: the caller's sandbox homes; runs: outputs of the caller's teams' runs (read-only)"),
+    kind: z.enum(["local", "pvc", "s3", "webhdfs", "home", "runs"]).describe("home: the caller's sandbox homes; runs: outputs of the caller's teams' runs (read-only)"),
     description: z.string().optional(),
     owner: z.string().optional().describe("The one user who sees a home volume"),
     readOnly: z.boolean().describe("Nobody writes through Capstan"),

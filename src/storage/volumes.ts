@@ -9,6 +9,7 @@ import type { VolumeConfigFile, VolumesConfigFile } from "../config/index.js";
 import { LocalStorage } from "./local/local-storage.js";
 import { S3Storage, type S3Credentials } from "./s3/s3-storage.js";
 import type { Storage } from "./storage.js";
+import { WebHdfsStorage } from "./webhdfs/index.js";
 import { StorageError } from "./storage-error.js";
 import { isHomeVolumeName, RUNS_VOLUME_NAME } from "./virtual/index.js";
 
@@ -83,6 +84,7 @@ export class VolumeRegistry {
 function storageOf(name: string, config: VolumeConfigFile, options: VolumeRegistryOptions): Storage {
   if (config.kind === "local" || config.kind === "pvc")
     return new LocalStorage({ root: isAbsolute(config.path) ? config.path : resolve(options.baseDir, config.path) });
+  if (config.kind === "webhdfs") return webhdfsStorageOf(name, config, options);
   const env = options.env ?? process.env;
   let credentials: S3Credentials | (() => Promise<S3Credentials>) | undefined;
   const wanted = config.credentials;
@@ -115,5 +117,27 @@ function storageOf(name: string, config: VolumeConfigFile, options: VolumeRegist
     ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
     forcePathStyle: config.path_style ?? false,
     ...(credentials === undefined ? {} : { credentials }),
+  });
+}
+
+function webhdfsStorageOf(name: string, config: Extract<VolumeConfigFile, { kind: "webhdfs" }>, options: VolumeRegistryOptions): Storage {
+  const wanted = config.credentials;
+  const readSecret = options.readSecret;
+  if (wanted !== undefined && readSecret === undefined)
+    throw new StorageError("backend", `volume ${name} takes its delegation token from secret ${wanted.secret}, but no secret store was given`);
+  return new WebHdfsStorage({
+    url: config.url,
+    ...(config.path === undefined ? {} : { root: config.path }),
+    ...(config.user === undefined ? {} : { user: config.user }),
+    ...(config.datanode_hosts === undefined ? {} : { datanodeHosts: config.datanode_hosts }),
+    ...(wanted === undefined || readSecret === undefined
+      ? {}
+      : {
+          delegationToken: async () => {
+            const token = (await readSecret(config.team, wanted.secret)).delegation_token;
+            if (token === undefined) throw new StorageError("backend", `secret ${wanted.secret} of team ${config.team} needs the key delegation_token (for volume ${name})`);
+            return token;
+          },
+        }),
   });
 }

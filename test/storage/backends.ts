@@ -1,14 +1,18 @@
 /**
  * The backends the storage contract suite runs against, each a fresh empty volume: a local folder
  * (with a sibling folder "scopeX" beside the volume "scope", to catch prefix confusion) and a
- * bucket prefix on a real S3 server (versitygw, test/support/s3-testenv.ts). Each can also fill
- * a folder with many empty files quickly, straight on disk, for the listing tests.
+ * bucket prefix on a real S3 server (versitygw, test/support/s3-testenv.ts), and a folder of a real
+ * HDFS over WebHDFS (a Hadoop minicluster, test/support/hadoop-testenv.ts). Each can also fill a
+ * folder with many empty files quickly (straight on disk, or many WebHDFS requests at once), for
+ * the listing tests.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { closeSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalStorage, S3Storage, type Storage } from "../../src/storage/index.js";
+import { Readable } from "node:stream";
+import { LocalStorage, S3Storage, WebHdfsStorage, type Storage } from "../../src/storage/index.js";
+import { startHadoopTestenv, type HadoopTestenv } from "../support/hadoop-testenv.js";
 import { startS3Testenv, type S3Testenv } from "../support/s3-testenv.js";
 
 /** A volume under test and what the suite needs to know about it. */
@@ -20,6 +24,12 @@ export interface BackendUnderTest {
   fillFolder(path: string, count: number): Promise<void>;
   /** The S3 bucket of the volume (its prefix is "team/vol"); undefined for local volumes. */
   bucket?: string;
+  /**
+   * How many entries the large-folder case fills (default 100,000). Capability of a backend whose
+   * fill goes through its API (WebHDFS: two requests per file), where 100,000 would take minutes;
+   * it still spans several of the server's listing batches.
+   */
+  bigFolderEntries?: number;
   close(): Promise<void>;
 }
 
@@ -91,4 +101,47 @@ export function s3Backend(): BackendKind & { stopServer(): Promise<void> } {
 async function fillOnDisk(folder: string, count: number): Promise<void> {
   await mkdir(folder, { recursive: true });
   for (let i = 0; i < count; i += 1) closeSync(openSync(join(folder, `f${String(i).padStart(6, "0")}`), "w"));
+}
+
+/** The namenode's listing batch (dfs.ls.limit) the test minicluster is started with. */
+export const HDFS_LIST_BATCH = 500;
+
+/** One Hadoop minicluster for the file; each volume is a new HDFS folder /vols/<n>/scope, with /vols/<n>/scopeX beside it. */
+export function webhdfsBackend(): BackendKind & { stopServer(): Promise<void>; server(): Promise<HadoopTestenv> } {
+  let server: Promise<HadoopTestenv> | undefined;
+  let count = 0;
+  const start = (): Promise<HadoopTestenv> => (server ??= startHadoopTestenv());
+  return {
+    name: "webhdfs",
+    server: start,
+    async open() {
+      const hadoop = await start();
+      count += 1;
+      const base = `/vols/${count}`;
+      const admin = new WebHdfsStorage({ url: hadoop.webhdfsUrl, user: "admin" });
+      await admin.mkdir(`${base.slice(1)}/scope`);
+      await admin.write(`${base.slice(1)}/scopeX/secret.txt`, Readable.from([Buffer.from(SECRET)]));
+      const storage = new WebHdfsStorage({ url: hadoop.webhdfsUrl, root: `${base}/scope`, user: "capstan" });
+      return {
+        storage,
+        outsideDir: undefined,
+        bigFolderEntries: 2 * HDFS_LIST_BATCH + 7,
+        async fillFolder(path, total) {
+          let next = 0;
+          const worker = async (): Promise<void> => {
+            for (let i = next++; i < total; i = next++) await storage.write(`${path}/f${String(i).padStart(6, "0")}`, Readable.from([]));
+          };
+          await Promise.all(Array.from({ length: 16 }, worker));
+        },
+        async close() {
+          await admin.delete(base.slice(1));
+        },
+      };
+    },
+    async stopServer() {
+      const running = server;
+      server = undefined;
+      await (await running)?.close();
+    },
+  };
 }

@@ -8671,7 +8671,7 @@ export type components = {
              * @description home: the caller's sandbox homes; runs: outputs of the caller's teams' runs (read-only)
              * @enum {string}
              */
-            kind: "local" | "pvc" | "s3" | "home" | "runs";
+            kind: "local" | "pvc" | "s3" | "webhdfs" | "home" | "runs";
             name: string;
             /** @description The one user who sees a home volume */
             owner?: string;

@@ -1,0 +1,222 @@
+/**
+ * What the `webhdfs` volume does beyond the storage contract: where it lets a namenode send it
+ * (a fake, hostile namenode names other hosts, paths, schemes, credentials in URLs, link-local
+ * addresses; the bystander servers it names must see no request), that a datanode's own redirect
+ * is not followed, that a delegation token from the team's secrets replaces user.name, and the
+ * `volumes:` schema and registry for the kind, against the real minicluster.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/index.js";
+import { StorageError, VolumeRegistry, WebHdfsStorage } from "../../src/storage/index.js";
+import { webhdfsBackend } from "./backends.js";
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void;
+
+interface FakeServer {
+  url: string;
+  port: number;
+  requests: string[];
+  handle: Handler;
+  server: Server;
+}
+
+async function fakeServer(host = "127.0.0.1"): Promise<FakeServer> {
+  const fake: FakeServer = { url: "", port: 0, requests: [], handle: (_, response) => response.end(), server: createServer() };
+  fake.server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    fake.requests.push(`${request.method ?? ""} ${request.url ?? ""}`);
+    fake.handle(request, response);
+  });
+  await new Promise<void>((resolve) => fake.server.listen(0, host, resolve));
+  fake.port = (fake.server.address() as AddressInfo).port;
+  fake.url = `http://${host}:${fake.port}`;
+  return fake;
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+const FILE_STATUS = { FileStatus: { pathSuffix: "", type: "FILE", length: 10, modificationTime: 1 } };
+
+async function failure(promise: Promise<unknown>): Promise<StorageError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(StorageError);
+  return error as StorageError;
+}
+
+describe("webhdfs redirects from a hostile namenode", () => {
+  let namenode: FakeServer;
+  let bystander: FakeServer;
+  beforeAll(async () => {
+    namenode = await fakeServer();
+    bystander = await fakeServer();
+    bystander.handle = (_, response) => {
+      response.writeHead(200);
+      response.end("0123456789");
+    };
+  });
+  afterAll(() => {
+    namenode.server.close();
+    bystander.server.close();
+  });
+
+  /** A namenode that names `location` for OPEN of /vol/f.txt. */
+  function namingForOpen(location: (bystanderPort: number) => string): void {
+    namenode.handle = (request, response) => {
+      const url = new URL(request.url ?? "/", "http://x");
+      if (url.searchParams.get("op") === "GETFILESTATUS") return json(response, 200, FILE_STATUS);
+      if (url.searchParams.get("op") === "OPEN") return json(response, 200, { Location: location(bystander.port) });
+      json(response, 400, { RemoteException: { exception: "IllegalArgumentException", message: "unexpected" } });
+    };
+  }
+
+  const refused: Array<[string, (port: number) => string]> = [
+    ["another host name for the same machine", (port) => `http://localhost:${port}/webhdfs/v1/vol/f.txt?op=OPEN`],
+    ["a link-local metadata address", () => "http://169.254.169.254/webhdfs/v1/vol/f.txt?op=OPEN"],
+    ["another path on an allowed host", (port) => `http://127.0.0.1:${port}/admin/shutdown?op=OPEN`],
+    ["another file of the cluster", (port) => `http://127.0.0.1:${port}/webhdfs/v1/other/secret.txt?op=OPEN`],
+    ["an escaping path", (port) => `http://127.0.0.1:${port}/webhdfs/v1/vol/f.txt/../../other/secret.txt?op=OPEN`],
+    ["another operation", (port) => `http://127.0.0.1:${port}/webhdfs/v1/vol/f.txt?op=DELETE`],
+    ["another scheme", () => "file:///etc/passwd"],
+    ["https where the namenode is http", (port) => `https://127.0.0.1:${port}/webhdfs/v1/vol/f.txt?op=OPEN`],
+    ["a user name and password in the URL", (port) => `http://admin:secret@127.0.0.1:${port}/webhdfs/v1/vol/f.txt?op=OPEN`],
+    ["not a URL", () => "http://[::1"],
+  ];
+  it.each(refused)("refuses a datanode address with %s, and the named server sees nothing", async (_, location) => {
+    namingForOpen(location);
+    bystander.requests.length = 0;
+    const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice" });
+    const error = await failure(storage.read("f.txt"));
+    expect(error.storageCode).toBe("backend");
+    expect(error.message).toMatch(/not followed/);
+    expect(bystander.requests).toEqual([]);
+  });
+
+  it("follows a datanode address on the namenode's host for the same path and operation", async () => {
+    namingForOpen((port) => `http://127.0.0.1:${port}/webhdfs/v1/vol/f.txt?op=OPEN&offset=0&length=10`);
+    bystander.requests.length = 0;
+    const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice" });
+    expect(await text((await storage.read("f.txt")).stream)).toBe("0123456789");
+    expect(bystander.requests).toHaveLength(1);
+  });
+
+  it("follows other hosts only when the volume names them in datanode_hosts", async () => {
+    namingForOpen((port) => `http://localhost:${port}/webhdfs/v1/vol/f.txt?op=OPEN`);
+    bystander.requests.length = 0;
+    const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice", datanodeHosts: ["localhost"] });
+    expect(await text((await storage.read("f.txt")).stream)).toBe("0123456789");
+    const suffixOnly = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice", datanodeHosts: ["*.example.internal"] });
+    expect((await failure(suffixOnly.read("f.txt"))).message).toMatch(/datanode_hosts \(\*\.example\.internal\)/);
+  });
+
+  it("does not follow a datanode's own redirect", async () => {
+    const elsewhere = await fakeServer();
+    try {
+      namingForOpen((port) => `http://127.0.0.1:${port}/webhdfs/v1/vol/f.txt?op=OPEN`);
+      bystander.handle = (_, response) => {
+        response.writeHead(307, { location: `${elsewhere.url}/latest/meta-data/` });
+        response.end();
+      };
+      const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice" });
+      expect((await failure(storage.read("f.txt"))).storageCode).toBe("backend");
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      elsewhere.server.close();
+      bystander.handle = (_, response) => {
+        response.writeHead(200);
+        response.end("0123456789");
+      };
+    }
+  });
+
+  it("refuses a namenode that redirects a metadata request, and never sends the write elsewhere", async () => {
+    namenode.handle = (request, response) => {
+      response.writeHead(307, { location: `${bystander.url}/webhdfs/v1/vol/f.txt?op=GETFILESTATUS` });
+      response.end();
+    };
+    bystander.requests.length = 0;
+    const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice" });
+    expect((await failure(storage.stat("f.txt"))).message).toMatch(/redirect/);
+    namenode.handle = (request, response) => {
+      const url = new URL(request.url ?? "/", "http://x");
+      if (url.searchParams.get("op") === "GETFILESTATUS") return json(response, 404, { RemoteException: { exception: "FileNotFoundException", message: "no" } });
+      if (url.searchParams.get("op") === "CREATE") return json(response, 200, { Location: `http://localhost:${bystander.port}/webhdfs/v1/vol/new.txt?op=CREATE` });
+      json(response, 200, { boolean: true });
+    };
+    expect((await failure(storage.write("new.txt", Readable.from([Buffer.from("payload")])))).message).toMatch(/not followed/);
+    expect(bystander.requests).toEqual([]);
+  });
+
+  it("sends a delegation token instead of user.name, and answers HTML error pages by status only", async () => {
+    const seen: string[] = [];
+    namenode.handle = (request, response) => {
+      seen.push(request.url ?? "");
+      response.writeHead(500, { "content-type": "text/html" });
+      response.end("<html>internal stack trace with /secret/paths</html>");
+    };
+    const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice", delegationToken: () => Promise.resolve("TOKEN123") });
+    const error = await failure(storage.stat("f.txt"));
+    expect(error.message).toMatch(/status 500/);
+    expect(error.message).not.toMatch(/secret/);
+    const query = new URL(seen[0] ?? "", "http://x").searchParams;
+    expect(query.get("delegation")).toBe("TOKEN123");
+    expect(query.get("user.name")).toBeNull();
+  });
+});
+
+describe("webhdfs volumes in capstan.yaml", () => {
+  const hdfs = webhdfsBackend();
+  afterAll(() => hdfs.stopServer());
+
+  it("accepts a webhdfs volume and refuses bad ones with a message saying what is wrong", () => {
+    const ok = configSchema.safeParse({
+      volumes: { lake: { kind: "webhdfs", team: "ds", url: "http://namenode:9870", path: "/data/ds", user: "ds", datanode_hosts: ["*.dn.internal"], credentials: { secret: "hdfs" } } },
+    });
+    expect(ok.success).toBe(true);
+    for (const [volume, message] of [
+      [{ kind: "webhdfs", team: "t", url: "ftp://nn" }, /namenode's http\(s\) address/],
+      [{ kind: "webhdfs", team: "t", url: "http://nn:9870", path: "data" }, /absolute HDFS folder/],
+      [{ kind: "webhdfs", team: "t", url: "http://nn:9870", datanode_hosts: ["http://evil/"] }, /host name/],
+    ] as const) {
+      const parsed = configSchema.safeParse({ volumes: { v: volume } });
+      expect(parsed.success).toBe(false);
+      expect(JSON.stringify(parsed.error?.issues)).toMatch(message);
+    }
+  });
+
+  it("serves the volume's folder of the real minicluster, with the delegation token from the team's secret", async () => {
+    const server = await hdfs.server();
+    const admin = new WebHdfsStorage({ url: server.webhdfsUrl, user: "admin" });
+    await admin.write("data/ds/hello.txt", Readable.from([Buffer.from("hello")]));
+    await admin.write("data/other/secret.txt", Readable.from([Buffer.from("other team")]));
+    const section = configSchema.parse({ volumes: { lake: { kind: "webhdfs", team: "ds", url: server.webhdfsUrl, path: "/data/ds", user: "ds" } } }).volumes;
+    const registry = VolumeRegistry.fromConfig(section, { baseDir: "/nonexistent" });
+    const volume = registry.get("lake", ["ds"]);
+    expect(volume.kind).toBe("webhdfs");
+    expect((await volume.storage.list("")).entries.map((e) => e.name)).toEqual(["hello.txt"]);
+    expect((await failure(volume.storage.read("../other/secret.txt"))).storageCode).toBe("invalid_path");
+    expect((await failure(volume.storage.read("%2e%2e/other/secret.txt"))).storageCode).toBe("invalid_path");
+    expect(() => registry.get("lake", ["ml"])).toThrow(/no volume named "lake"/);
+
+    const withSecret = configSchema.parse({ volumes: { lake: { kind: "webhdfs", team: "ds", url: server.webhdfsUrl, path: "/data/ds", credentials: { secret: "hdfs" } } } }).volumes;
+    const asked: string[] = [];
+    const secretRegistry = VolumeRegistry.fromConfig(withSecret, {
+      baseDir: "/nonexistent",
+      readSecret: (team, secret) => {
+        asked.push(`${team}/${secret}`);
+        return Promise.resolve({});
+      },
+    });
+    const missingKey = await failure(secretRegistry.get("lake", ["ds"]).storage.stat("hello.txt"));
+    expect(missingKey.message).toMatch(/needs the key delegation_token/);
+    expect(asked).toEqual(["ds/hdfs"]);
+  });
+});
