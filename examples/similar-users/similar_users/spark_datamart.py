@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -31,6 +33,10 @@ SQL_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MILLIS",
 }
+
+#: JVM options for the short jobs of this stage (seconds, not hours): the C1 compiler only and the
+#: serial collector start faster and spend about a third less CPU on the small size.
+SHORT_JOB_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 #: The Spark errors that bad input raises (a missing or corrupt file, a value that is no timestamp).
 _SPARK_ERRORS = (Py4JJavaError, PySparkException)
@@ -216,17 +222,9 @@ def build_datamart(spark: SparkSession, visits_dir: str, first: date, last: date
         raise StageError(f"the {len(files)} visit files for {first} .. {last} under {visits_dir} hold no rows")
     print(f"{totals['rows']:,} visits in {len(files)} files, {first} .. {last}", flush=True)
     _counted(f"aggregate the visits under {visits_dir}", lambda: write_table(aggregate_visits(visits), table_path))
-    written = spark.read.parquet(table_path.resolve().as_uri())
-    stats = _counted(
-        f"read back {table_path}",
-        lambda: written.agg(
-            F.sum("visits").alias("visits"),
-            F.countDistinct("user_id").alias("users"),
-            F.countDistinct("restaurant_id").alias("restaurants"),
-            F.count(F.lit(1)).alias("pairs"),
-        ).first(),
-    )
-    assert stats is not None
+    # The counts of the written file, as the notebook counts them: the table is one local file
+    # that the next stage loads whole, so reading it here costs less than another Spark job.
+    written = pq.read_table(table_path, columns=["user_id", "restaurant_id", "visits"])
     dropped = int(totals["rows"] - totals["kept"])
     if dropped:
         print(f"dropped {dropped:,} visits without a user_id or restaurant_id", flush=True)
@@ -235,9 +233,9 @@ def build_datamart(spark: SparkSession, visits_dir: str, first: date, last: date
         "start_date": first.isoformat(),
         "end_date": last.isoformat(),
         "files": len(files),
-        "visits": int(stats["visits"] or 0),
+        "visits": int(pc.sum(written["visits"]).as_py() or 0),
         "dropped_rows": dropped,
-        "users": int(stats["users"]),
-        "restaurants": int(stats["restaurants"]),
-        "pairs": int(stats["pairs"]),
+        "users": pc.count_distinct(written["user_id"]).as_py(),
+        "restaurants": pc.count_distinct(written["restaurant_id"]).as_py(),
+        "pairs": written.num_rows,
     }

@@ -23,7 +23,7 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from similar_users.aggregate import aggregate_visits  # noqa: E402
-from similar_users.spark_datamart import SQL_SETTINGS, build_datamart  # noqa: E402
+from similar_users.spark_datamart import SHORT_JOB_JAVA_OPTIONS, SQL_SETTINGS, build_datamart  # noqa: E402
 from similar_users.visits import read_visits, select_files  # noqa: E402
 
 
@@ -53,6 +53,7 @@ def main() -> int:
 
     builder = SparkSession.builder.master("local[2]").appName("similar-users-hdfs-check")
     builder = builder.config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+    builder = builder.config("spark.driver.extraJavaOptions", SHORT_JOB_JAVA_OPTIONS)
     for key, value in SQL_SETTINGS.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -23,7 +23,7 @@ except ImportError as missing:  # the test setup installs it: scripts/setup-pyth
 
 from similar_users.aggregate import aggregate_visits
 from similar_users.errors import StageError
-from similar_users.spark_datamart import SQL_SETTINGS, build_datamart
+from similar_users.spark_datamart import SHORT_JOB_JAVA_OPTIONS, SQL_SETTINGS, build_datamart
 from similar_users.visits import read_visits, select_files
 
 END = date(2026, 1, 28)
@@ -37,6 +37,7 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.default.parallelism", "2")
+        .config("spark.driver.extraJavaOptions", SHORT_JOB_JAVA_OPTIONS)
     )
     for key, value in SQL_SETTINGS.items():
         builder = builder.config(key, value)
