@@ -38,6 +38,8 @@ fi
 if [ $with_spark = 1 ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$spark_requirements"
 fi
+# Task code imports Capstan's helpers from python/ (from capstan import kafka; docs/streams.md).
+"$venv/bin/python" -c 'import sys, sysconfig; open(sysconfig.get_paths()["purelib"] + "/capstan-python.pth", "w").write(sys.argv[1] + "\n")' "$root/python"
 # The kernelspec lives in the venv ({prefix}/share/jupyter), so it names the venv's own interpreter.
 "$venv/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (capstan)" >/dev/null
 printf '%s' "$want" > "$stamp"

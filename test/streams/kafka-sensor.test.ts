@@ -4,9 +4,12 @@
  * it ignores messages that do not match, fails with the reason when its timeout passes, holds no
  * pool slot while it waits (a pool of one slot still runs another task), stops when its run is
  * cancelled, fails clearly on an unknown connection, and survives a restart of the platform
- * without missing a message produced while no scheduler ran.
+ * without missing a message produced while no scheduler ran. A python task produces through its
+ * connection with the runtime's helper (`from capstan import kafka`), over SASL PLAIN, and the
+ * test consumes what it sent; wrong credentials fail the task with a message that says so.
  */
-import { Producer, stringSerializers } from "@platformatic/kafka";
+import { Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
+import { readFileSync } from "node:fs";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
@@ -42,6 +45,25 @@ team: team-a
 tasks:
   wait:
     kafka_sensor: { connection: nope, topic: drift }
+  missing:
+    kafka_sensor: { connection: events, topic: no-such-topic }
+`;
+
+const EMIT = `id: emit
+team: team-a
+params:
+  timeout: 10
+tasks:
+  emit:
+    python: emit.py
+    connections: [events-sasl]
+    env: { PRODUCE_TIMEOUT: "{{ params.timeout }}" }
+`;
+
+const EMIT_PY = `import os
+from capstan import kafka
+sent = kafka.produce(connection="events-sasl", topic="scores", value={"user": 7, "score": 0.4}, key="user-7", headers={"source": "retrain"}, timeout=float(os.environ["PRODUCE_TIMEOUT"]))
+print("sent", sent)
 `;
 
 let kafka: KafkaTestenv;
@@ -64,6 +86,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+async function readLog(runId: string, taskId: string): Promise<string> {
+  const attempts = await platform.store.attempts.listByTask({ runId, taskId });
+  const path = attempts[attempts.length - 1]?.logPath;
+  return path ? readFileSync(path, "utf8") : "(no log)";
+}
+
 async function task(runId: string, taskId: string) {
   return platform.store.tasks.get({ runId, taskId });
 }
@@ -71,9 +99,16 @@ async function task(runId: string, taskId: string) {
 beforeAll(async () => {
   kafka = await startKafkaTestenv();
   await kafka.createTopic("drift", 2);
-  h = await openHarness({ pipelines: { "sense.yaml": SENSE, "short.yaml": SHORT, "unknown.yaml": UNKNOWN }, start: false, configure: (config) => (config.pools = { ...config.pools, one: { slots: 1 } }) });
+  await kafka.createTopic("scores", 1);
+  h = await openHarness({ pipelines: { "sense.yaml": SENSE, "short.yaml": SHORT, "unknown.yaml": UNKNOWN, "emit.yaml": EMIT, "emit.py": EMIT_PY }, start: false, configure: (config) => (config.pools = { ...config.pools, one: { slots: 1 } }) });
   platform = h.platform;
   await new ConnectionService(platform.store, platform.secrets).set("team-a", "events", { kind: "kafka", settings: { bootstrap_servers: [kafka.bootstrap] } });
+  await platform.secrets.set("team-a", "kafka", { password: kafka.saslPassword });
+  await new ConnectionService(platform.store, platform.secrets).set("team-a", "events-sasl", {
+    kind: "kafka",
+    settings: { bootstrap_servers: [kafka.saslBootstrap], sasl_mechanism: "PLAIN", sasl_username: kafka.saslUsername },
+    secrets: { sasl_password: "kafka/password" },
+  });
   await platform.start();
 }, 120_000);
 
@@ -111,10 +146,11 @@ describe("kafka_sensor", () => {
     expect((await task(run.id, "wait"))?.reason).toMatch(/^kafka_sensor: no matching message on drift within 2s$/);
   }, 30_000);
 
-  it("fails an unknown connection with the team's connections named", async () => {
+  it("fails an unknown connection with the team's connections named, and a topic that does not exist with the broker's answer", async () => {
     const run = await platform.scheduler.trigger("unknown");
     await h.waitForRun(run.id);
-    expect((await task(run.id, "wait"))?.reason).toMatch(/kafka_sensor\.connection: team team-a has no connection "nope"; its connections: events/);
+    expect((await task(run.id, "wait"))?.reason).toMatch(/kafka_sensor\.connection: team team-a has no connection "nope"; its connections: events-sasl, events|its connections: events, events-sasl/);
+    expect((await task(run.id, "missing"))?.reason).toMatch(/^could not start: kafka_sensor: cannot read the offsets of topic no-such-topic through connection events: /);
   }, 30_000);
 
   it("stops waiting when its run is cancelled", async () => {
@@ -126,6 +162,34 @@ describe("kafka_sensor", () => {
     const attempts = await platform.store.attempts.listByTask({ runId: run.id, taskId: "wait" });
     expect(attempts.map((a) => a.state)).not.toContain("running");
   }, 30_000);
+
+  it("lets a python task produce through its connection with the runtime's helper, and names refused credentials", async () => {
+    const run = await platform.scheduler.trigger("emit");
+    const finished = await h.waitForRun(run.id);
+    expect(finished.state, await readLog(run.id, "emit")).toBe("success");
+    const consumer = new Consumer({ clientId: "t", groupId: "t-scores", bootstrapBrokers: [kafka.bootstrap], deserializers: stringDeserializers });
+    try {
+      const stream = await consumer.consume({ topics: ["scores"], mode: "earliest" });
+      const message = await new Promise<{ key: string; value: string; headers: Map<string, string> }>((resolve) => stream.once("data", resolve));
+      expect(message.key).toBe("user-7");
+      expect(JSON.parse(message.value)).toEqual({ user: 7, score: 0.4 });
+      expect(Object.fromEntries(message.headers)).toEqual({ source: "retrain" });
+      await stream.close();
+    } finally {
+      await consumer.close();
+    }
+    await platform.secrets.set("team-a", "kafka", { password: "not-the-password" });
+    try {
+      const refused = await platform.scheduler.trigger("emit", { params: { timeout: 3 } });
+      expect((await h.waitForRun(refused.id)).state).toBe("failed");
+      // The client reports a refused login as a refusal when it saw the broker's answer, else as a bootstrap that did not complete.
+      expect(await readLog(refused.id, "emit")).toMatch(
+        /KafkaProduceError: connection 'events-sasl' \(127\.0\.0\.1:[0-9]+\) (refused the credentials of user 'capstan'|could not be reached, or did not accept the PLAIN login of user 'capstan' in time \(check the servers, the connection's sasl_username and the secret behind sasl_password\))/,
+      );
+    } finally {
+      await platform.secrets.set("team-a", "kafka", { password: kafka.saslPassword });
+    }
+  }, 90_000);
 
   it("resumes after a restart of the platform and takes a message produced while it was down", async () => {
     const run = await platform.scheduler.trigger("sense");
