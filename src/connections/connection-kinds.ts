@@ -38,7 +38,14 @@ export const CONNECTION_SETTINGS = {
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "an S3 bucket name" }).optional(),
     force_path_style: z.boolean().optional(),
   }),
-  webhdfs: z.strictObject({ url: httpUrl, user: userName.optional() }),
+  webhdfs: z.strictObject({
+    url: httpUrl,
+    user: userName.optional(),
+    /** fs.defaultFS of the generated HADOOP_CONF_DIR (hdfs://namenode:8020); absent: webhdfs:// of `url`. */
+    default_fs: z.string().regex(/^(hdfs|webhdfs|swebhdfs|viewfs):\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/, { message: "hdfs://namenode:8020 (or webhdfs://, swebhdfs://, viewfs://)" }).optional(),
+    /** host:port of the YARN ResourceManager, written to yarn-site.xml. */
+    resource_manager: hostPort.optional(),
+  }),
   postgres: z.strictObject({
     host: hostname,
     port: z.number().int().min(1).max(65535).default(5432),

@@ -17,6 +17,7 @@ import {
   type ConnectionKind,
   type ConnectionSettings,
 } from "./connection-kinds.js";
+import { hadoopClientConf, type HadoopClientConf } from "./hadoop-conf.js";
 
 /** A connection as callers see it: secret fields as references only. */
 export interface ConnectionRecord {
@@ -55,6 +56,14 @@ export class ConnectionNotFoundError extends CapstanError {
   constructor(team: string, name: string, known: readonly string[]) {
     super("not_found", "connection_not_found", `team ${team} has no connection ${JSON.stringify(name)}; its connections: ${known.join(", ") || "none"}`);
   }
+}
+
+/** What a task's connections give it: variables, credentials, and the Hadoop configuration of its first webhdfs connection. */
+export interface TaskConnectionEnvironment {
+  env: Record<string, string>;
+  secretEnv: Record<string, string>;
+  /** Written by the scheduler into the attempt's folder as HADOOP_CONF_DIR (hadoop-conf.ts). */
+  hadoop?: HadoopClientConf;
 }
 
 export class ConnectionService {
@@ -137,7 +146,8 @@ export class ConnectionService {
   }
 
   /** The same variables split into settings (`env`) and credentials (`secretEnv`, masked in logs like secrets). */
-  async taskEnvironment(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }> {
+  async taskEnvironment(team: string, names: readonly string[]): Promise<TaskConnectionEnvironment> {
+    let hadoop: HadoopClientConf | undefined;
     const env: Record<string, string> = {};
     const secretEnv: Record<string, string> = {};
     /** Variable → "connection NAME field FIELD" that set it: two connections must never write one variable. */
@@ -158,8 +168,10 @@ export class ConnectionService {
       env[claim(name, "kind")] = connection.kind;
       for (const [field, value] of Object.entries(connection.settings)) env[claim(name, field)] = Array.isArray(value) ? value.join(",") : String(value);
       for (const [field, value] of Object.entries(connection.secretValues)) secretEnv[claim(name, field)] = value;
+      if (connection.kind === "webhdfs" && hadoop === undefined) hadoop = hadoopClientConf(name, connection.settings);
     }
-    return { env, secretEnv };
+    if (hadoop?.user !== undefined) env.HADOOP_USER_NAME = hadoop.user;
+    return { env, secretEnv, ...(hadoop === undefined ? {} : { hadoop }) };
   }
 }
 
@@ -178,7 +190,7 @@ function toRecord(stored: StoredConnection): ConnectionRecord {
 /** What the scheduler resolves at launch: a task's `secrets:` and its `connections:`. */
 export function taskSecretResolver(store: Store, secrets: SecretService): {
   resolve: SecretService["resolve"];
-  connections(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }>;
+  connections(team: string, names: readonly string[]): Promise<TaskConnectionEnvironment>;
 } {
   const connections = new ConnectionService(store, secrets);
   return {

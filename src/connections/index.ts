@@ -18,5 +18,7 @@ export {
   type ConnectionRecord,
   type ConnectionSpec,
   type ResolvedConnection,
+  type TaskConnectionEnvironment,
 } from "./connection-service.js";
+export { HADOOP_CONF_FOLDER, hadoopClientConf, siteXml, writeHadoopConfDir, type HadoopClientConf } from "./hadoop-conf.js";
 export { checkConnection, type ConnectionCheck } from "./connection-check.js";

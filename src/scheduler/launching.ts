@@ -5,6 +5,8 @@
  * executor. A task that can never start here fails at once, with its reason.
  */
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { HADOOP_CONF_FOLDER, writeHadoopConfDir, type HadoopClientConf } from "../connections/index.js";
 import { launchEnv, runContextEnv } from "../executors/attempt-env.js";
 import { LaunchError, type AttemptLaunch, type AttemptRef, type Executor } from "../executors/executor.js";
 import type { TaskSpec } from "../pipelines/index.js";
@@ -21,7 +23,7 @@ import { moveTask, type StateChange } from "./task-state.js";
 /** Resolves a task's `secrets:` from its team's secrets, and its `connections:` into settings and credentials. */
 export interface SecretResolver {
   resolve(team: string, refs: TaskSpec["secrets"]): Promise<Record<string, string>>;
-  connections?(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string> }>;
+  connections?(team: string, names: readonly string[]): Promise<{ env: Record<string, string>; secretEnv: Record<string, string>; hadoop?: HadoopClientConf }>;
 }
 
 export interface AttemptLauncherOptions {
@@ -207,15 +209,18 @@ export class AttemptLauncher {
       secretEnv = await secrets.resolve(version.spec.team, task.secrets);
     }
     let taskEnv = rendered.env;
+    let hadoop: HadoopClientConf | undefined;
     if (task.connections !== undefined && task.connections.length > 0) {
       const resolver = this.#options.secrets;
       if (!resolver?.connections) throw new Error(`task ${task.id} uses connections but this scheduler has no connection store`);
       const connectionEnv = await resolver.connections(version.spec.team, task.connections);
-      taskEnv = { ...connectionEnv.env, ...taskEnv };
+      hadoop = connectionEnv.hadoop;
+      taskEnv = { ...connectionEnv.env, ...(hadoop === undefined ? {} : { HADOOP_CONF_DIR: join(attemptDir, HADOOP_CONF_FOLDER) }), ...taskEnv };
       secretEnv = { ...connectionEnv.secretEnv, ...secretEnv };
     }
     const { env, secretNames } = launchEnv({ taskEnv, secretEnv, runContext: runContextEnv(runContextFacts(input)) });
     makeAttemptFolders({ attemptDir, logPath, artifactsDir });
+    if (hadoop !== undefined) writeHadoopConfDir(join(attemptDir, HADOOP_CONF_FOLDER), hadoop);
     return {
       ...ref,
       pipelineId: run.pipelineId,
