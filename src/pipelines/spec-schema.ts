@@ -166,7 +166,7 @@ const kafkaTriggerSchema = z.strictObject({
     filter: z.string({ error: "filter is a CEL expression as text, e.g. value.type == \"click\"" }).optional(),
     batch: z
       .strictObject({
-        max_messages: z.number().int().min(1, { error: "batch.max_messages must be a whole number ≥ 1" }).max(100_000, { error: "batch.max_messages is at most 100000" }).optional(),
+        max_messages: z.number().int().min(1, { error: "batch.max_messages must be a whole number ≥ 1" }).max(1_000_000, { error: "batch.max_messages is at most 1000000 (a batch over 1000 messages goes to a file, docs/streams.md)" }).optional(),
         max_wait: durationField.optional(),
       })
       .optional(),

@@ -67,6 +67,13 @@ describe("shell command rendering", () => {
     expect(runShell(`d=/tmp/x-{{ ds }}; echo "$d"`, {})).toBe("/tmp/x-2026-03-04\n");
   });
 
+  it("renders a field of an object param ({{ params.kafka.messages_file }}), and refuses a field it does not have", () => {
+    const params = { kafka: { topic: "visits", messages_file: "/home/a/b.jsonl", nested: { n: 3 } } };
+    expect(runShell("echo {{ params.kafka.messages_file }} {{ params.kafka.nested.n }}", params)).toBe("/home/a/b.jsonl 3\n");
+    expect(() => renderTemplate("{{ params.kafka.nope }}", contextWith(params))).toThrow(/\{\{ params\.kafka\.nope \}\}: param kafka has no field "nope"/);
+    expect(() => renderTemplate("{{ params.kafka.constructor }}", contextWith(params))).toThrow(/param kafka has no field "constructor"/);
+  });
+
   it("refuses a value with a NUL byte, naming the template", () => {
     expect(() => renderShellCommand("echo {{ params.v }}", contextWith({ v: "a\0b" }))).toThrow(TemplateError);
     expect(() => renderTemplate("--v={{ params.v }}", contextWith({ v: "a\0b" }))).toThrow(/\{\{ params\.v \}\}: the value contains a NUL byte/);

@@ -118,7 +118,15 @@ export interface TemplateContext {
 
 function lookup(name: string[], context: TemplateContext, source: string): unknown {
   const [root, second, , ...rest] = name;
-  if (root === "params") return context.params[second ?? ""];
+  if (root === "params") {
+    // {{ params.kafka.messages_file }}: a field of an object param (own fields only).
+    let value = context.params[second ?? ""];
+    for (const key of name.slice(2)) {
+      value = typeof value === "object" && value !== null && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+      if (value === undefined) throw new TemplateError(`${source}: param ${second ?? ""} has no field ${JSON.stringify(name.slice(2).join("."))}`);
+    }
+    return value;
+  }
   if (root === "tasks") {
     const outputs = context.outputs[second ?? ""];
     let value: unknown = outputs;

@@ -25,6 +25,8 @@ export interface TriggerOptions {
   runKey?: string;
   /** Params set by the trigger itself (a Kafka batch's messages), beside the pipeline's declared params. */
   triggerParams?: Record<string, unknown>;
+  /** A run id of the caller's making (a large Kafka batch's, from its key: its file is in the run's artifacts folder before the run is stored). */
+  runId?: string;
 }
 
 export interface BackfillResult {
@@ -57,6 +59,7 @@ export class SchedulerCommands {
     const logicalDate = options.logicalDate ?? clock.now();
     const request: RunRequest = {
       ...(options.runKey !== undefined ? { runKey: options.runKey } : {}),
+      ...(options.runId !== undefined ? { runId: options.runId } : {}),
       trigger: options.trigger ?? "manual",
       logicalDate,
       interval: manualDataInterval(version, logicalDate),

@@ -8,3 +8,4 @@ export { ConflictError, InvalidRequestError, NotFoundError } from "./errors.js";
 export { nextDataInterval, intervalsBetween, type DataInterval } from "./timetable.js";
 export { evaluateTriggerRule, finishedRunState, type TriggerDecision } from "./trigger-rules.js";
 export { retryDelayMs } from "./retry-policy.js";
+export { runArtifactsDir } from "./attempt-layout.js";

@@ -30,6 +30,8 @@ export function manualDataInterval(version: PipelineVersion, logicalDate: number
 export interface RunRequest {
   trigger: RunTrigger;
   runKey?: string;
+  /** A caller's own run id; a new readable one when absent. */
+  runId?: string;
   logicalDate: number;
   interval: DataInterval;
   params: Record<string, unknown>;
@@ -39,7 +41,7 @@ export interface RunRequest {
 
 /** The run row and its task instance rows (all in state none). */
 export function buildRun(version: PipelineVersion, request: RunRequest, now: number): { run: NewRun; tasks: NewTaskInstance[] } {
-  const id = newRunId(version.spec.id, request.logicalDate);
+  const id = request.runId ?? newRunId(version.spec.id, request.logicalDate);
   const run: NewRun = {
     id,
     pipelineId: version.spec.id,

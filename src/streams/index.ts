@@ -12,4 +12,6 @@ export {
   messageBytes,
   type KafkaBatchLimits,
   type KafkaTriggerHost, type TriggerMessage, type TriggerState } from "./kafka-trigger.js";
+export { batchFileNames, batchRunId, DEFAULT_BATCH_FILE_THRESHOLDS, type BatchFileThresholds } from "./batch-file.js";
+export { DEFAULT_FILTER_MESSAGE_MS, MessageFilter, type FilterOutcome } from "./message-filter.js";
 export { KafkaTriggers, type KafkaTriggersOptions, type KafkaTriggerStatus } from "./kafka-triggers.js";

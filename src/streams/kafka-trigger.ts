@@ -16,13 +16,16 @@ import type { ResolvedConnection } from "../connections/index.js";
 import { isCapstanError } from "../errors/index.js";
 import type { KafkaTriggerSpec } from "../pipelines/index.js";
 import type { Store } from "../store/index.js";
+import { batchFileNames, batchRunId, DEFAULT_BATCH_FILE_THRESHOLDS, needsBatchFile, writeJsonLines, type BatchFileThresholds } from "./batch-file.js";
 import { MessageFilter } from "./message-filter.js";
 
 /** What a trigger needs of the platform. */
 export interface KafkaTriggerHost {
   store: Store;
-  /** Creates the run; throws a conflict error when a run with `runKey` exists. */
-  createRun(pipelineId: string, runKey: string, params: Record<string, unknown>): Promise<void>;
+  /** Creates the run (with `runId` when given); throws a conflict error when a run with `runKey` exists. */
+  createRun(pipelineId: string, runKey: string, params: Record<string, unknown>, runId?: string): Promise<void>;
+  /** The artifacts folder of a run, where a large batch's file goes. */
+  artifactsDir(runId: string): string;
   log: { info(fields: object, message: string): void; warn(fields: object, message: string): void; error(fields: object, message: string): void };
 }
 
@@ -47,9 +50,11 @@ export interface KafkaBatchLimits {
   maxBatchBytes: number;
   /** The time the trigger's filter may take on one message (DEFAULT_FILTER_MESSAGE_MS when not given). */
   filterMessageMs?: number;
+  /** When a batch goes to a file in the run's artifacts folder (DEFAULT_BATCH_FILE_THRESHOLDS when not given). */
+  file?: BatchFileThresholds;
 }
 
-export const DEFAULT_BATCH_LIMITS: KafkaBatchLimits = { maxMessageBytes: 1024 * 1024, maxBatchBytes: 8 * 1024 * 1024 };
+export const DEFAULT_BATCH_LIMITS: KafkaBatchLimits = { maxMessageBytes: 1024 * 1024, maxBatchBytes: 64 * 1024 * 1024 };
 
 /**
  * The run key prefix of one partition of a trigger: `kafka:<connection>:<group>:<topic>:<partition>:`.
@@ -292,18 +297,25 @@ export class KafkaTrigger {
     if (rejected.length > 1) rejected.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
     // A batch the filter kept nothing of makes no run; its offsets are committed all the same.
     if (kept.length === 0 && rejected.length === 0) return;
-    const params = {
-      kafka: {
-        topic: this.spec.topic,
-        partition,
-        first_offset: String(first.offset),
-        last_offset: String(last.offset),
-        messages: kept,
-        ...(rejected.length > 0 ? { rejected } : {}),
-      },
-    };
+    const batchFields = { topic: this.spec.topic, partition, first_offset: String(first.offset), last_offset: String(last.offset) };
+    const lines = kept.map((message) => JSON.stringify(message));
+    const rejectedLines = rejected.map((entry) => JSON.stringify(entry));
+    const bytes = lines.reduce((sum, line) => sum + line.length, 0) + rejectedLines.reduce((sum, line) => sum + line.length, 0);
+    let runId: string | undefined;
+    let params: Record<string, unknown>;
+    if (needsBatchFile(kept.length + rejected.length, bytes, this.limits.file ?? DEFAULT_BATCH_FILE_THRESHOLDS)) {
+      // The file is whole on disk before the run exists, so the run's first task always finds it.
+      runId = batchRunId(this.pipelineId, runKey);
+      const dir = this.host.artifactsDir(runId);
+      const names = batchFileNames(runKey);
+      const messagesFile = await writeJsonLines(dir, names.messages, lines);
+      const rejectedFile = rejectedLines.length > 0 ? await writeJsonLines(dir, names.rejected, rejectedLines) : undefined;
+      params = { kafka: { ...batchFields, messages_file: messagesFile, count: kept.length, ...(rejectedFile !== undefined ? { rejected_file: rejectedFile, rejected_count: rejected.length } : {}) } };
+    } else {
+      params = { kafka: { ...batchFields, messages: kept, ...(rejected.length > 0 ? { rejected } : {}) } };
+    }
     try {
-      await this.host.createRun(this.pipelineId, runKey, params);
+      await this.host.createRun(this.pipelineId, runKey, params, runId);
       this.#runsCreated += 1;
     } catch (error) {
       if (!(isCapstanError(error) && error.kind === "conflict")) throw error;

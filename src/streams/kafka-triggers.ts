@@ -17,6 +17,7 @@ export interface KafkaTriggersOptions {
   secrets: SecretService;
   pipelines: { list(): LoadedPipeline[] };
   createRun: KafkaTriggerHost["createRun"];
+  artifactsDir: KafkaTriggerHost["artifactsDir"];
   log: KafkaTriggerHost["log"];
   /** Byte caps per message and per batch (DEFAULT_BATCH_LIMITS when not given). */
   limits?: KafkaBatchLimits;
@@ -137,7 +138,7 @@ export class KafkaTriggers {
       }
       const spec = pipeline.spec.triggers?.[index];
       if (!spec) continue;
-      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, log: this.#options.log }, this.#options.limits);
+      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, artifactsDir: this.#options.artifactsDir, log: this.#options.log }, this.#options.limits);
       this.#triggers.set(key, { trigger, failedAt: null });
       try {
         const connection = await this.#connections.resolve(pipeline.spec.team, spec.connection);

@@ -202,7 +202,7 @@ export class Platform {
       observeState(metrics, store, scheduler, kubernetes);
       const { sandboxes, idleCuller } = await openSandboxes({ config, store, clock, logger });
       const platform = new Platform(config, store, registry, scheduler, executors, logger, clock, secrets, metrics, taskBoundary, sandboxes, idleCuller, volumes, pipelineGit);
-      if (!options.onlyRuns) platform.streams = openStreams({ store, secrets, registry, scheduler, metrics, logger });
+      if (!options.onlyRuns) platform.streams = openStreams({ store, secrets, registry, scheduler, metrics, logger, home: config.home });
       if (pipelineGit) {
         // The checkout a previous start left is loaded even when the remote cannot be reached now.
         await pipelineGit.adoptCheckout();

@@ -10,9 +10,11 @@
  * brokers and other settings do not.)
  */
 import { Producer, stringSerializers } from "@platformatic/kafka";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionService } from "../../src/connections/index.js";
-import { KafkaTrigger } from "../../src/streams/index.js";
+import { batchFileNames, batchRunId, KafkaTrigger } from "../../src/streams/index.js";
 import { loadConfig } from "../../src/config/index.js";
 import { Platform } from "../../src/wiring/index.js";
 import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
@@ -126,7 +128,7 @@ describe("Kafka-triggered runs", () => {
       runs.push({ runKey, params: params as unknown as KafkaParams });
       return Promise.resolve();
     };
-    const trigger = new KafkaTrigger("sizes", spec, { store: h.platform.store, createRun, log }, { maxMessageBytes: 1_000, maxBatchBytes: 3_000 });
+    const trigger = new KafkaTrigger("sizes", spec, { store: h.platform.store, createRun, log, artifactsDir: (runId: string) => join(h.home, "artifacts", runId) }, { maxMessageBytes: 1_000, maxBatchBytes: 3_000 });
     await trigger.start(await new ConnectionService(h.platform.store, h.platform.secrets).resolve("team-a", "events"));
     try {
       await until("the last message", () => Promise.resolve(seenValues(runs).has(JSON.stringify({ n: "last" })) ? true : undefined));
@@ -156,7 +158,7 @@ describe("Kafka-triggered runs", () => {
       runs.push({ runKey, params: params as unknown as KafkaParams });
       return Promise.resolve();
     };
-    const trigger = new KafkaTrigger("filtered", spec, { store: h.platform.store, createRun, log });
+    const trigger = new KafkaTrigger("filtered", spec, { store: h.platform.store, createRun, log, artifactsDir: (runId: string) => join(h.home, "artifacts", runId) });
     await trigger.start(await new ConnectionService(h.platform.store, h.platform.secrets).resolve("team-a", "events"));
     try {
       await send([{ type: "view" }, { type: "click", n: 1 }, { nope: 1 }, { type: "view" }, { type: "click", n: 2 }]);
@@ -255,4 +257,47 @@ tasks:
       await platform.close();
     }
   }, 60_000);
+
+  it("writes a batch of over 1,000 messages as JSON lines into the run's artifacts folder, which its task reads through params.kafka.messages_file", async () => {
+    await kafka.createTopic("bulk", 1);
+    h.writePipeline(
+      "bulk.yaml",
+      `id: bulk
+team: team-a
+triggers:
+  - kafka: { connection: events, topic: bulk, group: g-bulk, batch: { max_messages: 5000, max_wait: 1s } }
+tasks:
+  count: { command: 'test "$(wc -l < "{{ params.kafka.messages_file }}")" -eq 1500' }
+`,
+    );
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    const platform = await Platform.open({ config });
+    await platform.start();
+    try {
+      const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
+      await producer.send({ messages: Array.from({ length: 1_500 }, (_, i) => ({ topic: "bulk", key: `k${i}`, value: JSON.stringify({ n: i }) })) });
+      await producer.close();
+      const run = await until("the bulk run to end", async () => {
+        const row = await platform.store.db.selectFrom("runs").select(["id", "runKey", "state", "params"]).where("pipelineId", "=", "bulk").executeTakeFirst();
+        return row && (row.state === "success" || row.state === "failed") ? row : undefined;
+      }, 60_000);
+      const params = (typeof run.params === "string" ? JSON.parse(run.params) : run.params) as { kafka: Record<string, unknown> };
+      expect(run.runKey).toBe("kafka:events:g-bulk:bulk:0:0-1499");
+      expect(run.id).toBe(batchRunId("bulk", run.runKey));
+      expect(params.kafka).toEqual({
+        topic: "bulk",
+        partition: 0,
+        first_offset: "0",
+        last_offset: "1499",
+        count: 1500,
+        messages_file: join(h.home, "artifacts", run.id, batchFileNames(run.runKey).messages),
+      });
+      const lines = readFileSync(params.kafka.messages_file as string, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line) as { offset: string; key: string; value: unknown });
+      expect(lines).toHaveLength(1500);
+      expect(lines[1499]).toMatchObject({ offset: "1499", key: "k1499", value: { n: 1499 } });
+      expect(run.state, readFileSync(join(h.home, "logs", run.id, "count", "1.log"), "utf8")).toBe("success");
+    } finally {
+      await platform.close();
+    }
+  }, 90_000);
 });
