@@ -89,7 +89,7 @@ describe("spark tasks with a local master", () => {
     expect(detail.spark_ui_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect((await fetch(`${detail.spark_ui_url ?? ""}/jobs/`, { signal: AbortSignal.timeout(60_000) })).status).toBe(200);
 
-    const commands = async () => (await Promise.all((await pidsWithToken(attempt?.token ?? "")).map((pid) => readCommand(pid)))).join("\n");
+    const commands = async () => (await pidsWithToken(attempt?.token ?? "")).map((pid) => readCommand(pid)).join("\n");
     const running = await commands();
     expect(running).toMatch(/java.*org\.apache\.spark\.deploy\.SparkSubmit/);
     expect(running).toMatch(/pyspark\.daemon|pyspark\.worker|job\.py/);
