@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { KernelPool } from "../../src/notebooks/index.js";
+import { BackgroundWork, keyedLock, priorityLimit } from "../support/concurrency.js";
 import { startS3Testenv, type S3Testenv } from "../support/s3-testenv.js";
 import { PoolLayout } from "../../src/notebooks/pool/pool-layout.js";
 import { conformanceCases, type ConformanceCase } from "./conformance-cases.js";
@@ -51,11 +52,6 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  await new Promise((resolve) => corpusServer.close(resolve));
-  await s3?.stop();
-  await rm(workDir, { recursive: true, force: true });
-});
 
 async function prepare(dir: string, notebook: string, files: string[]): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -87,18 +83,41 @@ interface Reference {
   output: string | undefined;
 }
 
+/** What one capstan run of a case left: its process result and its output notebook. */
+interface CapstanRun {
+  dir: string;
+  result: ProcessResult;
+  output: string | undefined;
+}
+
+/**
+ * The runs are started ahead of the cases that check them, side by side (each run mostly waits on
+ * its kernel), the earliest case's runs first. The runs of one case never overlap: some share state
+ * outside their folders (the s3-output case writes one object key).
+ */
+const RUNS_AT_ONCE = 3;
+const limit = priorityLimit(RUNS_AT_ONCE);
+const caseLock = keyedLock();
+const background = new BackgroundWork();
+const caseName = (testCase: ConformanceCase) => testCase.name ?? testCase.notebook;
+const caseIndex = (testCase: ConformanceCase) => conformanceCases.indexOf(testCase);
+
 /** papermill's run of a case, once per case for both comparisons. */
 const references = new Map<string, Promise<Reference>>();
-function papermillRun(testCase: ConformanceCase, env: NodeJS.ProcessEnv): Promise<Reference> {
-  const name = testCase.name ?? testCase.notebook;
+function papermillRun(testCase: ConformanceCase): Promise<Reference> {
+  const name = caseName(testCase);
   let reference = references.get(name);
   if (!reference) {
-    reference = (async () => {
-      const dir = join(workDir, name, "papermill");
-      await prepare(dir, testCase.notebook, testCase.files ?? []);
-      const result = await runCase([papermill], testCase, dir, env);
-      return { dir, result, output: await readOutput(dir, testCase) };
-    })();
+    reference = background.start(
+      limit(caseIndex(testCase), () =>
+        caseLock(name, async () => {
+          const dir = join(workDir, name, "papermill");
+          await prepare(dir, testCase.notebook, testCase.files ?? []);
+          const result = await runCase([papermill], testCase, dir, baseEnv());
+          return { dir, result, output: await readOutput(dir, testCase) };
+        }),
+      ),
+    );
     references.set(name, reference);
   }
   return reference;
@@ -119,15 +138,24 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs a case under papermill and under capstan (in `folder`, with `env`) and compares them. */
-async function compare(testCase: ConformanceCase, folder: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const name = testCase.name ?? testCase.notebook;
-  const capstanDir = join(workDir, name, folder);
-  await prepare(capstanDir, testCase.notebook, testCase.files ?? []);
-  const reference = await papermillRun(testCase, baseEnv());
-  const ours = await runCase([process.execPath, capstanBin, "notebook", "run"], testCase, capstanDir, env);
+/** Runs a case under capstan in `folder`, with `env` (taking the case's lock, not a place among the runs at once). */
+function capstanRun(testCase: ConformanceCase, folder: string, env: NodeJS.ProcessEnv): Promise<CapstanRun> {
+  const name = caseName(testCase);
+  return caseLock(name, async () => {
+    const dir = join(workDir, name, folder);
+    await prepare(dir, testCase.notebook, testCase.files ?? []);
+    const result = await runCase([process.execPath, capstanBin, "notebook", "run"], testCase, dir, env);
+    return { dir, result, output: await readOutput(dir, testCase) };
+  });
+}
+
+/** Compares capstan's run of a case with papermill's. */
+async function compare(testCase: ConformanceCase, run: CapstanRun): Promise<void> {
+  const reference = await papermillRun(testCase);
+  const ours = run.result;
+  const capstanDir = run.dir;
   const expected = reference.output;
-  const actual = await readOutput(capstanDir, testCase);
+  const actual = run.output;
   for (const stream of testCase.streams ?? []) {
     expect(maskStreams(ours[stream]), `${stream}; capstan stderr:\n${ours.stderr}`).toBe(maskStreams(reference.result[stream]));
   }
@@ -154,47 +182,98 @@ async function compare(testCase: ConformanceCase, folder: string, env: NodeJS.Pr
   expect(ours.code, exitCodes).toBe(reference.result.code);
 }
 
+/** The cold runs: each case after papermill's run of it, side by side with the other cases. */
+const coldRuns = new Map<ConformanceCase, Promise<CapstanRun>>();
+function startColdRuns(): void {
+  for (const testCase of conformanceCases) {
+    const run = papermillRun(testCase).then(
+      () => limit(caseIndex(testCase), () => capstanRun(testCase, "capstan", baseEnv())),
+      () => limit(caseIndex(testCase), () => capstanRun(testCase, "capstan", baseEnv())),
+    );
+    coldRuns.set(testCase, background.start(run));
+  }
+}
+
+/** A warm-pool run of a case: the pool's ready tickets before it, the run, and which of them are left after it. */
+interface WarmRun {
+  before: string[];
+  run: CapstanRun;
+  left: string[];
+}
+
+let pool: KernelPool | undefined;
+let poolDir: string;
+/** Ready kernels' tickets (not the temporary files they are written through). */
+const tickets = async (): Promise<string[]> => (await readdir(new PoolLayout(poolDir).readyDir("python3"))).filter((entry) => entry.endsWith(".json"));
+/** The ready tickets, once the pool holds one again (a claim empties it until refilled). */
+const readyTickets = async (): Promise<string[]> => {
+  const deadline = Date.now() + 120_000;
+  let entries = await tickets();
+  while (entries.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    entries = await tickets();
+  }
+  return entries;
+};
+
+/**
+ * The warm runs: one case after another, as the pool (one warm kernel) serves them, beside the cold
+ * runs. A case whose run fails to start leaves the next ones to go on.
+ */
+const warmRuns = new Map<ConformanceCase, Promise<WarmRun>>();
+function startWarmRuns(): void {
+  poolDir = join(workDir, "kernel-pool");
+  // As `capstan up` starts it by default: one warm python3 kernel, started from the fork server.
+  pool = new KernelPool({ dir: poolDir, size: 1, kernelspecs: ["python3"], python, env: baseEnv() });
+  const started = pool.start();
+  started.catch(() => undefined);
+  // A failed start fails every warm case; a failed case does not stop the next.
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const testCase of conformanceCases) {
+    const run = previous.then(async () => {
+      await started;
+      const before = await readyTickets();
+      const ran = await capstanRun(testCase, "capstan-warm", { ...baseEnv(), CAPSTAN_KERNEL_POOL_DIR: poolDir });
+      const left = (await tickets()).filter((entry) => before.includes(entry));
+      return { before, run: ran, left };
+    });
+    warmRuns.set(testCase, background.start(run));
+    previous = run.catch(() => undefined);
+  }
+}
+
+beforeAll(() => {
+  startColdRuns();
+  startWarmRuns();
+});
+
+afterAll(async () => {
+  await background.settled();
+  await pool?.stop();
+  await new Promise((resolve) => corpusServer.close(resolve));
+  await s3?.stop();
+  await rm(workDir, { recursive: true, force: true });
+});
+
 describe("capstan notebook run matches papermill", () => {
   for (const testCase of conformanceCases) {
-    it(`${testCase.name ?? testCase.notebook}: ${testCase.covers}`, () => compare(testCase, "capstan", baseEnv()), 240_000);
+    it(`${caseName(testCase)}: ${testCase.covers}`, async () => {
+      const run = coldRuns.get(testCase);
+      if (!run) throw new Error(`no cold run of ${caseName(testCase)} was started`);
+      await compare(testCase, await run);
+    }, 240_000);
   }
 });
 
 describe("capstan notebook run with a kernel from the warm pool matches papermill", () => {
-  let pool: KernelPool;
-  let poolDir: string;
-
-  beforeAll(async () => {
-    poolDir = join(workDir, "kernel-pool");
-    // As `capstan up` starts it by default: one warm python3 kernel, started from the fork server.
-    pool = new KernelPool({ dir: poolDir, size: 1, kernelspecs: ["python3"], python, env: baseEnv() });
-    await pool.start();
-  });
-
-  afterAll(async () => {
-    await pool.stop();
-  });
-
-  /** Ready kernels' tickets (not the temporary files they are written through). */
-  const tickets = async (): Promise<string[]> => (await readdir(new PoolLayout(poolDir).readyDir("python3"))).filter((entry) => entry.endsWith(".json"));
-  /** The ready tickets, once the pool holds one again (a claim empties it until refilled). */
-  const readyTickets = async (): Promise<string[]> => {
-    const deadline = Date.now() + 120_000;
-    let entries = await tickets();
-    while (entries.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      entries = await tickets();
-    }
-    return entries;
-  };
-
   for (const testCase of conformanceCases) {
-    it(`${testCase.name ?? testCase.notebook}: ${testCase.covers}`, async () => {
-      const before = await readyTickets();
+    it(`${caseName(testCase)}: ${testCase.covers}`, async () => {
+      const warm = warmRuns.get(testCase);
+      if (!warm) throw new Error(`no warm run of ${caseName(testCase)} was started`);
+      const { before, run, left } = await warm;
       expect(before, "ready kernels in the pool").toHaveLength(1);
-      await compare(testCase, "capstan-warm", { ...baseEnv(), CAPSTAN_KERNEL_POOL_DIR: poolDir });
+      await compare(testCase, run);
       // Every case that starts a kernel (not --prepare-only, not one that fails first) ran on the pool's ready kernel.
-      const left = (await tickets()).filter((entry) => before.includes(entry));
       expect(left, "the ready kernel's ticket after the run").toHaveLength(testCase.noKernel || testCase.args.includes("--prepare-only") ? 1 : 0);
     }, 240_000);
   }
