@@ -220,7 +220,7 @@ export const TaskSpecSchema = z
       .describe("What a spark task submits (docs/spark.md)"),
     kernel: z.string().optional(),
     kafkaSensor: z
-      .object({ connection: z.string(), topic: z.string(), from: z.enum(["latest", "earliest", "run_start"]), timeoutMs: z.number(), format: z.enum(["json", "text"]), filter: z.object({ key: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }) })
+      .object({ connection: z.string(), topic: z.string(), from: z.enum(["latest", "earliest", "run_start"]), timeoutMs: z.number(), format: z.enum(["json", "text"]), filter: z.object({ key: z.string().optional(), headers: z.record(z.string(), z.string()).optional(), expression: z.string().optional().describe("A CEL expression over the message") }) })
       .optional()
       .describe("What a kafka_sensor task waits for (docs/streams.md)"),
     dependsOn: z.array(z.string()),

@@ -142,8 +142,8 @@ export interface KafkaSensorSpec {
   from: "latest" | "earliest" | "run_start";
   timeoutMs: number;
   format: "json" | "text";
-  /** Exact matches on the key and on header values; an empty filter matches every message. */
-  filter: { key?: string; headers?: Record<string, string> };
+  /** Exact matches on the key and on header values, or a CEL expression over the message; an empty filter matches every message. */
+  filter: { key?: string; headers?: Record<string, string>; expression?: string };
 }
 
 /** A pipeline loaded from a file: its spec, where it came from, and its content hash. */

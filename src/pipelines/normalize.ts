@@ -256,8 +256,14 @@ function normalizeKafkaSensor(raw: NonNullable<RawTask["kafka_sensor"]>, path: F
   const timeoutMs = raw.timeout !== undefined ? (parseDuration(raw.timeout) ?? 0) : DEFAULT_SENSOR_TIMEOUT_MS;
   if (timeoutMs <= 0) issues.add([...path, "timeout"], "kafka_sensor.timeout must be longer than 0, e.g. 10m");
   const filter: KafkaSensorSpec["filter"] = {};
-  if (raw.filter?.key !== undefined) filter.key = raw.filter.key;
-  if (raw.filter?.headers !== undefined) filter.headers = { ...raw.filter.headers };
+  if (typeof raw.filter === "string") {
+    const problem = triggerFilterProblem(raw.filter);
+    if (problem !== undefined) issues.add([...path, "filter"], problem);
+    filter.expression = raw.filter;
+  } else {
+    if (raw.filter?.key !== undefined) filter.key = raw.filter.key;
+    if (raw.filter?.headers !== undefined) filter.headers = { ...raw.filter.headers };
+  }
   return { connection: raw.connection, topic: raw.topic, from: raw.from ?? "latest", timeoutMs, format: raw.format ?? "json", filter };
 }
 

@@ -97,13 +97,17 @@ const kafkaSensorSchema = z.strictObject(
     from: z.enum(["latest", "earliest", "run_start"], { error: "from is latest (messages produced after the sensor starts), earliest (the whole topic) or run_start (since the run started)" }).optional(),
     timeout: durationField.optional(),
     format: z.enum(["json", "text"], { error: "format is json (the value must parse as JSON) or text" }).optional(),
+    /** A CEL expression over the message as triggers take (checked in normalize.ts), or exact matches on the key and headers. */
     filter: z
-      .strictObject(
-        {
-          key: z.string({ error: "filter.key must be a string (the message key, matched exactly)" }).optional(),
-          headers: z.record(z.string(), z.string({ error: "a header value to match must be a string" }), { error: "filter.headers maps header names to the values to match" }).optional(),
-        },
-        { error: "filter is { key?, headers? }" },
+      .union(
+        [
+          z.string(),
+          z.strictObject({
+            key: z.string({ error: "filter.key must be a string (the message key, matched exactly)" }).optional(),
+            headers: z.record(z.string(), z.string({ error: "a header value to match must be a string" }), { error: "filter.headers maps header names to the values to match" }).optional(),
+          }),
+        ],
+        { error: 'filter is a CEL expression as text (e.g. value.type == "drift") or { key?, headers? } matched exactly' },
       )
       .optional(),
   },

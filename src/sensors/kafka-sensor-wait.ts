@@ -1,13 +1,14 @@
 /**
  * One wait of a kafka_sensor attempt: a consumer of its own (a group named after the attempt, no
  * commits) that reads the topic from given offsets and reports the first message matching the
- * sensor's filter. Where reading starts is worked out once, at the attempt's start, and kept by the
+ * sensor's filter (exact key and headers, or a CEL expression evaluated in order in the triggers'
+ * filter worker, with its time and memory limits). Where reading starts is worked out once, at the attempt's start, and kept by the
  * caller, so a wait resumed after a restart reads from the same offsets and misses nothing.
  */
 import type { Consumer, Message, MessagesStream } from "@platformatic/kafka";
 import type { ResolvedConnection } from "../connections/index.js";
 import type { KafkaSensorSpec } from "../pipelines/index.js";
-import { decodeMessage, DEFAULT_BATCH_LIMITS, messageBytes, type TriggerMessage } from "../streams/index.js";
+import { decodeMessage, DEFAULT_BATCH_LIMITS, MessageFilter, messageBytes, type TriggerMessage } from "../streams/index.js";
 
 type RawMessage = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer>;
 type RawConsumer = Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>;
@@ -20,7 +21,7 @@ export interface SensorMessage extends TriggerMessage {
 export interface KafkaSensorWaitEvents {
   /** The first matching message; the wait has stopped reading. */
   matched(message: SensorMessage): void;
-  /** A message that matched the key and headers but could not be given (not UTF-8, not JSON, too large). */
+  /** A message that could not be given (not UTF-8, not JSON, too large) or that the CEL filter rejected (an error, out of time). */
   skipped(reason: string): void;
   /** The consumer failed; the wait has stopped. */
   failed(error: Error): void;
@@ -89,12 +90,18 @@ export class KafkaSensorWait {
   #consumer: RawConsumer | undefined;
   #stream: MessagesStream<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
   #done = false;
+  /** Decoded messages waiting for the CEL filter, in offset order per partition. */
+  readonly #pending: TriggerMessage[] = [];
+  #filtering: Promise<void> | undefined;
+  readonly #expression: MessageFilter | undefined;
 
   constructor(
     readonly spec: KafkaSensorSpec,
     readonly groupId: string,
     private readonly events: KafkaSensorWaitEvents,
-  ) {}
+  ) {
+    this.#expression = spec.filter.expression === undefined ? undefined : new MessageFilter(spec.filter.expression);
+  }
 
   /** Starts reading from `offsets` (partition → first offset to read). */
   async start(connection: ResolvedConnection, offsets: ReadonlyMap<number, bigint>): Promise<void> {
@@ -125,6 +132,9 @@ export class KafkaSensorWait {
     this.#consumer = undefined;
     await stream?.close().catch(() => undefined);
     await consumer?.close().catch(() => undefined);
+    this.#pending.length = 0;
+    await this.#filtering;
+    await this.#expression?.close();
   }
 
   #take(message: RawMessage): void {
@@ -140,9 +150,41 @@ export class KafkaSensorWait {
       this.events.skipped(decoded.reason);
       return;
     }
+    if (this.#expression) {
+      this.#pending.push(decoded);
+      // Reading waits while the filter is behind, so memory stays bounded on a busy topic.
+      if (this.#pending.length >= 1_000) this.#stream?.pause();
+      this.#filtering ??= this.#filterPending(this.#expression).finally(() => (this.#filtering = undefined));
+      return;
+    }
+    this.#match(decoded);
+  }
+
+  #match(message: TriggerMessage): void {
     this.#done = true;
     void this.stop();
-    this.events.matched({ topic: this.spec.topic, ...decoded });
+    this.events.matched({ topic: this.spec.topic, ...message });
+  }
+
+  async #filterPending(expression: MessageFilter): Promise<void> {
+    try {
+      while (!this.#done && this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, 100);
+        const outcomes = await expression.apply(batch);
+        for (const [index, outcome] of outcomes.entries()) {
+          const message = batch[index];
+          if (this.#done || !message) return;
+          if ("reason" in outcome) this.events.skipped(`partition ${message.partition} offset ${message.offset}: ${outcome.reason}`);
+          else if (outcome.match) {
+            this.#match(message);
+            return;
+          }
+        }
+        if (this.#pending.length < 1_000) this.#stream?.resume();
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
   #fail(error: unknown): void {

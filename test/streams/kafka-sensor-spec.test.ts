@@ -27,6 +27,8 @@ describe("kafka_sensor: in a pipeline file", () => {
     expect(wait?.poolSlots).toBe(0);
     expect(wait?.outputs).toEqual(["topic", "partition", "offset", "timestamp", "key", "value", "headers"]);
     const full = loadYamlPipeline("p.yaml", pipeline("{ connection: events, topic: drift, from: run_start, timeout: 10m, format: text, filter: { key: model-7, headers: { type: drift } } }"));
+    const cel = loadYamlPipeline("p.yaml", pipeline(`{ connection: events, topic: drift, filter: 'value.score > 0.3 && headers.type == "drift"' }`));
+    expect(cel.tasks.wait?.kafkaSensor?.filter).toEqual({ expression: 'value.score > 0.3 && headers.type == "drift"' });
     expect(full.tasks.wait?.kafkaSensor).toEqual({ connection: "events", topic: "drift", from: "run_start", timeoutMs: 600_000, format: "text", filter: { key: "model-7", headers: { type: "drift" } } });
   });
 
@@ -37,7 +39,9 @@ describe("kafka_sensor: in a pipeline file", () => {
     expect(errorsOf(pipeline("{ connection: events, topic: drift, from: beginning }"))).toMatch(/tasks\.wait\.kafka_sensor\.from.*latest.*earliest.*run_start/);
     expect(errorsOf(pipeline("{ connection: Events, topic: drift }"))).toMatch(/tasks\.wait\.kafka_sensor\.connection.*connection name/);
     expect(errorsOf(pipeline("{ connection: events, topic: drift, group: g }"))).toMatch(/tasks\.wait\.kafka_sensor\.group.*unknown field/);
-    expect(errorsOf(pipeline("{ connection: events, topic: drift, filter: { value: x } }"))).toMatch(/kafka_sensor\.filter\.value.*unknown field/);
+    expect(errorsOf(pipeline("{ connection: events, topic: drift, filter: { value: x } }"))).toMatch(/kafka_sensor\.filter\.value: unknown field/);
+    expect(errorsOf(pipeline("{ connection: events, topic: drift, filter: 'value.score >' }"))).toMatch(/p\.yaml:4:.*tasks\.wait\.kafka_sensor\.filter.*does not parse.*expected a CEL expression/);
+    expect(errorsOf(pipeline("{ connection: events, topic: drift, filter: 'nosuch == 1' }"))).toMatch(/tasks\.wait\.kafka_sensor\.filter.*nosuch/);
     expect(errorsOf(pipeline("{ topic: drift }"))).toMatch(/tasks\.wait\.kafka_sensor\.connection/);
   });
 

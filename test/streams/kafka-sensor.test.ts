@@ -4,7 +4,8 @@
  * it ignores messages that do not match, fails with the reason when its timeout passes, holds no
  * pool slot while it waits (a pool of one slot still runs another task), stops when its run is
  * cancelled, fails clearly on an unknown connection, and survives a restart of the platform
- * without missing a message produced while no scheduler ran. A python task produces through its
+ * without missing a message produced while no scheduler ran. A CEL filter (the triggers') picks
+ * by value. A python task produces through its
  * connection with the runtime's helper (`from capstan import kafka`), over SASL PLAIN, and the
  * test consumes what it sent; wrong credentials fail the task with a message that says so.
  */
@@ -31,6 +32,13 @@ tasks:
     depends_on: wait
     command: 'printf "{\\"key\\": \\"%s\\", \\"offset\\": \\"%s\\"}" "$K" "$O" > "$CAPSTAN_OUTPUT"'
     env: { K: "{{ tasks.wait.outputs.key }}", O: "{{ tasks.wait.outputs.offset }}" }
+`;
+
+const CEL = `id: cel
+team: team-a
+tasks:
+  wait:
+    kafka_sensor: { connection: events, topic: drift, filter: 'has(value.score) && value.score > 0.5 && headers.type == "drift"' }
 `;
 
 const SHORT = `id: short
@@ -100,7 +108,7 @@ beforeAll(async () => {
   kafka = await startKafkaTestenv();
   await kafka.createTopic("drift", 2);
   await kafka.createTopic("scores", 1);
-  h = await openHarness({ pipelines: { "sense.yaml": SENSE, "short.yaml": SHORT, "unknown.yaml": UNKNOWN, "emit.yaml": EMIT, "emit.py": EMIT_PY }, start: false, configure: (config) => (config.pools = { ...config.pools, one: { slots: 1 } }) });
+  h = await openHarness({ pipelines: { "sense.yaml": SENSE, "short.yaml": SHORT, "unknown.yaml": UNKNOWN, "cel.yaml": CEL, "emit.yaml": EMIT, "emit.py": EMIT_PY }, start: false, configure: (config) => (config.pools = { ...config.pools, one: { slots: 1 } }) });
   platform = h.platform;
   await new ConnectionService(platform.store, platform.secrets).set("team-a", "events", { kind: "kafka", settings: { bootstrap_servers: [kafka.bootstrap] } });
   await platform.secrets.set("team-a", "kafka", { password: kafka.saslPassword });
@@ -138,6 +146,19 @@ describe("kafka_sensor", () => {
     expect(typeof wait?.outputs?.timestamp).toBe("string");
     expect((await task(run.id, "use"))?.outputs).toEqual({ key: "model-7", offset: wait?.outputs?.offset });
   }, 60_000);
+
+  it("takes the first message its CEL filter is true for", async () => {
+    const run = await platform.scheduler.trigger("cel");
+    await h.waitForTask(run.id, "wait", ["running"]);
+    await produce([
+      { key: "a", value: JSON.stringify({ score: 0.2 }), headers: { type: "drift" } },
+      { key: "b", value: JSON.stringify({ other: 1 }), headers: { type: "drift" } },
+      { key: "c", value: JSON.stringify({ score: 0.9 }), headers: { type: "other" } },
+      { key: "d", value: JSON.stringify({ score: 0.8 }), headers: { type: "drift" } },
+    ]);
+    expect((await h.waitForRun(run.id)).state).toBe("success");
+    expect((await task(run.id, "wait"))?.outputs).toMatchObject({ key: "d", value: { score: 0.8 } });
+  }, 30_000);
 
   it("fails with the reason when no matching message comes within its timeout", async () => {
     const run = await platform.scheduler.trigger("short");

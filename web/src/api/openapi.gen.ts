@@ -8552,6 +8552,8 @@ export type components = {
             kafkaSensor?: {
                 connection: string;
                 filter: {
+                    /** @description A CEL expression over the message */
+                    expression?: string;
                     headers?: {
                         [key: string]: string;
                     };
