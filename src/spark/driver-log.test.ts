@@ -28,4 +28,11 @@ describe("a Spark driver's log", () => {
     expect(sparkUiUrl("INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at http://host:4040\n")).toBe("http://host:4040");
     expect(sparkUiUrl("INFO nothing yet\n")).toBeUndefined();
   });
+
+  it("takes only a plain http://host:port from the log the task writes", () => {
+    expect(sparkUiUrl("Bound SparkUI to x, and started at http://user@evil.example/login\n")).toBeUndefined();
+    expect(sparkUiUrl("Bound SparkUI to x, and started at javascript:alert(1)\n")).toBeUndefined();
+    expect(sparkUiUrl("Start Jetty a/b@c:0 for SparkUI\nSuccessfully started service 'SparkUI' on port 4040.\n")).toBe("http://localhost:4040");
+    expect(sparkUiUrl("Successfully started service 'SparkUI' on port 99999.\n")).toBeUndefined();
+  });
 });

@@ -58,13 +58,14 @@ export function driverFailureLine(log: string): string | undefined {
  * 0); older releases "Bound SparkUI to HOST, and started at http://…".
  */
 export function sparkUiUrl(log: string): string | undefined {
-  const bound = /Bound SparkUI to [^,]+, and started at (https?:\/\/\S+)/.exec(log);
+  // The task writes this log: only a plain http(s)://host:port is taken, never a path or credentials.
+  const bound = /Bound SparkUI to [^,]+, and started at (https?:\/\/[A-Za-z0-9.-]+:\d{1,5})(?![^\s])/.exec(log);
   if (bound) return bound[1];
-  const port = /Successfully started service 'SparkUI' on port (\d+)/.exec(log);
+  const port = /Successfully started service 'SparkUI' on port (\d{1,5})\b/.exec(log);
   if (!port) return undefined;
-  const jetty = /Start Jetty ([^\s:]+):\d+ for SparkUI/.exec(log);
+  const jetty = /Start Jetty ([A-Za-z0-9.-]+):\d+ for SparkUI/.exec(log);
   const host = jetty?.[1] === undefined || jetty[1] === "0.0.0.0" ? "localhost" : jetty[1];
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port[1] ?? ""}`;
+  return Number(port[1]) <= 65535 ? `http://${host}:${port[1] ?? ""}` : undefined;
 }
 
 function readRange(path: string, fromEnd: boolean, bytes: number): string {

@@ -1,5 +1,5 @@
-/** One task of a run: state, failure reason, attempts, outputs, the output notebook in a sandbox, the live log, and clear / mark. */
-import { useState } from "react";
+/** One task of a run: state, failure reason, attempts, outputs, the output notebook in a sandbox, a running Spark job's UI, the live log, and clear / mark. */
+import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
 import { runFiles } from "../storage/storage-api.js";
 import { api, seg } from "../api/client.js";
@@ -21,6 +21,14 @@ export function TaskPage() {
   const [downstream, setDownstream] = useState(true);
   const [view, setView] = useState<"log" | "notebook">("log");
   useLiveUpdates({ run });
+  // A Spark job's UI comes up seconds after the task starts running: look again until it shows.
+  const sparkUiPending = detail.data?.kind === "spark" && detail.data.state === "running" && !detail.data.spark_ui_url;
+  const refetchTask = detail.refetch;
+  useEffect(() => {
+    if (!sparkUiPending) return undefined;
+    const timer = setInterval(() => void refetchTask(), 3000);
+    return () => clearInterval(timer);
+  }, [sparkUiPending, refetchTask]);
   const refresh = () => [keys.task(run, task), keys.run(run)];
   const clear = useAction((withDownstream: boolean) => api<Answer<"/api/runs/{run}/tasks/{task}/clear", "post">>("POST", `/api/runs/${seg(run)}/tasks/${seg(task)}/clear`, { downstream: withDownstream }), refresh);
   const mark = useAction((state: "success" | "failed") => api("POST", `/api/runs/${seg(run)}/tasks/${seg(task)}/mark`, { state }), refresh);
@@ -68,6 +76,14 @@ export function TaskPage() {
           <>
             {" · "}
             <Link to={runFiles.notebook(t.pipeline, run, task)}>Output notebook in Files</Link>
+          </>
+        )}
+        {t.spark_ui_url && (
+          <>
+            {" · "}
+            <a href={t.spark_ui_url} target="_blank" rel="noopener noreferrer" data-testid="spark-ui">
+              Spark UI
+            </a>
           </>
         )}
       </p>
