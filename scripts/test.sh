@@ -14,3 +14,5 @@ printf '\n==> tests\n' >&2
 npx vitest run
 printf '\n==> Python tests of the reference pipeline\n' >&2
 .venv/bin/python -m pytest examples/similar-users/tests -q
+printf '\n==> Python tests of the runtime helpers tasks import\n' >&2
+.venv/bin/python -m pytest python/tests -q
