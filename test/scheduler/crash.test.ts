@@ -68,8 +68,10 @@ const backends = [
   { name: "PostgreSQL", env: async (): Promise<Record<string, string>> => ({ CAPSTAN_DATABASE_URL: await createTestDatabase() }) },
 ];
 
-describe.each(backends)("kill -9 of the scheduler during a 300-task run on $name", ({ env: backendEnv }) => {
-  it("ends in success with each task launched once per try and run to its end exactly once", { timeout: 600_000 }, async () => {
+// The two backends run side by side: each run mostly waits on its tasks' sleeps, and each has its own
+// folder, home, database and `capstan up`.
+describe.concurrent.each(backends)("kill -9 of the scheduler during a 300-task run on $name", ({ env: backendEnv }) => {
+  it("ends in success with each task launched once per try and run to its end exactly once", { timeout: 600_000 }, async ({ expect }) => {
     const dir = tempDir("capstan-crash-");
     const pipelines = join(dir, "pipelines");
     mkdirSync(pipelines);
