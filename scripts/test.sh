@@ -11,7 +11,13 @@ printf '\n==> lint and type check\n' >&2
 npm run --silent lint
 npm run --silent typecheck
 printf '\n==> tests\n' >&2
-npx vitest run
+# Besides the usual output, a JSON report from which the slowest files are listed at the end, pass or fail.
+report="$(mktemp -t capstan-vitest-XXXXXX.json)"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+node scripts/slowest-test-files.mjs "$report" 15 >&2 || true
+rm -f "$report"
+[ "$status" -eq 0 ] || exit "$status"
 printf '\n==> Python tests of the reference pipeline\n' >&2
 .venv/bin/python -m pytest examples/similar-users/tests -q
 printf '\n==> Python tests of the runtime helpers tasks import\n' >&2
