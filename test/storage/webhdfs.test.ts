@@ -3,7 +3,9 @@
  * (a fake, hostile namenode names other hosts, paths, schemes, credentials in URLs, link-local
  * addresses; the bystander servers it names must see no request), that a datanode's own redirect
  * is not followed, that a delegation token from the team's secrets replaces user.name, and the
- * `volumes:` schema and registry for the kind, against the real minicluster.
+ * `volumes:` schema and registry for the kind, and the storage routes on a webhdfs volume with
+ * their security rules (another team, no session, a viewer writing, `..`), against the real
+ * minicluster.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/index.js";
 import { StorageError, VolumeRegistry, WebHdfsStorage } from "../../src/storage/index.js";
 import { webhdfsBackend } from "./backends.js";
+import { openServer, type ServerHarness, type TestUser } from "../server/support/server-harness.js";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -172,10 +175,11 @@ describe("webhdfs redirects from a hostile namenode", () => {
   });
 });
 
-describe("webhdfs volumes in capstan.yaml", () => {
-  const hdfs = webhdfsBackend();
-  afterAll(() => hdfs.stopServer());
+/** One minicluster for the file's real-HDFS cases. */
+const hdfs = webhdfsBackend();
+afterAll(() => hdfs.stopServer());
 
+describe("webhdfs volumes in capstan.yaml", () => {
   it("accepts a webhdfs volume and refuses bad ones with a message saying what is wrong", () => {
     const ok = configSchema.safeParse({
       volumes: { lake: { kind: "webhdfs", team: "ds", url: "http://namenode:9870", path: "/data/ds", user: "ds", datanode_hosts: ["*.dn.internal"], credentials: { secret: "hdfs" } } },
@@ -218,5 +222,62 @@ describe("webhdfs volumes in capstan.yaml", () => {
     const missingKey = await failure(secretRegistry.get("lake", ["ds"]).storage.stat("hello.txt"));
     expect(missingKey.message).toMatch(/needs the key delegation_token/);
     expect(asked).toEqual(["ds/hdfs"]);
+  });
+});
+
+describe("the storage routes on a webhdfs volume", () => {
+  let s: ServerHarness;
+  let alice: TestUser;
+  let vera: TestUser;
+  let otto: TestUser;
+  beforeAll(async () => {
+    const server = await hdfs.server();
+    s = await openServer({
+      configure: (config) => {
+        config.volumes = { "team-a-hdfs": { kind: "webhdfs", url: server.webhdfsUrl, path: "/api/team-a", user: "team-a", team: "team-a" } };
+      },
+    });
+    alice = await s.user("alice", { "team-a": "editor" });
+    vera = await s.user("vera", { "team-a": "viewer" });
+    otto = await s.user("otto", { "team-b": "admin" });
+    await new WebHdfsStorage({ url: server.webhdfsUrl, user: "admin" }).write("api/secret.txt", Readable.from([Buffer.from("outside the volume")]));
+  }, 180_000);
+  afterAll(() => s?.close());
+
+  it("uploads, lists, downloads a range, moves, copies, searches, zips and deletes", async () => {
+    const auth = { authorization: `Bearer ${alice.token}` };
+    const put = await fetch(`${s.url}/api/volumes/team-a-hdfs/files?path=raw/data.csv`, { method: "PUT", headers: auth, body: "a,b\n1,2\n" });
+    expect(put.status).toBe(201);
+    expect(await put.json()).toMatchObject({ entry: { path: "raw/data.csv", size: 8, type: "file" } });
+    const root = await s.call<{ entries: { name: string; type: string }[] }>("GET", "/api/volumes/team-a-hdfs/entries?path=", { token: alice.token });
+    expect(root.body.entries).toMatchObject([{ name: "raw", type: "folder" }]);
+    const part = await s.call("GET", "/api/volumes/team-a-hdfs/files?path=raw/data.csv", { token: alice.token, headers: { range: "bytes=4-6" } });
+    expect(part.status).toBe(206);
+    expect(part.text).toBe("1,2");
+    expect(part.headers.get("content-range")).toBe("bytes 4-6/8");
+    expect((await s.call("POST", "/api/volumes/team-a-hdfs/copy", { token: alice.token, body: { from: "raw", to: "backup" } })).status).toBe(200);
+    expect((await s.call("POST", "/api/volumes/team-a-hdfs/move", { token: alice.token, body: { from: "backup/data.csv", to: "backup/renamed.csv" } })).status).toBe(200);
+    const found = await s.call<{ entries: { path: string }[] }>("GET", "/api/volumes/team-a-hdfs/search?q=renamed", { token: alice.token });
+    expect(found.body.entries.map((e) => e.path)).toEqual(["backup/renamed.csv"]);
+    const zip = await fetch(`${s.url}/api/volumes/team-a-hdfs/zip?path=backup`, { headers: auth });
+    expect(zip.status).toBe(200);
+    expect(Buffer.from(await zip.arrayBuffer()).includes(Buffer.from("renamed.csv"))).toBe(true);
+    expect((await s.call("DELETE", "/api/volumes/team-a-hdfs/entries?path=backup&recursive=true", { token: alice.token })).status).toBe(204);
+    const after = await s.call<{ entries: { name: string }[] }>("GET", "/api/volumes/team-a-hdfs/entries", { token: alice.token });
+    expect(after.body.entries.map((e) => e.name)).toEqual(["raw"]);
+    expect(s.serverErrors).toEqual([]);
+  });
+
+  it("keeps other teams, callers without a session, viewers writing and escaping paths out", async () => {
+    expect((await s.call("GET", "/api/volumes/team-a-hdfs/entries", { token: otto.token })).status).toBe(404);
+    expect((await s.call("GET", "/api/volumes/team-a-hdfs/entries")).status).toBe(401);
+    const viewerPut = await fetch(`${s.url}/api/volumes/team-a-hdfs/files?path=v.txt`, { method: "PUT", headers: { authorization: `Bearer ${vera.token}` }, body: "x" });
+    expect(viewerPut.status).toBe(403);
+    for (const path of ["../secret.txt", "%2e%2e/secret.txt", "..%2fsecret.txt", "/api/secret.txt"]) {
+      const answer = await s.call<{ error: { message: string } }>("GET", `/api/volumes/team-a-hdfs/files?path=${encodeURIComponent(path)}`, { token: alice.token });
+      expect(answer.status, path).toBe(400);
+      expect(answer.text).not.toContain("outside the volume");
+    }
+    expect(s.serverErrors).toEqual([]);
   });
 });
