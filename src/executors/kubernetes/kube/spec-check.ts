@@ -85,7 +85,8 @@ export function kubernetesSpecCheck(clusters: KubeClusters, defaultExecutor: str
   return (spec: PipelineSpec) => {
     const issues: ValidationIssue[] = [];
     for (const task of Object.values(spec.tasks)) {
-      if ((task.executor ?? defaultExecutor) !== executorName) continue;
+      // A kafka_sensor runs in the platform's own process, never as a pod.
+      if (task.kind === "kafka_sensor" || (task.executor ?? defaultExecutor) !== executorName) continue;
       checkTask(task, clusters, issues);
     }
     return issues;
