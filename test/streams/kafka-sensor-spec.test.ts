@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { PipelineFileError } from "../../src/pipelines/errors.js";
 import { loadYamlPipeline } from "../../src/pipelines/load-yaml.js";
+import { openHarness } from "../support/platform-harness.js";
 
 function errorsOf(text: string): string {
   try {
@@ -48,5 +49,21 @@ describe("kafka_sensor: in a pipeline file", () => {
   it("refuses a sensor that also has a command, or asks for pool slots", () => {
     expect(errorsOf(pipeline("{ connection: events, topic: drift }", "    command: 'true'\n"))).toMatch(/tasks\.wait.*exactly one of command, python, notebook or kafka_sensor; this one has command and kafka_sensor/);
     expect(errorsOf(pipeline("{ connection: events, topic: drift }", "    pool_slots: 2\n"))).toMatch(/tasks\.wait\.pool_slots.*holds no pool slot/);
+  });
+
+  it("is left out of the executor checks: a sensor loads where the default executor is not configured", async () => {
+    const h = await openHarness({
+      pipelines: { "s.yaml": "id: s\ntasks:\n  wait: { kafka_sensor: { connection: events, topic: drift } }\n", "c.yaml": "id: c\ntasks:\n  run: { command: 'true' }\n" },
+      start: false,
+      configure: (config) => (config.defaultExecutor = "kubernetes"),
+    });
+    try {
+      expect(h.platform.registry.get("s")?.spec.tasks.wait?.kind).toBe("kafka_sensor");
+      const errors = h.platform.registry.errors().map((e) => e.message).join("\n");
+      expect(errors).toMatch(/executor "kubernetes" is not configured here; available: local;/);
+      expect(errors).not.toContain("s.yaml");
+    } finally {
+      await h.close();
+    }
   });
 });
