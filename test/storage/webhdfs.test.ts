@@ -158,6 +158,29 @@ describe("webhdfs redirects from a hostile namenode", () => {
     expect(bystander.requests).toEqual([]);
   });
 
+  it("lists a folder with LISTSTATUS on a namenode that does not know LISTSTATUS_BATCH (before Hadoop 2.8)", async () => {
+    const ops: string[] = [];
+    namenode.handle = (request, response) => {
+      const url = new URL(request.url ?? "/", "http://x");
+      const op = url.searchParams.get("op") ?? "";
+      ops.push(op);
+      if (op === "GETFILESTATUS") return json(response, 200, { FileStatus: { pathSuffix: "", type: "DIRECTORY", length: 0, modificationTime: 1, childrenNum: 2 } });
+      if (op === "LISTSTATUS")
+        return json(response, 200, {
+          FileStatuses: {
+            FileStatus: [
+              { pathSuffix: "a", type: "DIRECTORY", length: 0, modificationTime: 1 },
+              { pathSuffix: "a-b", type: "FILE", length: 3, modificationTime: 1 },
+            ],
+          },
+        });
+      json(response, 400, { RemoteException: { exception: "IllegalArgumentException", message: `Invalid value for webhdfs parameter "op": No enum constant ${op}` } });
+    };
+    const storage = new WebHdfsStorage({ url: namenode.url, root: "/vol", user: "alice" });
+    expect((await storage.list("")).entries.map((e) => `${e.type}:${e.name}`)).toEqual(["file:a-b", "folder:a"]);
+    expect(ops).toEqual(["GETFILESTATUS", "LISTSTATUS_BATCH", "LISTSTATUS"]);
+  });
+
   it("sends a delegation token instead of user.name, and answers HTML error pages by status only", async () => {
     const seen: string[] = [];
     namenode.handle = (request, response) => {

@@ -226,17 +226,22 @@ export class WebHdfsStorage implements Storage {
     return answer.FileStatus;
   }
 
-  /** A folder's children in HDFS's order, one LISTSTATUS_BATCH page at a time. */
+  /**
+   * A folder's children in HDFS's order, one LISTSTATUS_BATCH page at a time; a namenode older
+   * than Hadoop 2.8, which does not know that operation, is asked once with LISTSTATUS.
+   */
   private async *children(canonical: string): AsyncGenerator<HdfsFileStatus> {
     let startAfter: string | undefined;
     for (;;) {
-      const answer = await this.client.json<{ DirectoryListing?: { partialListing?: { FileStatuses?: { FileStatus?: HdfsFileStatus[] } }; remainingEntries?: number } }>(
-        "GET",
-        this.abs(canonical),
-        "LISTSTATUS_BATCH",
-        { startAfter },
-        canonical,
-      );
+      let answer: { DirectoryListing?: { partialListing?: { FileStatuses?: { FileStatus?: HdfsFileStatus[] } }; remainingEntries?: number } };
+      try {
+        answer = await this.client.json("GET", this.abs(canonical), "LISTSTATUS_BATCH", { startAfter }, canonical);
+      } catch (error) {
+        if (startAfter !== undefined || !(error instanceof StorageError) || !/IllegalArgumentException.*LISTSTATUS_BATCH/s.test(error.message)) throw error;
+        const whole = await this.client.json<{ FileStatuses?: { FileStatus?: HdfsFileStatus[] } }>("GET", this.abs(canonical), "LISTSTATUS", {}, canonical);
+        yield* whole.FileStatuses?.FileStatus ?? [];
+        return;
+      }
       const listing = answer.DirectoryListing;
       const batch = listing?.partialListing?.FileStatuses?.FileStatus ?? [];
       for (const child of batch) yield child;
