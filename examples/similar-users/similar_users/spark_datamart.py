@@ -13,6 +13,7 @@ import os
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Callable, TypeVar
 from urllib.parse import urlparse
 
 import pyarrow.compute as pc
@@ -33,6 +34,8 @@ SQL_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MILLIS",
 }
+
+Result = TypeVar("Result")
 
 #: JVM options for the short jobs of this stage (seconds, not hours): the C1 compiler only and the
 #: serial collector start faster and spend about a third less CPU on the small size.
@@ -201,7 +204,8 @@ def write_table(table: DataFrame, path: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _counted(what: str, action):  # noqa: ANN001, ANN202 - a Spark action and its result
+def _counted(what: str, action: Callable[[], Result]) -> Result:
+    """Runs a Spark action; the errors bad input raises become a StageError saying what failed."""
     try:
         return action()
     except _SPARK_ERRORS as error:
