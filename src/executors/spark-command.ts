@@ -14,6 +14,9 @@ export const SPARK_SUBMIT_FILE = "spark-submit.json";
 export function sparkTaskCommand(task: TaskSpec, options: TaskCommandOptions): TaskCommand {
   const spark = task.spark;
   if (spark === undefined) throw new LaunchError(`task ${task.id} is a spark task without its spark: field`, { retryable: false });
+  if (options.pathStyle === "posix") {
+    throw new LaunchError(`task ${task.id}: a spark task runs on the local executor; as a pod (master k8s, cluster mode) it is not built yet (docs/spark.md)`, { retryable: false });
+  }
   const env = options.env ?? {};
   const master = resolveSparkMaster(spark, env);
   if (master === "k8s" || master.startsWith("k8s://")) {

@@ -96,7 +96,8 @@ export function readSparkUiUrl(logPath: string): string | undefined {
  * AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] …"); any other end as it is.
  */
 export function withDriverFailure(end: AttemptEnd, logPath: string): AttemptEnd {
-  if (end.outcome !== "failed" || end.reason === null) return end;
+  // exit 0 with bad outputs failed for that reason, not for an exception the job caught and logged
+  if (end.outcome !== "failed" || end.reason === null || end.exitCode === 0) return end;
   const line = driverFailureLine(readRange(logPath, true, TAIL_BYTES));
   return line === undefined ? end : { ...end, reason: `${end.reason}: ${line}` };
 }
