@@ -9,6 +9,7 @@ import type { Scheduler } from "../scheduler/index.js";
 import type { SecretService } from "../secrets/index.js";
 import type { VolumeRegistry } from "../storage/index.js";
 import type { Store } from "../store/index.js";
+import type { KafkaTriggerView } from "../streams/index.js";
 
 /** The scheduler's commands the operations call. */
 export type SchedulerCommands = Pick<Scheduler, "trigger" | "backfill" | "cancel" | "clear" | "mark" | "wake" | "pipelinesChanged">;
@@ -37,6 +38,8 @@ export interface OperationsContext {
   modelStores: Readonly<Record<string, string>>;
   /** The scheduler's commands; in the CLI without a server this opens the platform (and takes the home's lock). */
   scheduler(): Promise<SchedulerCommands>;
+  /** The Kafka triggers consuming in this process (src/streams); absent where none consume (the CLI without a server). */
+  triggers?: { describe(pipeline: LoadedPipeline): Promise<KafkaTriggerView[]> };
 }
 
 /** Who asks. The auth module's Principal is one; the CLI without a server sees everything. */

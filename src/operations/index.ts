@@ -8,6 +8,7 @@ export { HomeContext } from "./home-context.js";
 export { platformContext } from "./platform-context.js";
 export { pipelineGrid } from "./grid.js";
 export { listPipelines, noPipeline, pipelineDetail, pipelineVersion, pipelineVersions, setPaused } from "./pipelines.js";
+export { pipelineTriggers, PipelineTriggersSchema, type PipelineTriggers } from "./pipeline-triggers.js";
 export { backfillRuns, cancelRun, getRun, listRuns, MAX_BACKFILL_RUNS, noRun, triggerRun, type BackfillRequest, type RunListFilter, type RunOrigin, type TriggerRequest } from "./runs.js";
 export { attemptOf, clearTask, findTask, markTask, noTask, readTaskLog, taskDetail, taskOutputs } from "./tasks.js";
 export { deletePool, listPools, setPool } from "./pools.js";

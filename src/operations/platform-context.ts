@@ -13,5 +13,6 @@ export function platformContext(platform: Platform): OperationsContext {
     volumes: platform.volumes,
     modelStores: platform.config.modelStores,
     scheduler: () => Promise.resolve(platform.scheduler),
+    ...(platform.streams ? { triggers: platform.streams } : {}),
   };
 }

@@ -11,7 +11,7 @@ export {
   lastOffsetOfRunKey,
   messageBytes,
   type KafkaBatchLimits,
-  type KafkaTriggerHost, type TriggerMessage, type TriggerState } from "./kafka-trigger.js";
+  type KafkaTriggerHost, type PartitionOffsets, type TriggerMessage, type TriggerState } from "./kafka-trigger.js";
 export { batchFileNames, batchRunId, DEFAULT_BATCH_FILE_THRESHOLDS, type BatchFileThresholds } from "./batch-file.js";
 export { DEFAULT_FILTER_MESSAGE_MS, MessageFilter, type FilterOutcome } from "./message-filter.js";
-export { KafkaTriggers, type KafkaTriggersOptions, type KafkaTriggerStatus } from "./kafka-triggers.js";
+export { KafkaTriggers, type KafkaTriggersOptions, type KafkaTriggerStatus, type KafkaTriggerView } from "./kafka-triggers.js";

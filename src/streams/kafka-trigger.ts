@@ -110,6 +110,14 @@ export function cutBatches<M extends Pick<RawMessage, "key" | "value" | "headers
 
 export type TriggerState = "starting" | "consuming" | "paused" | "failed" | "stopped";
 
+/** One partition's offsets as the UI shows them (as text: offsets are 64-bit). */
+export interface PartitionOffsets {
+  partition: number;
+  committed: string | null;
+  end: string;
+  lag: string;
+}
+
 export class KafkaTrigger {
   #consumer: Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
   #stream: MessagesStream<Buffer | undefined, Buffer | undefined, Buffer, Buffer> | undefined;
@@ -120,6 +128,7 @@ export class KafkaTrigger {
   /** Per partition: the highest offset already in a stored run (-1n: none). */
   readonly #stored = new Map<number, bigint>();
   #state: TriggerState = "stopped";
+  #since = Date.now();
   #lastError: string | null = null;
   #runsCreated = 0;
   #duplicatesDropped = 0;
@@ -138,6 +147,10 @@ export class KafkaTrigger {
   get state(): TriggerState {
     return this.#state;
   }
+  /** When the trigger came into its state (ms since the epoch). */
+  get since(): number {
+    return this.#since;
+  }
   get lastError(): string | null {
     return this.#lastError;
   }
@@ -155,7 +168,7 @@ export class KafkaTrigger {
   /** Joins the group and starts consuming from the committed offsets (the earliest when none). */
   async start(connection: ResolvedConnection): Promise<void> {
     const { Consumer } = await import("@platformatic/kafka");
-    this.#state = "starting";
+    this.#setState("starting");
     const s = connection.settings;
     const consumer = new Consumer<Buffer | undefined, Buffer | undefined, Buffer, Buffer>({
       clientId: `capstan-${this.pipelineId}`,
@@ -183,7 +196,7 @@ export class KafkaTrigger {
       this.#stream = stream;
       stream.on("data", (message: RawMessage) => this.#take(message));
       stream.on("error", (error: unknown) => this.#fail(error));
-      this.#state = "consuming";
+      this.#setState("consuming");
       this.#lastError = null;
     } catch (error) {
       this.#fail(error);
@@ -206,7 +219,7 @@ export class KafkaTrigger {
     await consumer?.close().catch(() => undefined);
     await this.#filter?.close();
     this.#stored.clear();
-    if (this.#state !== "failed" || state !== "stopped") this.#state = state;
+    if (this.#state !== "failed" || state !== "stopped") this.#setState(state);
   }
 
   /** Consumer lag per partition (messages not yet committed), or undefined when not consuming. */
@@ -216,6 +229,28 @@ export class KafkaTrigger {
     const lags = await consumer.getLag({ topics: [this.spec.topic] });
     const perPartition = lags.get(this.spec.topic) ?? [];
     return new Map(perPartition.map((lag, partition) => [partition, lag < 0n ? 0n : lag]));
+  }
+
+  /**
+   * Per partition of the topic: the group's committed offset (null when none), the end offset and
+   * the lag between them; undefined when not consuming.
+   */
+  async partitions(): Promise<PartitionOffsets[] | undefined> {
+    const consumer = this.#consumer;
+    if (!consumer || this.#state !== "consuming") return undefined;
+    const ends = (await consumer.listOffsets({ topics: [this.spec.topic] })).get(this.spec.topic) ?? [];
+    const committed = (await consumer.listCommittedOffsets({ topics: [{ topic: this.spec.topic, partitions: ends.map((_, partition) => partition) }] })).get(this.spec.topic) ?? [];
+    return ends.map((end, partition) => {
+      const at = committed[partition];
+      const known = at !== undefined && at >= 0n ? at : null;
+      const lag = known === null ? end : end - known;
+      return { partition, committed: known === null ? null : String(known), end: String(end), lag: String(lag < 0n ? 0n : lag) };
+    });
+  }
+
+  #setState(state: TriggerState): void {
+    if (state !== this.#state) this.#since = Date.now();
+    this.#state = state;
   }
 
   #take(message: RawMessage): void {
@@ -355,12 +390,12 @@ export class KafkaTrigger {
 
   /** Records that the trigger could not start (unknown connection, broker unreachable). */
   markFailed(message: string): void {
-    this.#state = "failed";
+    this.#setState("failed");
     this.#lastError = message;
   }
 
   #fail(error: unknown): void {
-    this.#state = "failed";
+    this.#setState("failed");
     this.#lastError = error instanceof Error ? error.message : String(error);
     this.host.log.error({ pipeline: this.pipelineId, topic: this.spec.topic, err: error }, `kafka trigger of ${this.pipelineId} on ${this.spec.topic} failed: ${this.#lastError}`);
   }

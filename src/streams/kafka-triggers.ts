@@ -7,10 +7,10 @@
  */
 import { Gauge, type Registry } from "prom-client";
 import { ConnectionService } from "../connections/index.js";
-import type { LoadedPipeline } from "../pipelines/index.js";
+import type { KafkaTriggerSpec, LoadedPipeline } from "../pipelines/index.js";
 import type { SecretService } from "../secrets/index.js";
 import type { Store } from "../store/index.js";
-import { KafkaTrigger, type KafkaBatchLimits, type KafkaTriggerHost } from "./kafka-trigger.js";
+import { KafkaTrigger, type KafkaBatchLimits, type KafkaTriggerHost, type PartitionOffsets } from "./kafka-trigger.js";
 
 export interface KafkaTriggersOptions {
   store: Store;
@@ -41,6 +41,24 @@ export interface KafkaTriggerStatus {
   duplicatesDropped: number;
   /** Messages the trigger's filter was false for. */
   filteredOut: number;
+}
+
+/** One trigger of a pipeline as the UI shows it: where it reads, its state since when, and its offsets. */
+export interface KafkaTriggerView {
+  index: number;
+  connection: string;
+  topic: string;
+  group: string;
+  filter: string | null;
+  /** consuming, starting, paused (with its pipeline), failed (see error; retried every few seconds), or stopped (not consuming here). */
+  state: string;
+  error: string | null;
+  /** ISO time the trigger came into its state; null when it is not running in this process. */
+  since: string | null;
+  runs_created: number;
+  filtered_out: number;
+  /** Per partition; empty when not consuming (no consumer to ask). */
+  partitions: PartitionOffsets[];
 }
 
 export class KafkaTriggers {
@@ -101,6 +119,31 @@ export class KafkaTriggers {
     }));
   }
 
+  /** The triggers of one loaded pipeline, with their offsets read from the broker now. */
+  async describe(pipeline: LoadedPipeline): Promise<KafkaTriggerView[]> {
+    const paused = (await this.#options.store.pipelines.get(pipeline.spec.id))?.paused === 1;
+    return Promise.all(
+      (pipeline.spec.triggers ?? []).map(async (spec, index) => {
+        const entry = this.#triggers.get(triggerKey(pipeline.spec.id, index, spec));
+        const trigger = entry?.trigger;
+        const partitions = trigger ? await trigger.partitions().catch(() => undefined) : undefined;
+        return {
+          index,
+          connection: spec.connection,
+          topic: spec.topic,
+          group: spec.group,
+          filter: spec.filter ?? null,
+          state: trigger?.state ?? (paused ? "paused" : "stopped"),
+          error: trigger?.lastError ?? null,
+          since: trigger ? new Date(trigger.since).toISOString() : null,
+          runs_created: trigger?.runsCreated ?? 0,
+          filtered_out: trigger?.filteredOut ?? 0,
+          partitions: partitions ?? [],
+        };
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
@@ -118,7 +161,7 @@ export class KafkaTriggers {
     for (const pipeline of withTriggers) {
       if (paused.has(pipeline.spec.id)) continue;
       // A trigger whose settings changed (its filter too) is a new key: the old consumer stops, a new one starts.
-      (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(`${pipeline.spec.id}#${index}:${JSON.stringify(t)}`, { pipeline, index }));
+      (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(triggerKey(pipeline.spec.id, index, t), { pipeline, index }));
     }
     for (const [key, { trigger }] of this.#triggers) {
       if (wanted.has(key)) continue;
@@ -153,6 +196,11 @@ export class KafkaTriggers {
       }
     }
   }
+}
+
+/** A trigger's key: its pipeline, place and settings (a changed setting is a new trigger). */
+function triggerKey(pipelineId: string, index: number, spec: KafkaTriggerSpec): string {
+  return `${pipelineId}#${index}:${JSON.stringify(spec)}`;
 }
 
 /** Marks a trigger that could not start as failed with `message` (it is retried by the next pass after the pause). */

@@ -170,6 +170,7 @@ describe("roles and teams", () => {
       ["GET", "/api/pipelines/beta"],
       ["GET", "/api/pipelines/beta/grid"],
       ["GET", "/api/pipelines/beta/versions"],
+      ["GET", "/api/pipelines/beta/triggers"],
       ["POST", "/api/pipelines/beta/runs", {}],
       ["GET", `/api/runs/${betaRun}`],
       ["POST", `/api/runs/${betaRun}/cancel`, {}],
@@ -189,6 +190,7 @@ describe("roles and teams", () => {
     expect((await as("GET", `/api/runs/${betaRun}`)).body.error.message).toBe(`no run ${JSON.stringify(betaRun)}`);
     const pipelines = await s.call<{ pipelines: { id: string }[] }>("GET", "/api/pipelines", { token: alice.token });
     expect(pipelines.body.pipelines.map((p) => p.id)).toEqual(["alpha"]);
+    expect((await s.call("GET", "/api/pipelines/alpha/triggers", { token: alice.token })).body).toEqual({ pipeline: "alpha", consuming_here: true, triggers: [] });
     const runs = await s.call<{ total: number; runs: { pipeline: string }[] }>("GET", "/api/runs", { token: alice.token });
     expect(runs.body.runs.every((r) => r.pipeline === "alpha")).toBe(true);
     expect(runs.body.total).toBe(1);

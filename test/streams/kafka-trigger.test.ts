@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionService } from "../../src/connections/index.js";
 import { batchFileNames, batchRunId, KafkaTrigger } from "../../src/streams/index.js";
 import { loadConfig } from "../../src/config/index.js";
+import { HOME_VIEWER, pipelineTriggers, platformContext } from "../../src/operations/index.js";
 import { Platform } from "../../src/wiring/index.js";
 import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
@@ -98,6 +99,26 @@ describe("Kafka-triggered runs", () => {
       return lines.length === 2 && lines.every((l) => l.endsWith(" 0")) ? lines : undefined;
     });
     expect(lag[0]).toContain('pipeline="on-events"');
+    // What the pipeline page shows: the state since when, and per partition the committed offset, end offset and lag.
+    const view = await pipelineTriggers(platformContext(h.platform), HOME_VIEWER, "on-events");
+    expect(view.triggers).toEqual([
+      {
+        index: 0,
+        connection: "events",
+        topic: "clicks",
+        group: "capstan-clicks",
+        filter: null,
+        state: "consuming",
+        error: null,
+        since: expect.stringMatching(/^20[0-9-]+T/) as string,
+        runs_created: runs.length,
+        filtered_out: 0,
+        partitions: [
+          { partition: 0, committed: "125", end: "125", lag: "0" },
+          { partition: 1, committed: "125", end: "125", lag: "0" },
+        ],
+      },
+    ]);
   }, 60_000);
 
   it("names a message that is not JSON by partition and offset and goes on", async () => {
@@ -179,6 +200,7 @@ describe("Kafka-triggered runs", () => {
   it("pauses consumption with the pipeline and resumes where it stopped", async () => {
     await h.platform.store.pipelines.setPaused("on-events", true, Date.now());
     await until("the trigger to pause", () => Promise.resolve(h.platform.streams?.status()[0] === undefined ? true : undefined), 10_000);
+    expect((await pipelineTriggers(platformContext(h.platform), HOME_VIEWER, "on-events")).triggers[0]).toMatchObject({ state: "paused", partitions: [] });
     const before = (await runsOf(h.platform)).length;
     await produce([JSON.stringify({ n: "paused" })], 1);
     await new Promise((resolve) => setTimeout(resolve, 1_500));

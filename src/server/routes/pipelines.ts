@@ -1,7 +1,7 @@
 /** Pipelines: list with recent runs and broken files, one pipeline with its spec, versions, the runs × tasks grid, pause. */
 import { z } from "zod";
-import { listPipelines, pipelineDetail, pipelineGrid, pipelineVersion, pipelineVersions, setPaused } from "../../operations/index.js";
-import { GridSchema, PipelineDetailSchema, PipelineListSchema } from "../../operations/index.js";
+import { listPipelines, pipelineDetail, pipelineGrid, pipelineTriggers, pipelineVersion, pipelineVersions, setPaused } from "../../operations/index.js";
+import { GridSchema, PipelineDetailSchema, PipelineListSchema, PipelineTriggersSchema } from "../../operations/index.js";
 import { principalOf } from "../auth-hook.js";
 import type { RouteContext } from "../context.js";
 import { authenticated, authErrors, id, pipelineParams, plainJsonSerializer, queryInt, type ApiServer } from "../schemas.js";
@@ -63,6 +63,24 @@ export function pipelineRoutes(app: ApiServer, ctx: RouteContext): void {
     async (request) => {
       await access.pipeline(principalOf(request), request.params.id, "read");
       return pipelineVersions(operations, request.params.id);
+    },
+  );
+
+  app.get(
+    "/api/pipelines/:id/triggers",
+    {
+      schema: {
+        tags: ["pipelines"],
+        summary: "A pipeline's Kafka triggers: state since when, error, and per partition the committed offset, end offset and lag",
+        security: authenticated,
+        params: pipelineParams,
+        response: { 200: PipelineTriggersSchema, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      await access.pipeline(principal, request.params.id, "read");
+      return pipelineTriggers(operations, principal, request.params.id);
     },
   );
 

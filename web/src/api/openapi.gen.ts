@@ -2469,6 +2469,107 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{id}/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A pipeline's Kafka triggers: state since when, error, and per partition the committed offset, end offset and lag */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Whether this process consumes (a server does; a CLI without one does not, and shows every trigger as stopped) */
+                            consuming_here: boolean;
+                            pipeline: string;
+                            triggers: {
+                                connection: string;
+                                error: string | null;
+                                filter: string | null;
+                                filtered_out: number;
+                                group: string;
+                                index: number;
+                                partitions: {
+                                    /** @description The group's committed offset (the next message it reads); null when it has committed none */
+                                    committed: string | null;
+                                    /** @description The partition's end offset (the next message produced) */
+                                    end: string;
+                                    /** @description Messages not yet committed: end - committed */
+                                    lag: string;
+                                    partition: number;
+                                }[];
+                                runs_created: number;
+                                /** @description ISO time the trigger came into its state; null when it is not running in this process */
+                                since: string | null;
+                                /** @description consuming, starting, paused (with its pipeline), failed (see error; retried every 5 s) or stopped */
+                                state: string;
+                                topic: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{id}/versions": {
         parameters: {
             query?: never;

@@ -8,6 +8,7 @@ import { ErrorNote, Loading } from "../components/feedback.js";
 import { PageHeader } from "../components/layout.js";
 import { RunGrid } from "../components/run-grid.js";
 import { Legend, StateBadge } from "../components/state.js";
+import { KafkaTriggersPanel } from "../components/kafka-triggers.js";
 import { TriggerDialog } from "../components/trigger-dialog.js";
 import { dateTime } from "../format.js";
 import { useShortcut } from "../shortcuts.js";
@@ -80,6 +81,7 @@ export function PipelinePage() {
         {p.description && <p className="lead">{p.description}</p>}
       </PageHeader>
       <ErrorNote error={pause.error} />
+      <KafkaTriggersPanel pipeline={p.id} />
 
       <div className="tabs" role="tablist" aria-label="Pipeline views">
         {TABS.map((t) => (
