@@ -138,7 +138,7 @@ export const TaskDetailSchema = TaskViewSchema.extend({
   task: z.string(),
   pipeline: z.string(),
   team: z.string().optional().describe("The pipeline's team (API answers)"),
-  kind: z.string().nullable().describe("command, python, notebook or kafka_sensor; null when the pinned version is gone"),
+  kind: z.string().nullable().describe("command, python, notebook, spark or kafka_sensor; null when the pinned version is gone"),
   depends_on: z.array(z.string()),
   pool: z.string(),
   max_tries: z.int(),

@@ -8612,7 +8612,7 @@ export type components = {
             depends_on: string[];
             ended_at: string | null;
             has_notebook: boolean;
-            /** @description command, python, notebook or kafka_sensor; null when the pinned version is gone */
+            /** @description command, python, notebook, spark or kafka_sensor; null when the pinned version is gone */
             kind: string | null;
             max_tries: number;
             /** @description When the next try starts; only while up_for_retry */
