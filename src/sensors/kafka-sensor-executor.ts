@@ -1,10 +1,12 @@
 /**
  * The executor of kafka_sensor tasks: no process and no worker or pool slot, the platform itself
- * consumes. An attempt works out where reading starts (offsets at its start, the topic's
- * beginning, or offsets at the run's start), keeps that and its deadline in its folder
- * (`kafka-sensor.json`), and ends with the first matching message as its outputs, or fails when
- * the deadline passes. After a restart the scheduler on the same host adopts the attempt and reads
- * again from the kept offsets, so a message produced while no scheduler ran is not missed.
+ * consumes. An attempt keeps its start and deadline in its folder (`kafka-sensor.json`), works
+ * out where reading starts (offsets at its start, the topic's beginning, or offsets at the run's
+ * start) in the background, so a slow or unreachable broker never holds up a scheduling pass, and
+ * keeps those offsets there too; it ends with the first matching message as its outputs, or fails
+ * when the deadline passes. After a restart the scheduler on the same host adopts the attempt and
+ * reads again from the kept offsets (or, when none were kept yet, from the offsets at the
+ * attempt's start time), so a message produced while no scheduler ran is not missed.
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,8 +36,10 @@ interface SensorState {
   sensor: KafkaSensorSpec;
   startedAt: number;
   deadline: number;
-  /** Partition → first offset to read, as decimal text. */
-  offsets: Record<string, string>;
+  /** Reading starts at messages from this time for `run_start` (the run's start, else the attempt's). */
+  sinceMs: number;
+  /** Partition → first offset to read, as decimal text; null until worked out. */
+  offsets: Record<string, string> | null;
   logPath: string;
 }
 
@@ -71,26 +75,10 @@ export class KafkaSensorExecutor implements Executor {
     const { team, runStartedAt } = await this.host.runContext(launch.runId);
     const connection = await this.#connection(team, sensor);
     const startedAt = this.host.now();
-    let offsets: Map<number, bigint>;
-    try {
-      offsets = await startOffsets(connection, sensor, runStartedAt ?? startedAt, groupOf(launch));
-    } catch (error) {
-      throw new LaunchError(`kafka_sensor: cannot read the offsets of topic ${sensor.topic} through connection ${sensor.connection}: ${(error as Error).message}`, { retryable: true, cause: error });
-    }
-    const state: SensorState = {
-      team,
-      sensor,
-      startedAt,
-      deadline: startedAt + sensor.timeoutMs,
-      offsets: Object.fromEntries([...offsets].map(([p, o]) => [String(p), String(o)])),
-      logPath: launch.logPath,
-    };
-    writeFileSync(join(launch.attemptDir, STATE_FILE), JSON.stringify(state), { mode: 0o600 });
-    writeLog(state, `waiting for a message on ${sensor.topic}${describeFilter(sensor.filter)} from ${describeOffsets(offsets)} (from: ${sensor.from}), until ${new Date(state.deadline).toISOString()}`);
-    let markKnown = (): void => undefined;
-    const known = new Promise<void>((resolve) => (markKnown = resolve));
-    await this.#startWait(launch, state, connection, known);
-    setImmediate(markKnown);
+    const state: SensorState = { team, sensor, startedAt, deadline: startedAt + sensor.timeoutMs, sinceMs: runStartedAt ?? startedAt, offsets: null, logPath: launch.logPath };
+    const statePath = join(launch.attemptDir, STATE_FILE);
+    writeState(statePath, state);
+    this.#begin(launch, state, statePath, connection, false);
     return { externalId: `kafka_sensor:${launch.token}` };
   }
 
@@ -121,13 +109,9 @@ export class KafkaSensorExecutor implements Executor {
       }
       try {
         const connection = await this.#connection(state.team, state.sensor);
-        const offsets = new Map(Object.entries(state.offsets).map(([p, o]) => [Number(p), BigInt(o)]));
-        let markKnown = (): void => undefined;
-        const known = new Promise<void>((resolve) => (markKnown = resolve));
-        await this.#startWait(attempt, state, connection, known);
-        writeLog(state, `resumed after a restart, reading again from ${describeOffsets(offsets)}`);
+        writeLog(state, state.offsets === null ? "resumed after a restart" : `resumed after a restart, reading again from ${describeOffsets(offsetsOf(state.offsets))}`);
+        this.#begin(attempt, state, join(attempt.attemptDir ?? "", STATE_FILE), connection, true);
         results.set(key, { status: "running" });
-        setImmediate(markKnown);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         writeLog(state, `could not resume: ${reason}`);
@@ -159,12 +143,16 @@ export class KafkaSensorExecutor implements Executor {
     return connection;
   }
 
-  async #startWait(ref: AttemptRef, state: SensorState, connection: ResolvedConnection, known: Promise<void>): Promise<void> {
+  /**
+   * Arms the deadline and, in the background, works out the start offsets (kept in the state file)
+   * and starts reading. The end is reported only after the scheduler knows the attempt.
+   */
+  #begin(ref: AttemptRef, state: SensorState, statePath: string, connection: ResolvedConnection, resumed: boolean): void {
     const key = attemptKey(ref);
     const plainRef: AttemptRef = { runId: ref.runId, taskId: ref.taskId, tryNumber: ref.tryNumber, token: ref.token };
     const wait: KafkaSensorWait = new KafkaSensorWait(state.sensor, groupOf(ref), {
       matched: (message) => void this.#matched(key, message),
-      skipped: (reason) => writeLog(state, `skipped a matching message: ${reason}`),
+      skipped: (reason) => writeLog(state, `skipped a message: ${reason}`),
       failed: (error) => {
         const active = this.#waits.get(key);
         if (!active) return;
@@ -172,20 +160,46 @@ export class KafkaSensorExecutor implements Executor {
         void this.#end(active, { outcome: "failed", exitCode: null, reason: `kafka_sensor: reading ${state.sensor.topic} failed: ${error.message}`, outputs: null, retryable: true });
       },
     });
+    let markKnown = (): void => undefined;
+    const known = new Promise<void>((resolve) => (markKnown = resolve));
     const active: ActiveWait = { wait, timer: undefined, state, ref: plainRef, known, ended: false };
     this.#waits.set(key, active);
     active.timer = setTimeout(() => {
       writeLog(state, timeoutReason(state.sensor));
       void this.#end(active, { outcome: "failed", exitCode: null, reason: timeoutReason(state.sensor), outputs: null, retryable: true });
     }, Math.max(0, state.deadline - this.host.now()));
-    try {
-      const offsets = new Map(Object.entries(state.offsets).map(([p, o]) => [Number(p), BigInt(o)]));
-      await wait.start(connection, offsets);
-    } catch (error) {
-      clearTimeout(active.timer);
-      this.#waits.delete(key);
-      throw new LaunchError(`kafka_sensor: cannot read topic ${state.sensor.topic}: ${(error as Error).message}`, { retryable: true, cause: error });
-    }
+    // The scheduler records the attempt as running once launch() or adopt() has returned.
+    setImmediate(markKnown);
+    void (async () => {
+      const sensor = state.sensor;
+      try {
+        if (state.offsets === null) {
+          // After a restart before the offsets were kept, `latest` means the offsets at the attempt's start time.
+          const since = sensor.from === "latest" ? state.startedAt : state.sinceMs;
+          let offsets: Map<number, bigint>;
+          try {
+            offsets = await startOffsets(connection, sensor, since, groupOf(ref), resumed);
+          } catch (error) {
+            throw new Error(`cannot read the offsets of topic ${sensor.topic} through connection ${sensor.connection}: ${(error as Error).message}`);
+          }
+          state.offsets = Object.fromEntries([...offsets].map(([p, o]) => [String(p), String(o)]));
+          writeState(statePath, state);
+          writeLog(state, `waiting for a message on ${sensor.topic}${describeFilter(sensor.filter)} from ${describeOffsets(offsets)} (from: ${sensor.from}), until ${new Date(state.deadline).toISOString()}`);
+        }
+        if (active.ended) return;
+        try {
+          await wait.start(connection, offsetsOf(state.offsets));
+        } catch (error) {
+          throw new Error(`cannot read topic ${sensor.topic}: ${(error as Error).message}`);
+        }
+        if (active.ended) await wait.stop();
+      } catch (error) {
+        if (active.ended) return;
+        const reason = (error as Error).message;
+        writeLog(state, reason);
+        await this.#end(active, { outcome: "failed", exitCode: null, reason: `kafka_sensor: ${reason}`, outputs: null, retryable: true });
+      }
+    })();
   }
 
   async #matched(key: string, message: SensorMessage): Promise<void> {
@@ -236,10 +250,18 @@ function writeLog(state: Pick<SensorState, "logPath">, line: string): void {
   }
 }
 
+function offsetsOf(kept: Record<string, string>): Map<number, bigint> {
+  return new Map(Object.entries(kept).map(([p, o]) => [Number(p), BigInt(o)]));
+}
+
+function writeState(path: string, state: SensorState): void {
+  writeFileSync(path, JSON.stringify(state), { mode: 0o600 });
+}
+
 function readState(path: string): SensorState | undefined {
   try {
     const value = JSON.parse(readFileSync(path, "utf8")) as SensorState;
-    return typeof value.deadline === "number" && typeof value.offsets === "object" ? value : undefined;
+    return typeof value.deadline === "number" && typeof value.startedAt === "number" && typeof value.sinceMs === "number" && typeof value.offsets === "object" ? value : undefined;
   } catch {
     return undefined;
   }

@@ -10,11 +10,15 @@
  * test consumes what it sent; wrong credentials fail the task with a message that says so.
  */
 import { Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { ConnectionService } from "../../src/connections/index.js";
+import type { AttemptEnd } from "../../src/executors/executor.js";
+import { KafkaSensorExecutor } from "../../src/sensors/index.js";
 import { Platform } from "../../src/wiring/index.js";
 import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
@@ -171,7 +175,7 @@ describe("kafka_sensor", () => {
     const run = await platform.scheduler.trigger("unknown");
     await h.waitForRun(run.id);
     expect((await task(run.id, "wait"))?.reason).toMatch(/kafka_sensor\.connection: team team-a has no connection "nope"; its connections: events-sasl, events|its connections: events, events-sasl/);
-    expect((await task(run.id, "missing"))?.reason).toMatch(/^could not start: kafka_sensor: cannot read the offsets of topic no-such-topic through connection events: /);
+    expect((await task(run.id, "missing"))?.reason).toMatch(/^kafka_sensor: cannot read the offsets of topic no-such-topic through connection events: /);
   }, 30_000);
 
   it("stops waiting when its run is cancelled", async () => {
@@ -228,4 +232,37 @@ describe("kafka_sensor", () => {
     expect(finished.state).toBe("success");
     expect((await task(run.id, "wait"))?.outputs).toMatchObject({ key: "model-7", value: { while: "down" } });
   }, 60_000);
+
+  it("resumes an attempt stopped before its offsets were kept from the offsets at its start time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "capstan-sensor-"));
+    try {
+      await produce([{ key: "model-7", value: JSON.stringify({ at: "before" }), headers: { type: "drift" } }]);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the next message gets a later timestamp than the attempt's start
+      const startedAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await produce([{ key: "model-7", value: JSON.stringify({ at: "after" }), headers: { type: "drift" } }]);
+      const sensor = { connection: "events", topic: "drift", from: "latest", timeoutMs: 30_000, format: "json", filter: { key: "model-7", headers: { type: "drift" } } };
+      writeFileSync(join(dir, "kafka-sensor.json"), JSON.stringify({ team: "team-a", sensor, startedAt, deadline: startedAt + 30_000, sinceMs: startedAt, offsets: null, logPath: join(dir, "log") }));
+      const connections = new ConnectionService(platform.store, platform.secrets);
+      const executor = new KafkaSensorExecutor({
+        runContext: () => Promise.resolve({ team: "team-a", runStartedAt: null }),
+        resolveConnection: (team, name) => connections.resolve(team, name),
+        now: () => Date.now(),
+        log: { info: () => undefined, warn: () => undefined },
+      });
+      const ended = new Promise<AttemptEnd>((resolve) => executor.onAttemptEnd((_ref, end) => resolve(end)));
+      try {
+        const adopted = await executor.adopt([{ runId: "r", taskId: "wait", tryNumber: 1, token: `t${startedAt}`, externalId: "kafka_sensor:t", pid: null, pidStart: null, attemptDir: dir, logPath: join(dir, "log"), killReason: null }]);
+        expect([...adopted.values()]).toEqual([{ status: "running" }]);
+        const end = await ended;
+        expect(end.outcome).toBe("success");
+        expect(end.outputs).toMatchObject({ key: "model-7", value: { at: "after" } });
+        expect(JSON.parse(readFileSync(join(dir, "kafka-sensor.json"), "utf8"))).toMatchObject({ offsets: expect.any(Object) as object });
+      } finally {
+        await executor.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
