@@ -99,5 +99,10 @@ describe("spark: tasks", () => {
     // remote and templated paths are read by spark-submit when it runs
     writeFileSync(file, task("      application: hdfs://nn:8020/jobs/x.py\n"));
     expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("hdfs://nn:8020/jobs/x.py");
+    // paths outside the pipeline's folder are not looked for: a load error must not tell what exists elsewhere
+    writeFileSync(file, task("      application: ../../../etc/capstan-secret.py\n"));
+    expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("../../../etc/capstan-secret.py");
+    writeFileSync(file, task("      application: /root/missing.py\n"));
+    expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("/root/missing.py");
   });
 });

@@ -4,7 +4,7 @@
  * connection that may carry it. Checked here so a bad value is a load error naming the field.
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import { parseMemory } from "../units/index.js";
 import type { FieldPath, IssueList, ValidationIssue } from "./errors.js";
@@ -131,7 +131,8 @@ export function renderSparkTask(spec: SparkTaskSpec, render: (text: string, fiel
 /**
  * The local files of each spark task (application, py_files) that do not exist, relative to the
  * pipeline file's folder: a load error rather than a failed attempt. Templated and remote paths
- * (hdfs://, s3a://, local:// in an image, …) are checked by spark-submit when it runs.
+ * (hdfs://, s3a://, local:// in an image, …) and paths outside that folder are checked by
+ * spark-submit when it runs.
  */
 export function missingSparkFiles(spec: PipelineSpec, baseDir: string): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
@@ -140,7 +141,10 @@ export function missingSparkFiles(spec: PipelineSpec, baseDir: string): Validati
     const files: [FieldPath, string][] = [[["tasks", task.id, "spark", "application"], task.spark.application], ...task.spark.pyFiles.map((f, i): [FieldPath, string] => [["tasks", task.id, "spark", "py_files", i], f])];
     for (const [path, file] of files) {
       if (file === "" || hasTemplate(file) || REMOTE_SCHEME.test(file)) continue;
-      const full = isAbsolute(file) ? file : join(baseDir, file);
+      // Only files inside the pipeline's folder are looked for: the platform can see paths a task
+      // cannot (its home), and a load error must not tell whether they exist. Others are spark-submit's to find.
+      const full = resolve(baseDir, file);
+      if (isAbsolute(file) || relative(baseDir, full).startsWith("..")) continue;
       if (!existsSync(full)) issues.push({ path, message: `task ${task.id}: ${file} does not exist (looked for ${full}); paths are relative to the pipeline file's folder` });
     }
   }
