@@ -2,15 +2,19 @@
  * `spark:` tasks with a local master, run by the real scheduler and the local executor with the
  * venv's pyspark (scripts/setup-python.sh --test) on this machine's Java: args templated into the
  * job, its outputs; a failed job's reason is the driver's exception line; a running job's Spark UI
- * URL reaches the task's detail and answers on loopback; cancel leaves no JVM or Python worker of
- * the attempt. The three jobs are tiny and start at once, so the file pays for one JVM start.
+ * URL reaches the task's detail and answers on loopback; a scheduler restarted while the job runs
+ * adopts it, and cancel then leaves no JVM or Python worker of the attempt. The three jobs are tiny
+ * and start at once, so the file pays for one JVM start.
  */
 import { readFileSync } from "node:fs";
+import pino from "pino";
+import { loadConfig } from "../../src/config/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pidsWithToken } from "../../src/executors/local/process-info.js";
 import { taskDetail } from "../../src/operations/index.js";
 import { platformContext } from "../../src/operations/platform-context.js";
 import type { Run } from "../../src/store/index.js";
+import { Platform } from "../../src/wiring/index.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 
 const TIMEOUT = 240_000;
@@ -47,6 +51,8 @@ tasks:
 `;
 
 let h: Harness;
+/** The platform after the restart of the last case (closed in afterAll). */
+let reopened: Platform | undefined;
 const runs: Record<string, Run> = {};
 
 beforeAll(async () => {
@@ -59,10 +65,11 @@ beforeAll(async () => {
 afterAll(async () => {
   // Whatever a failed case left, no job of this file runs on.
   for (const run of Object.values(runs)) {
-    const attempt = await h.platform.store.attempts.get({ runId: run.id, taskId: "job", tryNumber: 1 });
+    const attempt = await (reopened ?? h.platform).store.attempts.get({ runId: run.id, taskId: "job", tryNumber: 1 });
     for (const pid of attempt ? await pidsWithToken(attempt.token) : []) process.kill(pid, "SIGKILL");
   }
-  await h.close();
+  if (reopened) await reopened.close();
+  else await h.close();
 });
 
 describe("spark tasks with a local master", () => {
@@ -79,7 +86,7 @@ describe("spark tasks with a local master", () => {
     expect(ti?.reason).toMatch(/^exit code 1: AnalysisException: \[TABLE_OR_VIEW_NOT_FOUND\] The table or view `no_such_table` cannot be found/);
   });
 
-  it("show the running job's Spark UI, and leave no JVM or Python worker when cancelled", { timeout: TIMEOUT }, async () => {
+  it("show the running job's Spark UI, are adopted by a restarted scheduler, and leave no JVM or Python worker when cancelled", { timeout: TIMEOUT }, async () => {
     const runId = runs["spark-wait"]?.id ?? "";
     await h.waitForTask(runId, "job", ["running"], TIMEOUT);
     const attempt = await h.platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
@@ -94,14 +101,24 @@ describe("spark tasks with a local master", () => {
     expect(running).toMatch(/java.*org\.apache\.spark\.deploy\.SparkSubmit/);
     expect(running).toMatch(/pyspark\.daemon|pyspark\.worker|job\.py/);
 
-    await h.platform.scheduler.cancel(runId);
+    // The scheduler stops (the job runs on) and a new one adopts the job, then cancels it.
+    await h.close();
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    config.killGraceMs = 2000;
+    reopened = await Platform.open({ config, logger: pino({ level: process.env.CAPSTAN_TEST_LOG ?? "silent" }) });
+    await reopened.start();
+    const platform = reopened;
+    expect((await platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 }))?.state).toBe("running");
+    expect((await taskDetail(platformContext(platform), runId, "job")).spark_ui_url).toBe(detail.spark_ui_url);
+
+    await platform.scheduler.cancel(runId);
     await eventually("the attempt ended", async () => {
-      const ended = await h.platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
+      const ended = await platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
       return ended !== undefined && !["launching", "running"].includes(ended.state) ? ended : undefined;
     });
-    expect((await h.platform.store.tasks.get({ runId, taskId: "job" }))?.state).toBe("cancelled");
+    expect((await platform.store.tasks.get({ runId, taskId: "job" }))?.state).toBe("cancelled");
     await eventually("no process of the attempt is left", async () => ((await pidsWithToken(attempt?.token ?? "")).length === 0 ? true : undefined));
-    expect((await taskDetail(platformContext(h.platform), runId, "job")).spark_ui_url).toBeUndefined();
+    expect((await taskDetail(platformContext(platform), runId, "job")).spark_ui_url).toBeUndefined();
   });
 });
 
