@@ -13,17 +13,18 @@ export interface SparkInstall {
   sparkSubmit: string;
 }
 
-const found = new Map<string, SparkInstall | null>();
+const found = new Map<string, SparkInstall>();
 
 /**
  * The Spark of the venv `python` belongs to (`<venv>/bin/python` → `<venv>/lib/python3.*\/site-packages/pyspark`),
- * or null when pyspark is not installed there (`scripts/setup.sh --spark` installs it). Remembered per interpreter.
+ * or null when pyspark is not installed there (`scripts/setup.sh --spark` installs it). Remembered per interpreter once found.
  */
 export function findSparkInstall(python: string): SparkInstall | null {
   const known = found.get(python);
   if (known !== undefined) return known;
   const install = lookUp(python);
-  found.set(python, install);
+  // Not found is not remembered: pyspark installed while the platform runs is found at the next launch.
+  if (install !== null) found.set(python, install);
   return install;
 }
 
