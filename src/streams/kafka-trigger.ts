@@ -26,6 +26,8 @@ export interface KafkaTriggerHost {
   createRun(pipelineId: string, runKey: string, params: Record<string, unknown>, runId?: string): Promise<void>;
   /** The artifacts folder of a run, where a large batch's file goes. */
   artifactsDir(runId: string): string;
+  /** Where the trigger is declared (`FILE: triggers[0].kafka`), put before its errors. */
+  where?: string;
   log: { info(fields: object, message: string): void; warn(fields: object, message: string): void; error(fields: object, message: string): void };
 }
 
@@ -396,7 +398,8 @@ export class KafkaTrigger {
 
   #fail(error: unknown): void {
     this.#setState("failed");
-    this.#lastError = error instanceof Error ? error.message : String(error);
+    const message = kafkaErrorText(error);
+    this.#lastError = this.host.where === undefined ? message : `${this.host.where}: ${message}`;
     this.host.log.error({ pipeline: this.pipelineId, topic: this.spec.topic, err: error }, `kafka trigger of ${this.pipelineId} on ${this.spec.topic} failed: ${this.#lastError}`);
   }
 }
@@ -456,4 +459,27 @@ export function isoTimestamp(millis: bigint | number | undefined): string | null
   const value = Number(millis);
   if (!Number.isFinite(value) || Math.abs(value) > 8.64e15) return null;
   return new Date(value).toISOString();
+}
+
+/**
+ * An error of the Kafka client as one line: its message and the distinct messages of the errors
+ * it gathers (the client wraps "unknown topic" in "fetch failed 4 times"), at most four.
+ */
+export function kafkaErrorText(error: unknown): string {
+  const seen: string[] = [];
+  const visit = (e: unknown, depth: number): void => {
+    if (seen.length >= 4 || depth > 4 || e === null || e === undefined) return;
+    const text = e instanceof Error ? e.message : typeof e === "string" ? e : "";
+    for (const part of text.split(/(?<=\.): /)) {
+      const clean = part.trim();
+      if (clean !== "" && !seen.includes(clean) && seen.length < 4) seen.push(clean);
+    }
+    if (typeof e === "object") {
+      const inner = (e as { errors?: unknown }).errors;
+      if (Array.isArray(inner)) for (const item of inner) visit(item, depth + 1);
+      visit((e as { cause?: unknown }).cause, depth + 1);
+    }
+  };
+  visit(error, 0);
+  return seen.length > 0 ? seen.join(": ") : String(error);
 }

@@ -10,7 +10,7 @@ import { ConnectionService } from "../connections/index.js";
 import type { KafkaTriggerSpec, LoadedPipeline } from "../pipelines/index.js";
 import type { SecretService } from "../secrets/index.js";
 import type { Store } from "../store/index.js";
-import { KafkaTrigger, type KafkaBatchLimits, type KafkaTriggerHost, type PartitionOffsets } from "./kafka-trigger.js";
+import { KafkaTrigger, kafkaErrorText, type KafkaBatchLimits, type KafkaTriggerHost, type PartitionOffsets } from "./kafka-trigger.js";
 
 export interface KafkaTriggersOptions {
   store: Store;
@@ -181,7 +181,7 @@ export class KafkaTriggers {
       }
       const spec = pipeline.spec.triggers?.[index];
       if (!spec) continue;
-      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, artifactsDir: this.#options.artifactsDir, log: this.#options.log }, this.#options.limits);
+      const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, artifactsDir: this.#options.artifactsDir, log: this.#options.log, where: `${pipeline.file}: triggers[${index}].kafka` }, this.#options.limits);
       this.#triggers.set(key, { trigger, failedAt: null });
       try {
         const connection = await this.#connections.resolve(pipeline.spec.team, spec.connection);
@@ -189,7 +189,7 @@ export class KafkaTriggers {
         await trigger.start(connection);
         this.#options.log.info({ pipeline: pipeline.spec.id, topic: spec.topic, group: spec.group }, "kafka trigger consuming");
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = kafkaErrorText(error);
         const where = `${pipeline.file}: triggers[${index}].kafka`;
         this.#triggers.set(key, { trigger: failedTrigger(trigger, message.startsWith(pipeline.file) ? message : `${where}: ${message}`), failedAt: now });
         this.#options.log.error({ pipeline: pipeline.spec.id, topic: spec.topic }, `kafka trigger could not start: ${where}: ${message}`);
