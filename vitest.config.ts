@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Cases of a file marked concurrent (files whose cases mostly wait on child processes) run at
+    // most two at a time: CI has two cores, and each case's processes need some of them.
+    maxConcurrency: 2,
   },
 });

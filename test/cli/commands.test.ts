@@ -1,7 +1,10 @@
 /**
  * The commands beside `run` and `runs show`: `secrets`, `pools`, `backfill`, `clear`, `cancel`, `mark`,
  * `pipelines show` and `logs -f`, each checked by what it prints and by the state it leaves — in this
- * process when no scheduler runs against the home, and through a running `capstan up`.
+ * process when no scheduler runs against the home, and through a running `capstan up`. Each case
+ * has its own folder and home (the cases through `capstan up` share one, and touch different
+ * pipelines, pools and secrets), so the cases run side by side: most of their time is `capstan`
+ * processes starting. Side by side on a busy machine a case takes longer, hence two minutes each.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -55,7 +58,7 @@ interface PoolJson {
 
 const SECRET_VALUE = "s3cret-Value-0f-the-db";
 
-describe("capstan secrets (in process)", () => {
+describe.concurrent("capstan secrets (in process)", { timeout: 120_000 }, () => {
   it("sets, lists keys but never values, hands values to tasks, masks them in logs and deletes", { timeout: 120_000 }, async () => {
     const p = project({
       "uses.yaml": `id: uses\nteam: ml\ntasks:\n  a: { command: 'test "$DB_PASSWORD" = "${SECRET_VALUE}" && test "$DB_TOKEN" = "from a file" && echo "password is $DB_PASSWORD"', secrets: { DB_PASSWORD: db/PASSWORD, DB_TOKEN: db/TOKEN } }\n`,
@@ -114,7 +117,7 @@ describe("capstan secrets (in process)", () => {
   });
 });
 
-describe("capstan pools (in process)", () => {
+describe.concurrent("capstan pools (in process)", { timeout: 120_000 }, () => {
   it("creates, changes, lists and deletes pools; the default pool stays", async () => {
     const p = project({});
     expect((await p.cli(["pools", "set", "gpu", "2", "--description", "the two A100s"])).code).toBe(0);
@@ -154,7 +157,7 @@ describe("capstan pools (in process)", () => {
   });
 });
 
-describe("capstan pipelines show (in process)", () => {
+describe.concurrent("capstan pipelines show (in process)", { timeout: 120_000 }, () => {
   it("prints the pipeline's settings, params and tasks, and the validated spec with --json", async () => {
     const p = project({
       "shown.yaml": `id: shown
@@ -197,7 +200,7 @@ tasks:
   });
 });
 
-describe("capstan backfill (in process)", () => {
+describe.concurrent("capstan backfill (in process)", { timeout: 120_000 }, () => {
   it("creates one run per day in [--from, --to], runs them with --wait, and leaves existing ones alone", { timeout: 120_000 }, async () => {
     const p = project({
       "daily.yaml": `id: daily\nschedule: "@daily"\nstart_date: 2026-01-01\ncatchup: false\nparams: { tag: { type: string, default: none } }\ntasks:\n  a: { command: 'test "{{ params.tag }}" = bf' }\n`,
@@ -238,7 +241,7 @@ describe("capstan backfill (in process)", () => {
   });
 });
 
-describe("capstan mark, clear and logs (in process)", () => {
+describe.concurrent("capstan mark, clear and logs (in process)", { timeout: 120_000 }, () => {
   it("marks a failed task successful, clears it and its downstream, and reruns them", { timeout: 120_000 }, async () => {
     const p = project((dir) => ({
       "flaky.yaml": `id: flaky\ntasks:\n  a: { command: 'echo "a ran"; test -f ${dir}/ok' }\n  b: { command: 'echo "b ran" >> ${dir}/b.txt', depends_on: [a] }\n`,
@@ -297,7 +300,7 @@ async function stop(up: UpProcess): Promise<void> {
   await exited;
 }
 
-describe("through a running capstan up", () => {
+describe.concurrent("through a running capstan up", { timeout: 120_000 }, () => {
   let p: Project;
   let up: UpProcess;
 
