@@ -63,7 +63,8 @@ export interface KafkaTriggerView {
 
 export class KafkaTriggers {
   readonly #options: KafkaTriggersOptions;
-  readonly #triggers = new Map<string, { trigger: KafkaTrigger; failedAt: number | null }>();
+  /** By trigger key; `connectionAt` is the updatedAt of the connection the trigger started with (null: none). */
+  readonly #triggers = new Map<string, { trigger: KafkaTrigger; failedAt: number | null; team: string; connectionAt: number | null }>();
   readonly #connections: ConnectionService;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
@@ -163,11 +164,15 @@ export class KafkaTriggers {
       // A trigger whose settings changed (its filter too) is a new key: the old consumer stops, a new one starts.
       (pipeline.spec.triggers ?? []).forEach((t, index) => wanted.set(triggerKey(pipeline.spec.id, index, t), { pipeline, index }));
     }
-    for (const [key, { trigger }] of this.#triggers) {
-      if (wanted.has(key)) continue;
+    // A connection set, changed or deleted since its trigger started restarts the trigger now, with what it is now.
+    const connectionsAt = new Map((await this.#options.store.db.selectFrom("connections").select(["team", "name", "updatedAt"]).execute()).map((c) => [`${c.team}/${c.name}`, c.updatedAt]));
+    for (const [key, { trigger, team, connectionAt }] of this.#triggers) {
+      const edited = (connectionsAt.get(`${team}/${trigger.spec.connection}`) ?? null) !== connectionAt;
+      if (wanted.has(key) && !edited) continue;
       this.#triggers.delete(key);
       await trigger.stop(paused.has(trigger.pipelineId) ? "paused" : "stopped");
-      this.#options.log.info({ pipeline: trigger.pipelineId, topic: trigger.spec.topic }, paused.has(trigger.pipelineId) ? "kafka trigger paused with its pipeline" : "kafka trigger stopped");
+      const why = paused.has(trigger.pipelineId) ? "kafka trigger paused with its pipeline" : wanted.has(key) ? `kafka trigger restarted: its connection ${trigger.spec.connection} was set, changed or deleted` : "kafka trigger stopped";
+      this.#options.log.info({ pipeline: trigger.pipelineId, topic: trigger.spec.topic }, why);
     }
     const now = Date.now();
     for (const [key, { pipeline, index }] of wanted) {
@@ -182,17 +187,22 @@ export class KafkaTriggers {
       const spec = pipeline.spec.triggers?.[index];
       if (!spec) continue;
       const trigger = new KafkaTrigger(pipeline.spec.id, spec, { store: this.#options.store, createRun: this.#options.createRun, artifactsDir: this.#options.artifactsDir, log: this.#options.log, where: `${pipeline.file}: triggers[${index}].kafka` }, this.#options.limits);
-      this.#triggers.set(key, { trigger, failedAt: null });
+      const team = pipeline.spec.team;
+      const connectionAt = connectionsAt.get(`${team}/${spec.connection}`) ?? null;
+      this.#triggers.set(key, { trigger, failedAt: null, team, connectionAt });
       try {
-        const connection = await this.#connections.resolve(pipeline.spec.team, spec.connection);
+        const connection = await this.#connections.resolve(team, spec.connection).catch((error: unknown) => {
+          throw new Error(`${pipeline.file}: triggers[${index}].kafka.connection: ${kafkaErrorText(error)}`);
+        });
         if (connection.kind !== "kafka") throw new Error(`${pipeline.file}: triggers[${index}].kafka.connection: ${spec.connection} is a ${connection.kind} connection, not kafka`);
         await trigger.start(connection);
         this.#options.log.info({ pipeline: pipeline.spec.id, topic: spec.topic, group: spec.group }, "kafka trigger consuming");
       } catch (error) {
         const message = kafkaErrorText(error);
         const where = `${pipeline.file}: triggers[${index}].kafka`;
-        this.#triggers.set(key, { trigger: failedTrigger(trigger, message.startsWith(pipeline.file) ? message : `${where}: ${message}`), failedAt: now });
-        this.#options.log.error({ pipeline: pipeline.spec.id, topic: spec.topic }, `kafka trigger could not start: ${where}: ${message}`);
+        const shown = message.startsWith(pipeline.file) ? message : `${where}: ${message}`;
+        this.#triggers.set(key, { trigger: failedTrigger(trigger, shown), failedAt: now, team, connectionAt });
+        this.#options.log.error({ pipeline: pipeline.spec.id, topic: spec.topic }, `kafka trigger could not start: ${shown}`);
       }
     }
   }

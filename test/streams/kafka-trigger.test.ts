@@ -246,6 +246,41 @@ describe("Kafka-triggered runs", () => {
     }
   }, 60_000);
 
+  it("names an unknown connection by file and field, and starts, restarts or stops a trigger at once when its connection is set, changed or deleted", async () => {
+    const text = `id: later\nteam: team-a\ntriggers:\n  - kafka: { connection: later, topic: clicks, group: g-later }\ntasks:\n  t: { command: "true" }\n`;
+    const pipeline = { spec: loadYamlPipeline("later.yaml", text), version: "v", file: "/pipelines/later.yaml", baseDir: "/pipelines", source: text };
+    const triggers = new KafkaTriggers({
+      store: h.platform.store,
+      secrets: h.platform.secrets,
+      pipelines: { list: () => [pipeline] },
+      createRun: () => Promise.resolve(),
+      artifactsDir: (runId) => join(h.home, "artifacts", runId),
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      intervalMs: 200,
+      // Far longer than the test: only the connection's edit can start the trigger again.
+      retryMs: 600_000,
+    });
+    const connections = new ConnectionService(h.platform.store, h.platform.secrets);
+    const stateOf = async () => (await triggers.describe(pipeline))[0];
+    triggers.start();
+    try {
+      const missing = await until("the trigger to fail", async () => ((await stateOf())?.state === "failed" ? await stateOf() : undefined));
+      expect(missing?.error).toMatch(/^\/pipelines\/later\.yaml: triggers\[0\]\.kafka\.connection: .*later/);
+      await connections.set("team-a", "later", { kind: "kafka", settings: { bootstrap_servers: [kafka.bootstrap] } });
+      await until("the trigger to consume once its connection exists", async () => ((await stateOf())?.state === "consuming" ? true : undefined), 10_000);
+      await connections.set("team-a", "later", { kind: "kafka", settings: { bootstrap_servers: ["127.0.0.1:1"] } });
+      await until("the trigger to restart with the changed connection and fail", async () => ((await stateOf())?.state === "failed" ? true : undefined), 30_000);
+      await connections.delete("team-a", "later");
+      const deleted = await until("the trigger to name the deleted connection", async () => {
+        const view = await stateOf();
+        return view?.state === "failed" && /kafka\.connection: /.test(view.error ?? "") ? view : undefined;
+      }, 10_000);
+      expect(deleted.error).toMatch(/later/);
+    } finally {
+      await triggers.close();
+    }
+  }, 60_000);
+
   it("pauses consumption with the pipeline and resumes where it stopped", async () => {
     await h.platform.store.pipelines.setPaused("on-events", true, Date.now());
     await until("the trigger to pause", () => Promise.resolve(h.platform.streams?.status()[0] === undefined ? true : undefined), 10_000);
