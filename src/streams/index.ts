@@ -10,6 +10,7 @@ export {
   kafkaRunKeyPrefix,
   lastOffsetOfRunKey,
   messageBytes,
+  topicIdOf,
   type KafkaBatchLimits,
   type KafkaTriggerHost, type PartitionOffsets, type TriggerMessage, type TriggerState } from "./kafka-trigger.js";
 export { batchFileNames, batchRunId, DEFAULT_BATCH_FILE_THRESHOLDS, type BatchFileThresholds } from "./batch-file.js";

@@ -7,7 +7,9 @@
  * batch that reaches the byte cap is flushed early. After a crash the
  * consumer reads again from the committed offset, and messages already in a stored run (the
  * highest offset stored per partition, read from the runs' keys) are dropped, so no message is
- * lost and none lands in two runs, whatever the batch boundaries were before the crash.
+ * lost and none lands in two runs, whatever the batch boundaries were before the crash. Run keys
+ * carry the topic's id, so a topic deleted and created again under its name (whose offsets start
+ * at 0 again) is not taken for the old one.
  */
 import type { Consumer, Message, MessagesStream } from "@platformatic/kafka";
 import { sql } from "kysely";
@@ -67,16 +69,32 @@ export function kafkaRunKeyPrefix(spec: Pick<KafkaTriggerSpec, "connection" | "g
   return `kafka:${spec.connection}:${spec.group}:${spec.topic}:${partition}:`;
 }
 
-/** `kafka:<connection>:<group>:<topic>:<partition>:<first>-<last>`. */
-export function kafkaRunKey(spec: Pick<KafkaTriggerSpec, "connection" | "group" | "topic">, partition: number, first: bigint, last: bigint): string {
-  return `${kafkaRunKeyPrefix(spec, partition)}${first}-${last}`;
+/**
+ * `kafka:<connection>:<group>:<topic>:<partition>:<first>-<last>@<topic id>`, or without `@<topic id>`
+ * when the broker gives the topic no id.
+ */
+export function kafkaRunKey(spec: Pick<KafkaTriggerSpec, "connection" | "group" | "topic">, partition: number, first: bigint, last: bigint, topicId?: string): string {
+  return `${kafkaRunKeyPrefix(spec, partition)}${first}-${last}${topicId === undefined ? "" : `@${topicId}`}`;
 }
 
-/** The last offset of a run key made with `prefix`, or undefined when the key is not one of them. */
-export function lastOffsetOfRunKey(runKey: string, prefix: string): bigint | undefined {
+/**
+ * The last offset of a run key made with `prefix`, or undefined when the key is not one of them or
+ * belongs to another topic of the same name (another `topicId`). A key without a topic id (made
+ * before keys carried it, or from a broker that gives none) counts for any id.
+ */
+export function lastOffsetOfRunKey(runKey: string, prefix: string, topicId?: string): bigint | undefined {
   if (!runKey.startsWith(prefix)) return undefined;
-  const range = /^([0-9]+)-([0-9]+)$/.exec(runKey.slice(prefix.length));
-  return range?.[2] === undefined ? undefined : BigInt(range[2]);
+  const range = /^([0-9]+)-([0-9]+)(?:@([A-Za-z0-9_-]{1,64}))?$/.exec(runKey.slice(prefix.length));
+  if (range?.[2] === undefined) return undefined;
+  if (range[3] !== undefined && topicId !== undefined && range[3] !== topicId) return undefined;
+  return BigInt(range[2]);
+}
+
+/** The id of `topic` in a metadata answer, when it is one a run key can hold (not the all-zero id of brokers without ids). */
+export function topicIdOf(metadata: { topics: Map<string, { id: string }> }, topic: string): string | undefined {
+  const id = metadata.topics.get(topic)?.id;
+  if (id === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(id) || /^[0A-]*$/.test(id.replace(/-/g, ""))) return undefined;
+  return id;
 }
 
 /** The bytes a message puts into params: key, value and headers. */
@@ -129,6 +147,8 @@ export class KafkaTrigger {
   #flushing: Promise<void> | undefined;
   /** Per partition: the highest offset already in a stored run (-1n: none). */
   readonly #stored = new Map<number, bigint>();
+  /** The id Kafka gave the topic this consumer reads (undefined when the broker gives none). */
+  #topicId: string | undefined;
   #state: TriggerState = "stopped";
   #since = Date.now();
   #lastError: string | null = null;
@@ -193,7 +213,9 @@ export class KafkaTrigger {
     // After each join the assignment may have changed (a partition may come back after another
     // scheduler stored runs for it): the highest stored offsets are read from the store again.
     consumer.on("consumer:group:join", () => this.#stored.clear());
+    this.#stored.clear();
     try {
+      this.#topicId = topicIdOf(await consumer.metadata({ topics: [this.spec.topic] }), this.spec.topic);
       const stream = await consumer.consume({ topics: [this.spec.topic], mode: "committed", fallbackMode: "earliest", maxWaitTime: Math.min(this.spec.maxWaitMs, 500) });
       this.#stream = stream;
       stream.on("data", (message: RawMessage) => this.#take(message));
@@ -314,7 +336,7 @@ export class KafkaTrigger {
     const first = batch[0];
     const last = batch[batch.length - 1];
     if (!first || !last) return;
-    const runKey = kafkaRunKey(this.spec, partition, first.offset, last.offset);
+    const runKey = kafkaRunKey(this.spec, partition, first.offset, last.offset, this.#topicId);
     const decoded: TriggerMessage[] = [];
     const rejected: { partition: number; offset: string; reason: string }[] = [];
     const reject = (offset: string, reason: string): void => {
@@ -385,7 +407,7 @@ export class KafkaTrigger {
   async #storedOffset(partition: number): Promise<bigint> {
     const known = this.#stored.get(partition);
     if (known !== undefined) return known;
-    const highest = await highestStoredOffset(this.host.store, this.pipelineId, kafkaRunKeyPrefix(this.spec, partition));
+    const highest = await highestStoredOffset(this.host.store, this.pipelineId, kafkaRunKeyPrefix(this.spec, partition), this.#topicId);
     this.#stored.set(partition, highest);
     return highest;
   }
@@ -405,7 +427,7 @@ export class KafkaTrigger {
 }
 
 /** The highest last offset among the run keys of `pipelineId` that start with `prefix` (-1n: none). */
-export async function highestStoredOffset(store: Store, pipelineId: string, prefix: string): Promise<bigint> {
+export async function highestStoredOffset(store: Store, pipelineId: string, prefix: string, topicId?: string): Promise<bigint> {
   // A plain prefix comparison: LIKE would read '_' and '%' in topic and group names as wildcards.
   const rows = await store.db
     .selectFrom("runs")
@@ -415,7 +437,7 @@ export async function highestStoredOffset(store: Store, pipelineId: string, pref
     .execute();
   let highest = -1n;
   for (const row of rows) {
-    const value = lastOffsetOfRunKey(row.runKey, prefix);
+    const value = lastOffsetOfRunKey(row.runKey, prefix, topicId);
     if (value !== undefined && value > highest) highest = value;
   }
   return highest;

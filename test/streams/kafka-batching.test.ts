@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Store, type NewRun } from "../../src/store/index.js";
-import { cutBatches, decodeMessage, highestStoredOffset, isoTimestamp, kafkaRunKey, kafkaRunKeyPrefix, lastOffsetOfRunKey } from "../../src/streams/index.js";
+import { cutBatches, decodeMessage, highestStoredOffset, isoTimestamp, kafkaRunKey, kafkaRunKeyPrefix, lastOffsetOfRunKey, topicIdOf } from "../../src/streams/index.js";
 import { createTestDatabase } from "../support/postgres.js";
 import { tempDir } from "../support/platform-harness.js";
 
@@ -51,6 +51,16 @@ describe("run keys", () => {
     // A key of the old format or anything else after the prefix is not read as an offset.
     expect(lastOffsetOfRunKey("kafka:clicks:0:0-9", kafkaRunKeyPrefix({ connection: "east", group: "g", topic: "clicks" }, 0))).toBeUndefined();
     expect(lastOffsetOfRunKey("kafka:e:g:t:0:1-2-3", "kafka:e:g:t:0:")).toBeUndefined();
+    // Keys carry the topic's id: a key of an earlier topic of the same name is not this topic's.
+    expect(kafkaRunKey({ connection: "east", group: "g", topic: "clicks" }, 0, 0n, 9n, "Qm9xZXMtYXJlLWZ1bg")).toBe("kafka:east:g:clicks:0:0-9@Qm9xZXMtYXJlLWZ1bg");
+    expect(lastOffsetOfRunKey("kafka:e:g:t:0:0-9@old-id", "kafka:e:g:t:0:", "new-id")).toBeUndefined();
+    expect(lastOffsetOfRunKey("kafka:e:g:t:0:0-9@new-id", "kafka:e:g:t:0:", "new-id")).toBe(9n);
+    expect(lastOffsetOfRunKey("kafka:e:g:t:0:0-9", "kafka:e:g:t:0:", "new-id")).toBe(9n);
+    expect(lastOffsetOfRunKey("kafka:e:g:t:0:0-9@bad id", "kafka:e:g:t:0:", "new-id")).toBeUndefined();
+    expect(topicIdOf({ topics: new Map([["t", { id: "AAAAAAAAAAAAAAAAAAAAAA" }]]) }, "t")).toBeUndefined();
+    expect(topicIdOf({ topics: new Map([["t", { id: "00000000-0000-0000-0000-000000000000" }]]) }, "t")).toBeUndefined();
+    expect(topicIdOf({ topics: new Map([["t", { id: "x7Qm-9oxZXMtYXJlLWZ1bg" }]]) }, "t")).toBe("x7Qm-9oxZXMtYXJlLWZ1bg");
+    expect(topicIdOf({ topics: new Map([["t", { id: "../x" }]]) }, "t")).toBeUndefined();
   });
 
   const backends = [
