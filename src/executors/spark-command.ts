@@ -1,7 +1,8 @@
 /**
  * The command of a `spark:` task for an executor that runs it as a process here: the venv's
  * spark-submit with the task's master (the cluster masters submit from here too), and the
- * environment it needs. A Kubernetes master in cluster mode is not built (docs/spark.md).
+ * environment it needs. Master k8s (cluster mode) is submitted by the Kubernetes executor
+ * (executors/kubernetes/spark-driver.ts), not from here.
  */
 import { findSparkInstall, noSparkMessage, resolveSparkMaster, sparkEnv, sparkSubmitArgv } from "../spark/index.js";
 import type { TaskSpec } from "../pipelines/index.js";
@@ -15,12 +16,12 @@ export function sparkTaskCommand(task: TaskSpec, options: TaskCommandOptions): T
   const spark = task.spark;
   if (spark === undefined) throw new LaunchError(`task ${task.id} is a spark task without its spark: field`, { retryable: false });
   if (options.pathStyle === "posix") {
-    throw new LaunchError(`task ${task.id}: a spark task runs on the local executor; as a pod (master k8s, cluster mode) it is not built yet (docs/spark.md)`, { retryable: false });
+    throw new LaunchError(`task ${task.id}: a spark task is not run inside a pod; give it master k8s to run it in cluster mode on the Kubernetes executor (docs/spark.md)`, { retryable: false });
   }
   const env = options.env ?? {};
   const master = resolveSparkMaster(spark, env);
   if (master === "k8s" || master.startsWith("k8s://")) {
-    throw new LaunchError(`task ${task.id}: master ${master} (cluster mode on Kubernetes) is not built yet; use local[N] (docs/spark.md)`, { retryable: false });
+    throw new LaunchError(`task ${task.id}: master ${master} (cluster mode on Kubernetes) runs on the Kubernetes executor: set executor: kubernetes on the task (docs/spark.md)`, { retryable: false });
   }
   const install = findSparkInstall(options.python);
   if (install === null) throw new LaunchError(`task ${task.id}: ${noSparkMessage(options.python)}`, { retryable: false });

@@ -161,7 +161,7 @@ export class Platform {
         );
       }
       if (!executors.has("kubernetes") && Object.keys(config.clusters).length > 0) {
-        executors.set("kubernetes", createKubernetesExecutor(config, { logger, clock }));
+        executors.set("kubernetes", createKubernetesExecutor(config, { logger, clock, sparkPython: config.python }));
       }
       const kubernetes = executors.get("kubernetes");
       const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes instanceof KubernetesExecutor ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];

@@ -28,6 +28,8 @@ export interface KubernetesExecutorOptions {
    * after its end, which saves a request per short task.
    */
   logFollowDelayMs?: number;
+  /** The interpreter whose venv holds pyspark: spark tasks (master k8s) are submitted from here with its spark-submit. */
+  sparkPython?: string;
 }
 
 export class KubeExecutorState {

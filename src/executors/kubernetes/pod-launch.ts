@@ -14,11 +14,13 @@ import { podBelongsTo, type KubeCluster } from "./kube/index.js";
 import { adoptExistingPod, recordPodLocation } from "./pod-adoption.js";
 import { killAttempt } from "./pod-kill.js";
 import { armStartTimers, evaluatePod, informerFor, onPodEvent } from "./pod-watch.js";
+import { launchSparkDriver } from "./spark-driver.js";
 import { newTrackedPod, podCreatedAt } from "./tracked-pod.js";
 
 const INFORMER_START_WAIT_MS = 10_000;
 
 export async function launchPod(state: KubeExecutorState, launch: AttemptLaunch): Promise<LaunchInfo> {
+  if (launch.task.spark !== undefined) return launchSparkDriver(state, launch, { python: state.options.sparkPython ?? "python3" });
   const key = attemptKey(launch);
   if (state.pods.get(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
   const { cluster, namespace, pod, secret, settings, preset } = buildAttemptPod(state.clusters, launch);

@@ -31,6 +31,8 @@ export interface TrackedPod {
   timers: ClockTimer[];
   /** Adopted before its namespace was listed: check it exists once the informer syncs. */
   checkAfterSync: boolean;
+  /** A Spark driver's attempt label value: its executors, labelled with it, are deleted with it. */
+  attemptLabel?: string;
   /** Pending start of the log follow. */
   followTimer?: NodeJS.Timeout | undefined;
 }

@@ -1,0 +1,90 @@
+/**
+ * `spark:` tasks with master k8s on the Kubernetes executor: the venv's real spark-submit creates
+ * the driver pod on the test plane (cluster mode, waitAppCompletion=false) with the attempt's name,
+ * labels and annotations; kwok plays the kubelet, so the driver's container never runs here: kwok
+ * moves it to Running and then Succeeded or Failed, and the attempt ends with that phase and the
+ * driver's log. The test plays the part of the driver when it creates an "executor" pod.
+ */
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setPodLog } from "../support/kube-testenv.js";
+import type { Harness } from "../support/platform-harness.js";
+import { attemptPod, behaviourYaml, coreApi, eventually, openKubePipeline, readPod, TEST_IMAGE, waitForPod, waitForPodGone, type KubePipeline } from "./executor/kube-harness.js";
+
+const TIMEOUT_MS = 180_000;
+const sparkTask = (behaviour: Parameters<typeof behaviourYaml>[0]) =>
+  `{ spark: { application: "local:///opt/jobs/job.py", master: k8s, conf: { spark.executor.instances: "1" } }, args: ["--day", "1"], image: ${TEST_IMAGE}, kubernetes: ${behaviourYaml(behaviour)} }`;
+
+let p: KubePipeline;
+let h: Harness;
+beforeAll(async () => {
+  p = await openKubePipeline(
+    [
+      `  ok: ${sparkTask({ outcome: "complete", runDurationMs: 300 })}`,
+      `  bad: ${sparkTask({ outcome: "fail", exitCode: 1, runDurationMs: 300 })}`,
+      `  slow: ${sparkTask({ outcome: "running" })}`,
+      `  elsewhere: { spark: { application: "local:///opt/jobs/job.py", master: k8s, conf: { spark.kubernetes.namespace: kube-system } }, image: ${TEST_IMAGE} }`,
+    ].join("\n") + "\n",
+  );
+  h = p.h;
+}, TIMEOUT_MS);
+afterAll(async () => {
+  await h.close();
+});
+
+const stateOf = async (runId: string, taskId: string) => (await h.platform.store.tasks.get({ runId, taskId }))?.state;
+const logOf = async (runId: string, taskId: string) => readFile((await h.platform.store.attempts.get({ runId, taskId, tryNumber: 1 }))?.logPath ?? "", "utf8");
+
+describe("spark tasks with master k8s", () => {
+  it("submit the driver, follow it to its end, store its log and end with its phase; cancel deletes the driver and its executors", { timeout: TIMEOUT_MS }, async () => {
+    expect(p.errors).toEqual([]);
+    const core = coreApi(p.env);
+    const namespace = p.env.contexts.cpu.namespace;
+    const run = await h.platform.scheduler.trigger(p.pipelineId);
+    const pods = { ok: attemptPod(p.pipelineId, run.id, "ok"), bad: attemptPod(p.pipelineId, run.id, "bad"), slow: attemptPod(p.pipelineId, run.id, "slow") };
+    await setPodLog(p.env, { namespace, pod: pods.ok, text: "rows: 1000\n" });
+    await setPodLog(p.env, { namespace, pod: pods.bad, text: "Traceback (most recent call last):\n  File \"/opt/jobs/job.py\", line 3\nValueError: no input for day 1\n" });
+    await h.platform.start();
+
+    // The driver spark-submit made: the attempt's name, Capstan's labels and annotations, Spark's role, the task's image.
+    const driver = await waitForPod(core, namespace, pods.slow, (x) => x.status?.phase === "Running");
+    expect(driver.metadata?.labels).toMatchObject({ "spark-role": "driver", "capstan.dev/attempt": pods.slow, "capstan.dev/run": run.id, "capstan.dev/managed-by": "capstan" });
+    expect(driver.metadata?.annotations).toMatchObject({ "capstan.dev/run-id": run.id, "capstan.dev/task-id": "slow", "capstan.dev/try": "1" });
+    expect(driver.spec?.containers[0]).toMatchObject({ name: "task", image: TEST_IMAGE });
+    expect(driver.spec?.containers[0]?.args).toContain("local:///opt/jobs/job.py");
+
+    // An executor as the driver would create it: the attempt label, owned by the driver.
+    const executor = `${pods.slow}-exec-1`;
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: {
+          name: executor,
+          labels: { "spark-role": "executor", "capstan.dev/attempt": pods.slow },
+          ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pods.slow, uid: driver.metadata?.uid ?? "" }],
+        },
+        spec: { containers: [{ name: "spark-kubernetes-executor", image: TEST_IMAGE }] },
+      },
+    });
+    await eventually("ok and bad ended", async () => {
+      const states = [await stateOf(run.id, "ok"), await stateOf(run.id, "bad")];
+      return states.every((state) => state === "success" || state === "failed");
+    }, 150_000);
+    await h.platform.scheduler.cancel(run.id);
+    await waitForPodGone(core, namespace, pods.slow);
+    await waitForPodGone(core, namespace, executor);
+    await h.waitForRun(run.id, 60_000);
+
+    expect(await stateOf(run.id, "ok")).toBe("success");
+    expect(await stateOf(run.id, "bad")).toBe("failed");
+    const okLog = await logOf(run.id, "ok");
+    expect(okLog).toContain("rows: 1000");
+    const badReason = (await h.platform.store.tasks.get({ runId: run.id, taskId: "bad" }))?.reason ?? "";
+    expect(badReason).toMatch(/exit code 1/);
+    expect(await logOf(run.id, "bad")).toContain("ValueError: no input for day 1");
+    expect(await readPod(core, namespace, pods.ok)).toBeUndefined();
+    // A task cannot send its driver past its cluster's namespace or credentials.
+    expect(await stateOf(run.id, "elsewhere")).toBe("failed");
+    expect((await h.platform.store.tasks.get({ runId: run.id, taskId: "elsewhere" }))?.reason).toMatch(/spark\.conf\.spark\.kubernetes\.namespace cannot be set with master k8s/);
+  });
+});
