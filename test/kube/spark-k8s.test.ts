@@ -80,7 +80,7 @@ describe("spark tasks with master k8s", () => {
     const okLog = await logOf(run.id, "ok");
     expect(okLog).toContain("rows: 1000");
     const badReason = (await h.platform.store.tasks.get({ runId: run.id, taskId: "bad" }))?.reason ?? "";
-    expect(badReason).toMatch(/exit code 1/);
+    expect(badReason).toMatch(/exit code 1.*: ValueError: no input for day 1$/);
     expect(await logOf(run.id, "bad")).toContain("ValueError: no input for day 1");
     expect(await readPod(core, namespace, pods.ok)).toBeUndefined();
     // A task cannot send its driver past its cluster's namespace or credentials.

@@ -4,6 +4,7 @@
  * untracked), then the end reported. Also the pod that disappeared, and the delete itself.
  */
 import type { V1Pod } from "@kubernetes/client-node";
+import { SPARK_ATTEMPT_LABEL, withDriverFailure } from "../../spark/index.js";
 import { failedEnd, lostEnd, withKillReason } from "../attempt-end.js";
 import type { AttemptEnd } from "../executor.js";
 import { apiStatus } from "./api-status.js";
@@ -32,11 +33,13 @@ export async function finishAttempt(state: KubeExecutorState, tracked: TrackedPo
   for (const timer of tracked.timers) timer.clear();
   tracked.timers = [];
   if (tracked.followTimer) clearTimeout(tracked.followTimer);
-  const result = withKillReason(end, tracked.killedFor);
+  let result = withKillReason(end, tracked.killedFor);
   const podExists = how.podGone !== true;
   const started = containerStarted(tracked.lastPod);
   if (!tracked.logs && podExists && started) tracked.logs = podLogStream(tracked);
   await tracked.logs?.finish({ readRest: podExists && started, timeoutMs: state.options.finalLogTimeoutMs ?? 30_000 });
+  // A Spark driver's reason ends with its exception, read from the end of its log.
+  if ((tracked.attemptLabel ?? tracked.lastPod?.metadata?.labels?.[SPARK_ATTEMPT_LABEL]) !== undefined) result = withDriverFailure(result, tracked.logPath);
   if (result.outcome !== "success") await noteFailure(tracked, result, podExists);
   const policy = tracked.settings.onFinish;
   const remove = podExists && !tracked.deleting && (how.stopPod === true || policy === "delete" || (policy === "delete_succeeded" && result.outcome === "success"));

@@ -31,7 +31,7 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
   if (state.pods.get(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
   const master = resolveSparkMaster(spark, launch.env);
   if (master !== "k8s") {
-    throw new LaunchError(`task ${task.id}: master ${master} on the Kubernetes executor: only master k8s (cluster mode on the task's cluster) runs here; run local and yarn masters on the local executor`, { retryable: false });
+    throw new LaunchError(`task ${task.id}: master ${master} on the Kubernetes executor: only master k8s (cluster mode on the task's cluster) runs here; a k8s:// master from a connection is not built, and local and yarn masters run on the local executor (docs/spark.md)`, { retryable: false });
   }
   const reserved = reservedK8sConf(spark);
   if (reserved !== undefined) throw new LaunchError(`task ${task.id}: ${reserved}`, { retryable: false });
