@@ -78,7 +78,7 @@ export class KafkaSensorExecutor implements Executor {
     const state: SensorState = { team, sensor, startedAt, deadline: startedAt + sensor.timeoutMs, sinceMs: runStartedAt ?? startedAt, offsets: null, logPath: launch.logPath };
     const statePath = join(launch.attemptDir, STATE_FILE);
     writeState(statePath, state);
-    this.#begin(launch, state, statePath, connection, false);
+    this.#begin(launch, state, statePath, connection);
     return { externalId: `kafka_sensor:${launch.token}` };
   }
 
@@ -110,7 +110,7 @@ export class KafkaSensorExecutor implements Executor {
       try {
         const connection = await this.#connection(state.team, state.sensor);
         writeLog(state, state.offsets === null ? "resumed after a restart" : `resumed after a restart, reading again from ${describeOffsets(offsetsOf(state.offsets))}`);
-        this.#begin(attempt, state, join(attempt.attemptDir ?? "", STATE_FILE), connection, true);
+        this.#begin(attempt, state, join(attempt.attemptDir ?? "", STATE_FILE), connection);
         results.set(key, { status: "running" });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -147,7 +147,7 @@ export class KafkaSensorExecutor implements Executor {
    * Arms the deadline and, in the background, works out the start offsets (kept in the state file)
    * and starts reading. The end is reported only after the scheduler knows the attempt.
    */
-  #begin(ref: AttemptRef, state: SensorState, statePath: string, connection: ResolvedConnection, resumed: boolean): void {
+  #begin(ref: AttemptRef, state: SensorState, statePath: string, connection: ResolvedConnection): void {
     const key = attemptKey(ref);
     const plainRef: AttemptRef = { runId: ref.runId, taskId: ref.taskId, tryNumber: ref.tryNumber, token: ref.token };
     const wait: KafkaSensorWait = new KafkaSensorWait(state.sensor, groupOf(ref), {
@@ -174,11 +174,11 @@ export class KafkaSensorExecutor implements Executor {
       const sensor = state.sensor;
       try {
         if (state.offsets === null) {
-          // After a restart before the offsets were kept, `latest` means the offsets at the attempt's start time.
+          // `latest` means the offsets at the attempt's start time, however late they are worked out.
           const since = sensor.from === "latest" ? state.startedAt : state.sinceMs;
           let offsets: Map<number, bigint>;
           try {
-            offsets = await startOffsets(connection, sensor, since, groupOf(ref), resumed);
+            offsets = await startOffsets(connection, sensor, since, groupOf(ref));
           } catch (error) {
             throw new Error(`cannot read the offsets of topic ${sensor.topic} through connection ${sensor.connection}: ${(error as Error).message}`);
           }

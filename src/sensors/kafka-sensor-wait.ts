@@ -67,16 +67,17 @@ async function newConsumer(connection: ResolvedConnection, groupId: string): Pro
 }
 
 /**
- * The offset of each partition where a wait starts: the topic's end (`latest`), its beginning
- * (`earliest`), or the first message at or after `sinceMs` (`run_start`, and `latest` when the
- * attempt's start has passed: `sinceMs` is then that start; the end where no such message is).
+ * The offset of each partition where a wait starts: the first message at or after `sinceMs`
+ * (offsets-for-times; `latest` passes the attempt's start, `run_start` the run's start; the topic's
+ * end where no such message is), or the topic's beginning (`earliest`). `latest` is read by time,
+ * not as the topic's end at the moment the offsets are worked out (in the background, or after a
+ * restart), so a message produced after the attempt started is never missed.
  */
-export async function startOffsets(connection: ResolvedConnection, spec: KafkaSensorSpec, sinceMs: number, groupId: string, latestByTime = false): Promise<Map<number, bigint>> {
+export async function startOffsets(connection: ResolvedConnection, spec: KafkaSensorSpec, sinceMs: number, groupId: string): Promise<Map<number, bigint>> {
   const consumer = await newConsumer(connection, groupId);
   try {
     const ends = (await consumer.listOffsets({ topics: [spec.topic], timestamp: -1n })).get(spec.topic) ?? [];
     if (ends.length === 0) throw new Error(`topic ${spec.topic} has no partitions`);
-    if (spec.from === "latest" && !latestByTime) return new Map(ends.map((offset, partition) => [partition, offset]));
     const starts = (await consumer.listOffsets({ topics: [spec.topic], timestamp: spec.from === "earliest" ? -2n : BigInt(Math.max(0, Math.floor(sinceMs))) })).get(spec.topic) ?? [];
     return new Map(ends.map((end, partition) => {
       const start = starts[partition];
