@@ -167,9 +167,15 @@ async function withAdmin<T>(bootstrap: string, action: (admin: Admin) => Promise
   }
 }
 
-/** A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints. */
+/**
+ * A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid`
+ * prints; never one starting with "-", which the storage tool's argument parser reads as an option.
+ */
 function clusterId(): string {
-  return Buffer.from(randomUUID().replaceAll("-", ""), "hex").toString("base64url");
+  for (;;) {
+    const id = Buffer.from(randomUUID().replaceAll("-", ""), "hex").toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 async function runJava(classPath: string, args: string[]): Promise<void> {
