@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SparkTaskSpec } from "../pipelines/index.js";
-import { reservedK8sConf, sparkK8sSubmit, type SparkK8sSubmitOptions } from "./k8s-submit.js";
+import { reservedK8sConf, sparkK8sSubmit, submitEnvironment, type SparkK8sSubmitOptions } from "./k8s-submit.js";
 
 const base: SparkTaskSpec = { application: "local:///opt/jobs/a.py", conf: {}, packages: [], pyFiles: [], driver: {}, executor: {} };
 const options: SparkK8sSubmitOptions = {
@@ -57,5 +57,24 @@ describe("spark-submit in Kubernetes cluster mode", () => {
     for (const key of ["spark.kubernetes.context", "spark.kubernetes.namespace", "spark.kubernetes.authenticate.submission.oauthToken", "spark.kubernetes.driver.label.capstan.dev/run", "spark.kubernetes.driver.pod.name"]) {
       expect(reservedK8sConf({ ...base, conf: { [key]: "x" } })).toMatch(new RegExp(`spark\\.conf\\.${key.replaceAll(".", "\\.")} cannot be set with master k8s`));
     }
+  });
+
+  it("lets through only conf the driver and executors use in their pods, never what spark-submit reads or uploads from the platform's machine", () => {
+    for (const key of ["spark.sql.shuffle.partitions", "spark.executor.instances", "spark.driver.memory", "spark.kubernetes.driverEnv.MODE", "spark.kubernetes.executor.label.team", "spark.kubernetes.driver.limit.cores", "spark.ui.showConsoleProgress"]) {
+      expect(reservedK8sConf({ ...base, conf: { [key]: "1" } }), key).toBeUndefined();
+    }
+    for (const key of [
+      "spark.files", "spark.jars", "spark.archives", "spark.jars.ivySettings", "spark.jars.repositories", "spark.kubernetes.file.upload.path",
+      "spark.kubernetes.executor.podTemplateFile", "spark.kubernetes.driver.volumes.hostPath.h.mount.path", "spark.kubernetes.container.image",
+      "spark.kubernetes.driver.container.image", "spark.kubernetes.driver.secrets.s", "spark.hadoop.fs.s3a.impl", "spark.kerberos.keytab",
+      "spark.kubernetes.kerberos.krb5.path", "spark.ssl.keyStore", "spark.kubernetes.node.selector.gpu", "spark.driver.extraClassPath",
+    ]) {
+      expect(reservedK8sConf({ ...base, conf: { [key]: "x" } }), key).toMatch(/cannot be set with master k8s: spark-submit runs on the platform's machine/);
+    }
+  });
+
+  it("runs spark-submit with none of the platform's own settings or secrets in its environment", () => {
+    const env = submitEnvironment({ KUBECONFIG: "/k", SPARK_HOME: "/s" }, { PATH: "/bin", JAVA_HOME: "/j", CAPSTAN_SECRET_KEY: "k", CAPSTAN_DATABASE_URL: "postgres://u:p@h/db", AWS_SECRET_ACCESS_KEY: "a", JAVA_TOOL_OPTIONS: "-javaagent:x" });
+    expect(env).toEqual({ PATH: "/bin", JAVA_HOME: "/j", KUBECONFIG: "/k", SPARK_HOME: "/s" });
   });
 });

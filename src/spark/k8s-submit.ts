@@ -42,11 +42,47 @@ export interface SparkK8sSubmitOptions {
  */
 const CAPSTAN_K8S_CONF = [/^spark\.kubernetes\.(context|namespace|driver\.pod\.name|driver\.podTemplate(File|ContainerName)|submission\.waitAppCompletion)$/, /^spark\.kubernetes\.authenticate\./, /^spark\.kubernetes\.(driver|executor)\.(label|annotation)\.capstan\.dev\//];
 
-/** The first conf key of the task that cluster mode keeps for Capstan, with why; undefined when none. */
+/**
+ * The only conf keys a task may set in cluster mode. spark-submit runs on the platform's machine,
+ * outside the task's boundary, and reads some conf there: files to upload (spark.files, jars,
+ * archives, the upload path, pod templates, keytabs, krb5 files), Ivy settings, Hadoop and SSL
+ * settings. So only what the driver and executors use in their pods is let through: SQL, memory,
+ * cores, shuffle and scheduling tuning, the pods' env and labels, and the UI and event log.
+ */
+const TASK_K8S_CONF = [
+  /^spark\.(sql|shuffle|memory|dynamicAllocation|speculation|task|scheduler|locality|network|rpc|io|rdd|broadcast|storage|cleaner|kryo|kryoserializer|serializer|default|ui|eventLog|python|pyspark|executorEnv|reducer|checkpoint|streaming)\./,
+  /^spark\.(serializer|default\.parallelism|speculation|network\.timeout|submit\.pyFiles)$/,
+  /^spark\.(driver|executor)\.(memory|memoryOverhead|memoryOverheadFactor|cores|instances|extraJavaOptions|defaultJavaOptions|maxResultSize|pyspark\.memory)$/,
+  /^spark\.executor\.(heartbeatInterval|processTreeMetrics\.enabled)$/,
+  /^spark\.kubernetes\.driverEnv\.[A-Za-z_][A-Za-z0-9_]*$/,
+  /^spark\.kubernetes\.(driver|executor)\.(label|annotation)\.[^/]+(\/[^/]+)?$/,
+  /^spark\.kubernetes\.(driver|executor)\.(request|limit)\.cores$/,
+  /^spark\.kubernetes\.(memoryOverheadFactor|executor\.deleteOnTermination|allocation\.batch\.size|allocation\.batch\.delay|executor\.podNamePrefix)$/,
+];
+
+/** The first conf key of the task that cluster mode keeps for Capstan or does not let through, with why; undefined when none. */
 export function reservedK8sConf(spark: SparkTaskSpec): string | undefined {
-  const key = Object.keys(spark.conf).find((name) => CAPSTAN_K8S_CONF.some((pattern) => pattern.test(name)));
-  if (key === undefined) return undefined;
-  return `spark.conf.${key} cannot be set with master k8s: Capstan sets the cluster, namespace, credentials, driver name and capstan.dev/ labels from the task's cluster (clusters: in capstan.yaml) and kubernetes: field`;
+  const names = Object.keys(spark.conf);
+  const reserved = names.find((name) => CAPSTAN_K8S_CONF.some((pattern) => pattern.test(name)));
+  if (reserved !== undefined) {
+    return `spark.conf.${reserved} cannot be set with master k8s: Capstan sets the cluster, namespace, credentials, driver name and capstan.dev/ labels from the task's cluster (clusters: in capstan.yaml) and kubernetes: field`;
+  }
+  const refused = names.find((name) => !TASK_K8S_CONF.some((pattern) => pattern.test(name)));
+  if (refused === undefined) return undefined;
+  return `spark.conf.${refused} cannot be set with master k8s: spark-submit runs on the platform's machine, so only conf the driver and executors use in their pods is accepted (spark.sql.*, spark.driver/executor memory, cores and Java options, shuffle, memory, scheduling and UI settings, spark.kubernetes.driverEnv.*, pod labels and annotations, cores requests and limits; docs/spark.md)`;
+}
+
+/** What of the platform's own environment spark-submit gets: enough to run Java, nothing of Capstan's settings or secrets. */
+const SUBMIT_HOST_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "JAVA_HOME"];
+
+/** The environment spark-submit runs with on the platform's machine: `env` over the few host variables Java needs. */
+export function submitEnvironment(env: Readonly<Record<string, string>>, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of SUBMIT_HOST_ENV) {
+    const value = host[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return { ...out, ...env };
 }
 
 /** The argv and environment of spark-submit --deploy-mode cluster on Kubernetes. */
@@ -72,7 +108,8 @@ export function sparkK8sSubmit(spark: SparkTaskSpec, options: SparkK8sSubmitOpti
     { ...spark, conf: { ...spark.conf, ...conf } },
     { sparkSubmit: options.sparkSubmit, baseDir: options.baseDir, master: `k8s://${options.apiServer}`, appName: options.appName, args: options.args, deployMode: "cluster" },
   );
-  const env: Record<string, string> = { ...sparkEnv(options.taskEnv, { sparkHome: options.sparkHome, python: options.python }, "k8s"), KUBECONFIG: options.kubeconfig };
+  // The task's env is not the submitting process's: spark-submit runs on the platform's machine.
+  const env: Record<string, string> = { ...sparkEnv({}, { sparkHome: options.sparkHome, python: options.python }, "k8s"), KUBECONFIG: options.kubeconfig };
   // The image's own interpreter runs the driver, not this machine's venv.
   delete env.PYSPARK_PYTHON;
   delete env.PYSPARK_DRIVER_PYTHON;

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, openSync, closeSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { reservedK8sConf, findSparkInstall, noSparkMessage, resolveSparkMaster, sparkK8sSubmit, driverPodTemplate } from "../../spark/index.js";
+import { reservedK8sConf, submitEnvironment, findSparkInstall, noSparkMessage, resolveSparkMaster, sparkK8sSubmit, driverPodTemplate } from "../../spark/index.js";
 import { attemptKey, LaunchError, type AttemptLaunch, type LaunchInfo } from "../executor.js";
 import type { KubeExecutorState } from "./executor-state.js";
 import { buildPod, namespaceProblem, parsePodOptions, PodBuildError, TASK_CONTAINER, type KubeCluster } from "./kube/index.js";
@@ -144,7 +144,7 @@ async function runSubmit(argv: string[], env: Record<string, string>, logPath: s
   const [command, ...args] = argv;
   const out = openSync(logPath, "a");
   try {
-    const child = spawn(command ?? "spark-submit", args, { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
+    const child = spawn(command ?? "spark-submit", args, { env: submitEnvironment(env), stdio: ["ignore", out, out] });
     return await new Promise<number | null>((done) => {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
