@@ -25,7 +25,7 @@ describe("a Spark driver's log", () => {
 
   it("gives the UI's URL from Spark 4's lines and from the older one", () => {
     expect(sparkUiUrl("INFO JettyUtils: Start Jetty 127.0.0.1:0 for SparkUI\nINFO Utils: Successfully started service 'SparkUI' on port 42669.\n")).toBe("http://127.0.0.1:42669");
-    expect(sparkUiUrl("INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at http://host:4040\n")).toBe("http://host:4040");
+    expect(sparkUiUrl("INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at http://localhost:4040\n")).toBe("http://localhost:4040");
     expect(sparkUiUrl("INFO nothing yet\n")).toBeUndefined();
   });
 
@@ -34,5 +34,8 @@ describe("a Spark driver's log", () => {
     expect(sparkUiUrl("Bound SparkUI to x, and started at javascript:alert(1)\n")).toBeUndefined();
     expect(sparkUiUrl("Start Jetty a/b@c:0 for SparkUI\nSuccessfully started service 'SparkUI' on port 4040.\n")).toBe("http://localhost:4040");
     expect(sparkUiUrl("Successfully started service 'SparkUI' on port 99999.\n")).toBeUndefined();
+    // a local job's UI is on loopback: a line naming another host is not a link on the task page
+    expect(sparkUiUrl("Bound SparkUI to x, and started at http://phish.example:443\n")).toBeUndefined();
+    expect(sparkUiUrl("Start Jetty phish.example:0 for SparkUI\nSuccessfully started service 'SparkUI' on port 4040.\n")).toBeUndefined();
   });
 });

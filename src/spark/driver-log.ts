@@ -58,14 +58,21 @@ export function driverFailureLine(log: string): string | undefined {
  * 0); older releases "Bound SparkUI to HOST, and started at http://…".
  */
 export function sparkUiUrl(log: string): string | undefined {
-  // The task writes this log: only a plain http(s)://host:port is taken, never a path or credentials.
-  const bound = /Bound SparkUI to [^,]+, and started at (https?:\/\/[A-Za-z0-9.-]+:\d{1,5})(?![^\s])/.exec(log);
-  if (bound) return bound[1];
+  // The task writes this log: only a plain http(s)://host:port on this machine's loopback is taken
+  // (a local job's driver binds there, SPARK_LOCAL_IP), never a path, credentials or another host.
+  const bound = /Bound SparkUI to [^,]+, and started at (https?):\/\/([A-Za-z0-9.-]+):(\d{1,5})(?![^\s])/.exec(log);
+  if (bound) return loopbackUrl(bound[1] ?? "http", bound[2] ?? "", bound[3] ?? "");
   const port = /Successfully started service 'SparkUI' on port (\d{1,5})\b/.exec(log);
   if (!port) return undefined;
   const jetty = /Start Jetty ([A-Za-z0-9.-]+):\d+ for SparkUI/.exec(log);
   const host = jetty?.[1] === undefined || jetty[1] === "0.0.0.0" ? "localhost" : jetty[1];
-  return Number(port[1]) <= 65535 ? `http://${host}:${port[1] ?? ""}` : undefined;
+  return loopbackUrl("http", host, port[1] ?? "");
+}
+
+/** `scheme://host:port` when host is a loopback name and port a port number; undefined otherwise. */
+function loopbackUrl(scheme: string, host: string, port: string): string | undefined {
+  const loopback = host === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  return loopback && Number(port) > 0 && Number(port) <= 65535 ? `${scheme}://${host}:${port}` : undefined;
 }
 
 function readRange(path: string, fromEnd: boolean, bytes: number): string {

@@ -14,14 +14,14 @@ describe("spark-submit's command line", () => {
       "/venv/spark-submit", "--master", "local[2]", "--name", "job",
       "--packages", "g:a:1,g:b:2", "--py-files", "/p/lib.zip,/abs/x.py",
       "--driver-memory", "1024m", "--driver-cores", "1", "--executor-memory", "2048m", "--executor-cores", "2", "--num-executors", "3",
-      "--conf", "spark.sql.shuffle.partitions=4", "--conf", "spark.ui.port=0",
+      "--conf", "spark.sql.shuffle.partitions=4", "--conf", "spark.ui.port=0", "--conf", "spark.ui.killEnabled=false",
       "/p/jobs/a.py", "--day", "2026-01-01",
     ]);
   });
 
   it("keeps a UI port the task chose, and a JAR's main class", () => {
     const argv = sparkSubmitArgv({ ...base, application: "hdfs://nn/x.jar", mainClass: "com.x.Main", conf: { "spark.ui.port": "4050" } }, { sparkSubmit: "s", baseDir: "/p", master: "local", appName: "j", args: [] });
-    expect(argv).toEqual(["s", "--master", "local", "--name", "j", "--class", "com.x.Main", "--conf", "spark.ui.port=4050", "hdfs://nn/x.jar"]);
+    expect(argv).toEqual(["s", "--master", "local", "--name", "j", "--class", "com.x.Main", "--conf", "spark.ui.port=4050", "--conf", "spark.ui.killEnabled=false", "hdfs://nn/x.jar"]);
   });
 
   it("takes the master from the task, else its spark connection, else local[*]", () => {

@@ -54,6 +54,8 @@ export function sparkSubmitArgv(spark: SparkTaskSpec, options: SparkSubmitOption
   const conf: Record<string, string> = { ...options.conf, ...spark.conf };
   // The UI of a local job takes a free port (two tasks never fight over 4040); its URL is read from the driver log.
   if (isLocalMaster(options.master) && !("spark.ui.port" in conf)) conf["spark.ui.port"] = "0";
+  // Loopback is shared with other teams' local tasks: the UI shows plans and values but cannot kill jobs.
+  if (isLocalMaster(options.master)) conf["spark.ui.killEnabled"] = "false";
   for (const [key, value] of Object.entries(conf)) argv.push("--conf", `${key}=${value}`);
   argv.push(resolvePath(spark.application), ...options.args);
   return argv;
