@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -92,7 +92,7 @@ describe("spark: tasks", () => {
     const dir = mkdtempSync(join(tmpdir(), "capstan-spark-"));
     const file = join(dir, "p.yaml");
     writeFileSync(file, task("      application: jobs/missing.py\n"));
-    await expect(loadPipelineFile(file)).rejects.toThrow(/p\.yaml:5:20: tasks\.job\.spark\.application: task job: jobs\/missing\.py does not exist \(looked for .*jobs\/missing\.py\)/);
+    await expect(loadPipelineFile(file)).rejects.toThrow(/p\.yaml:5:20: tasks\.job\.spark\.application: task job: jobs\/missing\.py does not exist in the pipeline's folder; paths are relative/);
     writeFileSync(join(dir, "there.py"), "print(1)\n");
     writeFileSync(file, task("      application: there.py\n"));
     expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("there.py");
@@ -104,5 +104,13 @@ describe("spark: tasks", () => {
     expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("../../../etc/capstan-secret.py");
     writeFileSync(file, task("      application: /root/missing.py\n"));
     expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("/root/missing.py");
+    // nor through a link in the folder that leads out of it; and the error does not show where the folder is
+    symlinkSync("/etc/hostname", join(dir, "out.py"));
+    writeFileSync(file, task("      application: out.py\n"));
+    expect((await loadPipelineFile(file)).spec.tasks.job?.spark?.application).toBe("out.py");
+    writeFileSync(file, task("      application: jobs/missing.py\n"));
+    const error = await loadPipelineFile(file).then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message.split("tasks.job.spark.application:")[1]).toMatch(/^ task job: jobs\/missing\.py does not exist in the pipeline's folder/);
+    expect(error?.message.split("tasks.job.spark.application:")[1]).not.toContain(dir);
   });
 });

@@ -3,7 +3,7 @@
  * JAR with its main class), conf, packages, driver and executor resources, the master and the
  * connection that may carry it. Checked here so a bad value is a load error naming the field.
  */
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import { parseMemory } from "../units/index.js";
@@ -145,8 +145,20 @@ export function missingSparkFiles(spec: PipelineSpec, baseDir: string): Validati
       // cannot (its home), and a load error must not tell whether they exist. Others are spark-submit's to find.
       const full = resolve(baseDir, file);
       if (isAbsolute(file) || relative(baseDir, full).startsWith("..")) continue;
-      if (!existsSync(full)) issues.push({ path, message: `task ${task.id}: ${file} does not exist (looked for ${full}); paths are relative to the pipeline file's folder` });
+      // A link inside the folder that leads out of it is not followed either (its target's existence is not told).
+      if (existsSync(full) && !insideFolder(baseDir, full)) continue;
+      if (!existsSync(full)) issues.push({ path, message: `task ${task.id}: ${file} does not exist in the pipeline's folder; paths are relative to the pipeline file's folder` });
     }
   }
   return issues;
+}
+
+/** Whether `path`, links resolved, lies inside `folder` (links resolved too). */
+function insideFolder(folder: string, path: string): boolean {
+  try {
+    const inside = relative(realpathSync(folder), realpathSync(path));
+    return inside !== "" && !inside.startsWith("..") && !isAbsolute(inside);
+  } catch {
+    return false;
+  }
 }
