@@ -131,7 +131,7 @@ export class WebHdfsClient {
   /** The datanode URL if it is one Capstan may follow (see the file comment); a StorageError otherwise. */
   checkedRedirect(location: string, absPath: string, op: string, canonical: string): URL {
     const refuse = (why: string): never => {
-      throw new StorageError("backend", `the namenode sent ${op} of ${showPath(canonical)} to ${JSON.stringify(location.slice(0, 200))}, which is not followed: ${why}`, canonical);
+      throw new StorageError("backend", `the namenode sent ${op} of ${showPath(canonical)} to ${JSON.stringify(withoutQuery(location).slice(0, 200))}, which is not followed: ${why}`, canonical);
     };
     let target: URL;
     try {
@@ -234,4 +234,10 @@ function unreachable(error: unknown, canonical: string): StorageError {
   if (error instanceof StorageError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new StorageError("backend", `the WebHDFS server could not be reached for ${showPath(canonical)}: ${message}`, canonical, { cause: error });
+}
+
+/** A redirect's URL without its query, which may carry a delegation token, for error messages. */
+function withoutQuery(location: string): string {
+  const cut = location.search(/[?#]/);
+  return cut === -1 ? location : `${location.slice(0, cut)}?…`;
 }
