@@ -126,6 +126,8 @@ export class KafkaSensorExecutor implements Executor {
     const waits = [...this.#waits.values()];
     this.#waits.clear();
     for (const active of waits) {
+      // Ended for this scheduler: a start still working out its offsets must not open a consumer after the close.
+      active.ended = true;
       clearTimeout(active.timer);
       await active.wait.stop();
     }
