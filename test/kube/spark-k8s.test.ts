@@ -8,8 +8,23 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setPodLog } from "../support/kube-testenv.js";
+import type { Platform } from "../../src/wiring/index.js";
 import type { Harness } from "../support/platform-harness.js";
-import { attemptPod, behaviourYaml, coreApi, eventually, openKubePipeline, readPod, TEST_IMAGE, waitForPod, waitForPodGone, type KubePipeline } from "./executor/kube-harness.js";
+import {
+  attemptPod,
+  behaviourYaml,
+  coreApi,
+  eventually,
+  openKubePipeline,
+  readPod,
+  reopenPlatform,
+  steerPod,
+  testClusters,
+  TEST_IMAGE,
+  waitForPod,
+  waitForPodGone,
+  type KubePipeline,
+} from "./executor/kube-harness.js";
 
 const TIMEOUT_MS = 180_000;
 const sparkTask = (behaviour: Parameters<typeof behaviourYaml>[0]) =>
@@ -32,8 +47,25 @@ afterAll(async () => {
   await h.close();
 });
 
-const stateOf = async (runId: string, taskId: string) => (await h.platform.store.tasks.get({ runId, taskId }))?.state;
-const logOf = async (runId: string, taskId: string) => readFile((await h.platform.store.attempts.get({ runId, taskId, tryNumber: 1 }))?.logPath ?? "", "utf8");
+const stateOf = async (runId: string, taskId: string, platform: Platform = h.platform) => (await platform.store.tasks.get({ runId, taskId }))?.state;
+const logOf = async (runId: string, taskId: string, platform: Platform = h.platform) => readFile((await platform.store.attempts.get({ runId, taskId, tryNumber: 1 }))?.logPath ?? "", "utf8");
+
+/** Creates a pod as a Spark driver creates its executors: the attempt label, owned by the driver. */
+async function createExecutorPod(core: ReturnType<typeof coreApi>, namespace: string, driver: { name: string; uid: string }): Promise<string> {
+  const name = `${driver.name}-exec-1`;
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: {
+        name,
+        labels: { "spark-role": "executor", "capstan.dev/attempt": driver.name },
+        ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: driver.name, uid: driver.uid }],
+      },
+      spec: { containers: [{ name: "spark-kubernetes-executor", image: TEST_IMAGE }] },
+    },
+  });
+  return name;
+}
 
 describe("spark tasks with master k8s", () => {
   it("submit the driver, follow it to its end, store its log and end with its phase; cancel deletes the driver and its executors", { timeout: TIMEOUT_MS }, async () => {
@@ -54,18 +86,7 @@ describe("spark tasks with master k8s", () => {
     expect(driver.spec?.containers[0]?.args).toContain("local:///opt/jobs/job.py");
 
     // An executor as the driver would create it: the attempt label, owned by the driver.
-    const executor = `${pods.slow}-exec-1`;
-    await core.createNamespacedPod({
-      namespace,
-      body: {
-        metadata: {
-          name: executor,
-          labels: { "spark-role": "executor", "capstan.dev/attempt": pods.slow },
-          ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pods.slow, uid: driver.metadata?.uid ?? "" }],
-        },
-        spec: { containers: [{ name: "spark-kubernetes-executor", image: TEST_IMAGE }] },
-      },
-    });
+    const executor = await createExecutorPod(core, namespace, { name: pods.slow, uid: driver.metadata?.uid ?? "" });
     await eventually("ok and bad ended", async () => {
       const states = [await stateOf(run.id, "ok"), await stateOf(run.id, "bad")];
       return states.every((state) => state === "success" || state === "failed");
@@ -86,5 +107,64 @@ describe("spark tasks with master k8s", () => {
     // A task cannot send its driver past its cluster's namespace or credentials.
     expect(await stateOf(run.id, "elsewhere")).toBe("failed");
     expect((await h.platform.store.tasks.get({ runId: run.id, taskId: "elsewhere" }))?.reason).toMatch(/spark\.conf\.spark\.kubernetes\.namespace cannot be set with master k8s/);
+  });
+});
+
+describe("spark drivers after a scheduler restart", () => {
+  let restarted: Platform | undefined;
+  afterAll(async () => {
+    await restarted?.close();
+  });
+
+  it("a running driver is adopted by the next scheduler: it ends with the driver's phase, and a cancel still deletes the driver and its executors", { timeout: TIMEOUT_MS }, async () => {
+    const q = await openKubePipeline([`  ends: ${sparkTask({ outcome: "running" })}`, `  cancelled: ${sparkTask({ outcome: "running" })}`].join("\n") + "\n");
+    expect(q.errors).toEqual([]);
+    const core = coreApi(q.env);
+    const namespace = q.env.contexts.cpu.namespace;
+    const run = await q.h.platform.scheduler.trigger(q.pipelineId);
+    const pods = { ends: attemptPod(q.pipelineId, run.id, "ends"), cancelled: attemptPod(q.pipelineId, run.id, "cancelled") };
+    await setPodLog(q.env, { namespace, pod: pods.ends, text: "Traceback (most recent call last):\n  File \"/opt/jobs/job.py\", line 9\nKeyError: 'day'\n" });
+    await q.h.platform.start();
+    const drivers = await Promise.all([waitForPod(core, namespace, pods.ends, (x) => x.status?.phase === "Running"), waitForPod(core, namespace, pods.cancelled, (x) => x.status?.phase === "Running")]);
+    await q.h.waitForTask(run.id, "ends", ["running"], 60_000);
+    await q.h.waitForTask(run.id, "cancelled", ["running"], 60_000);
+    const executor = await createExecutorPod(core, namespace, { name: pods.cancelled, uid: drivers[1].metadata?.uid ?? "" });
+    const before = await logOf(run.id, "ends", q.h.platform);
+    expect(before).not.toBe("");
+
+    // The scheduler stops; the drivers (and the executor) go on running on the cluster.
+    await q.h.close();
+    expect((await readPod(core, namespace, pods.ends))?.metadata?.deletionTimestamp).toBeUndefined();
+    restarted = await reopenPlatform(q.h, (config) => {
+      config.clusters = testClusters(q.env);
+      config.defaultExecutor = "kubernetes";
+    });
+    const platform = restarted;
+
+    // Adopted: the driver's failure ends the attempt with its phase and its exception.
+    await steerPod(core, namespace, pods.ends, { outcome: "fail", exitCode: 1 });
+    await eventually("the adopted driver's attempt ended", async () => (await stateOf(run.id, "ends", platform)) === "failed", 120_000);
+    const reason = (await platform.store.tasks.get({ runId: run.id, taskId: "ends" }))?.reason ?? "";
+    expect(reason).toMatch(/exit code 1.*: KeyError: 'day'$/);
+    const log = await logOf(run.id, "ends", platform);
+    expect(log).toContain("KeyError: 'day'");
+    // spark-submit's own output, written before the restart, is still at the head of the log.
+    expect(log.startsWith(before)).toBe(true);
+
+    // A cancel after adoption deletes the other driver and the executor it made.
+    expect(await stateOf(run.id, "cancelled", platform)).toBe("running");
+    await platform.scheduler.cancel(run.id);
+    await waitForPodGone(core, namespace, executor);
+    await waitForPodGone(core, namespace, pods.cancelled);
+    await eventually("the run ended", async () => {
+      const r = await platform.store.runs.get(run.id);
+      return r && r.state !== "running" && r.state !== "queued" ? r : undefined;
+    }, 60_000);
+    expect(await stateOf(run.id, "cancelled", platform)).toBe("cancelled");
+    const killed = await eventually("the cancelled attempt ended", async () => {
+      const attempt = await platform.store.attempts.get({ runId: run.id, taskId: "cancelled", tryNumber: 1 });
+      return attempt && attempt.state !== "running" && attempt.state !== "launching" ? attempt : undefined;
+    }, 60_000);
+    expect(killed.reason).toMatch(/cancelled/);
   });
 });

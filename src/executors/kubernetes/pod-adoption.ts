@@ -21,6 +21,8 @@ export interface PodLocation {
   cluster: string;
   namespace: string;
   pod: string;
+  /** Bytes at the head of the attempt's log written before the pod's own (a Spark driver's spark-submit output). */
+  logStart?: number;
 }
 
 const EXTERNAL_ID = /^([^/]+)\/([^/]+)\/([^/]+)$/;
@@ -33,15 +35,18 @@ export function recordPodLocation(attemptDir: string, location: PodLocation): vo
 
 /** Where a stored attempt's pod is: from its external id, else the file written before the create. */
 function storedLocation(attempt: StoredAttempt): PodLocation | undefined {
-  const match = EXTERNAL_ID.exec(attempt.externalId);
-  if (match) return { cluster: match[1] ?? "", namespace: match[2] ?? "", pod: match[3] ?? "" };
-  if (!attempt.attemptDir) return undefined;
-  try {
-    const recorded = JSON.parse(readFileSync(join(attempt.attemptDir, POD_FILE), "utf8")) as Partial<PodLocation>;
-    if (recorded.cluster && recorded.namespace && recorded.pod) return { cluster: recorded.cluster, namespace: recorded.namespace, pod: recorded.pod };
-  } catch {
-    // no pod was recorded: the create was never sent
+  let recorded: Partial<PodLocation> = {};
+  if (attempt.attemptDir) {
+    try {
+      recorded = JSON.parse(readFileSync(join(attempt.attemptDir, POD_FILE), "utf8")) as Partial<PodLocation>;
+    } catch {
+      // no pod was recorded: the create was never sent
+    }
   }
+  const logStart = typeof recorded.logStart === "number" && recorded.logStart > 0 ? { logStart: recorded.logStart } : {};
+  const match = EXTERNAL_ID.exec(attempt.externalId);
+  if (match) return { cluster: match[1] ?? "", namespace: match[2] ?? "", pod: match[3] ?? "", ...logStart };
+  if (recorded.cluster && recorded.namespace && recorded.pod) return { cluster: recorded.cluster, namespace: recorded.namespace, pod: recorded.pod, ...logStart };
   return undefined;
 }
 
@@ -80,6 +85,7 @@ async function adoptOne(state: KubeExecutorState, attempt: StoredAttempt): Promi
     replaceLog: true,
     checkAfterSync: !synced,
   });
+  if (location.logStart !== undefined) tracked.logStart = location.logStart;
   if (!synced) {
     // The API server does not answer yet: keep the attempt and check once the namespace is listed.
     state.log.warn({ cluster: cluster.name, namespace: location.namespace, pod: location.pod }, "could not list pods to adopt an attempt; will check when the API server answers");

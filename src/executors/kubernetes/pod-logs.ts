@@ -11,7 +11,7 @@ import type { TrackedPod } from "./tracked-pod.js";
 
 /** Starts following the log of a running container, after the follow delay. */
 export function startLogs(state: KubeExecutorState, tracked: TrackedPod): void {
-  if (tracked.logs || tracked.followTimer || state.closed) return;
+  if (tracked.logs || tracked.followTimer || state.closed || tracked.submitting === true) return;
   const delay = state.options.logFollowDelayMs ?? 1000;
   const follow = () => {
     tracked.followTimer = undefined;
@@ -28,7 +28,7 @@ export function startLogs(state: KubeExecutorState, tracked: TrackedPod): void {
 }
 
 /** The stream that copies the task container's log into the attempt's log file. */
-export function podLogStream(tracked: Pick<TrackedPod, "cluster" | "namespace" | "podName" | "logPath" | "replaceLog">): PodLogStream {
+export function podLogStream(tracked: Pick<TrackedPod, "cluster" | "namespace" | "podName" | "logPath" | "replaceLog" | "logStart">): PodLogStream {
   return new PodLogStream({
     config: tracked.cluster.config,
     namespace: tracked.namespace,
@@ -37,6 +37,7 @@ export function podLogStream(tracked: Pick<TrackedPod, "cluster" | "namespace" |
     path: tracked.logPath,
     counter: tracked.cluster.counter,
     replace: tracked.replaceLog,
+    ...(tracked.logStart !== undefined ? { keep: tracked.logStart } : {}),
   });
 }
 

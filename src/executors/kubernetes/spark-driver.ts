@@ -5,7 +5,7 @@
  * follow it unchanged. Executors carry the attempt label and are deleted with the driver on kill.
  */
 import { spawn } from "node:child_process";
-import { appendFileSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { appendFileSync, openSync, closeSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { reservedK8sConf, submitEnvironment, findSparkInstall, noSparkMessage, resolveSparkMaster, sparkK8sSubmit, driverPodTemplate } from "../../spark/index.js";
 import { attemptKey, LaunchError, type AttemptLaunch, type LaunchInfo } from "../executor.js";
@@ -116,12 +116,15 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     checkAfterSync: false,
   });
   tracked.attemptLabel = podName;
+  // spark-submit's output is the head of the log: the driver's log follows once it has exited.
+  tracked.submitting = true;
   recordPodLocation(launch.attemptDir, { cluster: cluster.name, namespace, pod: podName });
   appendFileSync(launch.logPath, "");
   state.pods.add(tracked);
   const informer = informerFor(state, cluster, namespace);
   await Promise.race([informer.start(), new Promise((done) => setTimeout(done, INFORMER_START_WAIT_MS).unref())]);
   const exit = await runSubmit(submit.argv, submit.env, launch.logPath, built.settings.startupTimeoutMs);
+  tracked.submitting = false;
   if (exit !== 0) {
     state.pods.remove(tracked);
     // A driver created before spark-submit failed is not left running.
@@ -129,6 +132,9 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     throw new LaunchError(`task ${task.id}: spark-submit to cluster ${cluster.name} (${cluster.server}) ${exit === null ? "did not finish in startup_timeout" : `exited with code ${exit}`}; its output is in the task's log`, { retryable: true });
   }
   tracked.created = true;
+  // A restarted scheduler that rebuilds the log from the API server keeps spark-submit's output.
+  tracked.logStart = statSync(launch.logPath).size;
+  recordPodLocation(launch.attemptDir, { cluster: cluster.name, namespace, pod: podName, logStart: tracked.logStart });
   armStartTimers(state, tracked);
   if (tracked.killedFor !== undefined) state.defer(killAttempt(state, tracked.ref, tracked.killedFor));
   else if (tracked.lastPod) evaluatePod(state, tracked, tracked.lastPod);

@@ -33,6 +33,10 @@ export interface TrackedPod {
   checkAfterSync: boolean;
   /** A Spark driver's attempt label value: its executors, labelled with it, are deleted with it. */
   attemptLabel?: string;
+  /** Bytes at the head of the log that are not the pod's (a Spark driver's spark-submit output); a replaced log keeps them. */
+  logStart?: number;
+  /** A Spark driver whose spark-submit still writes the head of the log: the pod's log waits for it. */
+  submitting?: boolean;
   /** Pending start of the log follow. */
   followTimer?: NodeJS.Timeout | undefined;
 }

@@ -6,7 +6,7 @@
  * timestamp than were written. The timestamps are not written to the file.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, statSync, truncateSync, type WriteStream } from "node:fs";
 import { requestPodLog, type PodLogRequest } from "./pod-log-request.js";
 import type { RequestCounter } from "./request-counter.js";
 
@@ -24,6 +24,8 @@ export interface PodLogStreamOptions {
    * when what was written before cannot be matched line by line).
    */
   replace?: boolean;
+  /** With `replace`, the bytes at the head of the file that stay (what precedes the container's log there). */
+  keep?: number;
   /** Delays between reconnects of the follow. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -131,7 +133,17 @@ export class PodLogStream {
 
   #open(): WriteStream {
     if (!this.#file) {
-      this.#file = createWriteStream(this.#options.path, { flags: this.#replacePending ? "w" : "a" });
+      const keep = this.#options.keep ?? 0;
+      let flags = this.#replacePending ? "w" : "a";
+      if (this.#replacePending && keep > 0) {
+        try {
+          truncateSync(this.#options.path, Math.min(keep, statSync(this.#options.path).size));
+          flags = "a";
+        } catch {
+          // no file yet: nothing to keep
+        }
+      }
+      this.#file = createWriteStream(this.#options.path, { flags });
       this.#file.on("error", () => undefined);
       this.#replacePending = false;
     }
