@@ -1,7 +1,7 @@
 /** The global options every command shares, resolved into a configuration and a client. */
 import type { Command } from "commander";
 import type { CapstanConfig } from "../config/index.js";
-import type { CapstanClient } from "./client.js";
+import type { CapstanClient } from "./http-client.js";
 
 export interface GlobalOptions {
   home?: string;
@@ -41,8 +41,10 @@ function root(command: Command): Command {
 /** Runs `work` with a client for the command's home, closing it afterwards. */
 export async function withClient<T>(command: Command, work: (client: CapstanClient, config: CapstanConfig) => Promise<T>): Promise<T> {
   const config = await configFrom(command);
-  const { clientFor } = await import("./client.js");
-  const client = clientFor(config, globalOptions(command).server);
+  // Over HTTP the engine is not loaded at all; only the in-process client needs it.
+  const { httpClientFor } = await import("./http-client.js");
+  const server = globalOptions(command).server;
+  const client = httpClientFor(config, server) ?? (await import("./client.js")).clientFor(config, server);
   try {
     return await work(client, config);
   } finally {

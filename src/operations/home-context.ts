@@ -7,7 +7,11 @@
 import pino from "pino";
 import type { CapstanConfig } from "../config/index.js";
 import { PipelineRegistry, type LoadedPipeline } from "../pipelines/index.js";
-import { acquireSchedulerLock, openVolumes, Platform } from "../wiring/index.js";
+// The platform (with every executor, Kubernetes' client among them) is loaded only when opened here:
+// commands that only read the home start faster.
+import type { Platform } from "../wiring/platform.js";
+import { acquireSchedulerLock } from "../wiring/scheduler-lock.js";
+import { openVolumes } from "../wiring/volumes.js";
 import type { VolumeRegistry } from "../storage/index.js";
 import { loadSecretKey, SecretService } from "../secrets/index.js";
 import { Store } from "../store/index.js";
@@ -92,6 +96,7 @@ export class HomeContext implements OperationsContext {
     this.#registry?.close();
     this.#registry = undefined;
     const logger = pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "warn" }, pino.destination(2));
+    const { Platform } = await import("../wiring/platform.js");
     this.#platform = await Platform.open({ config: this.config, onlyRuns: this.onlyRuns, logger });
     return this.#platform;
   }

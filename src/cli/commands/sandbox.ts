@@ -1,7 +1,7 @@
 /** `capstan sandbox create|list|start|stop|delete|open|ssh|tunnel`: one's JupyterLab sandboxes, named by name or id. */
 import { spawn } from "node:child_process";
 import type { Command } from "commander";
-import { HttpClient, type CapstanClient } from "../client.js";
+import { HttpClient, type CapstanClient } from "../http-client.js";
 import type { SandboxApiView } from "../../operations/index.js";
 import { ClientError } from "../errors.js";
 import { globalOptions, withClient } from "../context.js";
