@@ -1,8 +1,14 @@
 // A Hadoop minicluster for Capstan's tests: one MiniDFSCluster (one datanode, WebHDFS on, loopback,
-// free ports, a given base folder) and, with --yarn, one MiniYARNCluster beside it. It writes a
-// client configuration folder (core-site.xml, hdfs-site.xml and, with --yarn, yarn-site.xml) under the
-// base folder, prints one JSON line with the addresses once everything answers, and stops on stdin EOF
-// or SIGTERM. With --yarn the JVM needs --add-opens=java.base/java.lang=ALL-UNNAMED (Guice's cglib).
+// free ports, a given base folder) and, with --yarn, a YARN ResourceManager beside it (a MiniYARNCluster
+// without node managers). It writes a client configuration folder (core-site.xml, hdfs-site.xml and,
+// with --yarn, yarn-site.xml) under the base folder, prints one JSON line with the addresses once
+// everything answers, and stops on stdin EOF or SIGTERM. With --yarn the JVM needs
+// --add-opens=java.base/java.lang=ALL-UNNAMED (Guice's cglib).
+//
+// Why no node manager: in one JVM the node manager's web app (started after the ResourceManager's)
+// takes over the ResourceManager's REST API (Guice's filter is static), and that API is what Capstan
+// kills applications through. Without one, a submitted application is accepted and waits for a
+// container that never comes: enough for its id, its state and its kill, not for running it.
 // Compiled by scripts/hadoop-testenv/fetch.sh against the fetched jars.
 //
 // Usage: java -cp 'LAUNCHER:JARS/*' HadoopTestenv --base-dir DIR [--yarn]
@@ -101,6 +107,7 @@ public final class HadoopTestenv {
     writeSite(new File(confDir, "hdfs-site.xml"), hdfs);
 
     String resourceManager = null;
+    String resourceManagerWeb = null;
     if (yarn) {
       YarnConfiguration yarnConf = new YarnConfiguration(conf);
       yarnConf.set("fs.defaultFS", defaultFs);
@@ -110,15 +117,14 @@ public final class HadoopTestenv {
       // The capacity scheduler needs a queue file the jars do not carry; FIFO needs none.
       yarnConf.set(YarnConfiguration.RM_SCHEDULER,
           "org.apache.hadoop.yarn.server.resourcemanager.scheduler.fifo.FifoScheduler");
-      MiniYARNCluster cluster = new MiniYARNCluster("capstan-testenv", 1, 1, 1);
+      MiniYARNCluster cluster = new MiniYARNCluster("capstan-testenv", 1, 0, 1, 1);
       yarnHolder[0] = cluster;
       cluster.init(yarnConf);
       cluster.start();
-      // The resource manager's own configuration holds the ports it bound (the cluster's is the node manager's).
-      // Only its RPC address is printed: in one JVM the node manager's web app (started last) answers on
-      // the resource manager's web port too (Guice's filter is static), so the REST API is not usable here.
+      // The resource manager's own configuration holds the ports it bound.
       Configuration started2 = cluster.getResourceManager().getConfig();
       resourceManager = started2.get(YarnConfiguration.RM_ADDRESS).replace("localhost:", "127.0.0.1:");
+      resourceManagerWeb = "http://" + started2.get(YarnConfiguration.RM_WEBAPP_ADDRESS).replace("localhost:", "127.0.0.1:");
       Map<String, String> site = new LinkedHashMap<>();
       for (String key : new String[] {
           YarnConfiguration.RM_ADDRESS, YarnConfiguration.RM_SCHEDULER_ADDRESS,
@@ -136,6 +142,7 @@ public final class HadoopTestenv {
     line.append(",\"webhdfs\":").append(json(webhdfs));
     line.append(",\"confDir\":").append(json(confDir.getPath()));
     if (resourceManager != null) line.append(",\"resourceManagerRpc\":").append(json(resourceManager));
+    if (resourceManagerWeb != null) line.append(",\"resourceManagerWeb\":").append(json(resourceManagerWeb));
     line.append(",\"startMs\":").append(startMs).append('}');
     System.out.println(line);
     System.out.flush();

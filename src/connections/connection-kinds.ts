@@ -45,6 +45,8 @@ export const CONNECTION_SETTINGS = {
     default_fs: z.string().regex(/^(hdfs|webhdfs|swebhdfs|viewfs):\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/, { message: "hdfs://namenode:8020 (or webhdfs://, swebhdfs://, viewfs://)" }).optional(),
     /** host:port of the YARN ResourceManager, written to yarn-site.xml. */
     resource_manager: hostPort.optional(),
+    /** http(s)://host:port of the ResourceManager's web app: its REST API kills a spark task's application. */
+    resource_manager_url: httpUrl.optional(),
   }),
   postgres: z.strictObject({
     host: hostname,

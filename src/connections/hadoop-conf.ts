@@ -22,6 +22,8 @@ export interface HadoopClientConf {
   namenodeHttpAddress: string;
   /** host:port of the YARN ResourceManager, when the connection names one. */
   resourceManager?: string;
+  /** http(s)://host:port of the ResourceManager's web app (REST API), when the connection names one. */
+  resourceManagerUrl?: string;
   user?: string;
 }
 
@@ -36,6 +38,7 @@ export function hadoopClientConf(connection: string, settings: ConnectionSetting
     defaultFs: typeof settings.default_fs === "string" ? settings.default_fs : `${scheme}://${namenodeHttpAddress}`,
     namenodeHttpAddress,
     ...(typeof settings.resource_manager === "string" ? { resourceManager: settings.resource_manager } : {}),
+    ...(typeof settings.resource_manager_url === "string" ? { resourceManagerUrl: settings.resource_manager_url } : {}),
     ...(typeof settings.user === "string" ? { user: settings.user } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * them (local process groups, Kubernetes pods). Executors know nothing of HTTP or of the store.
  */
 import type { TaskResources, TaskSpec } from "../pipelines/index.js";
+import type { YarnTarget } from "../spark/index.js";
 
 /** Identifies an attempt in the executor and in the store. */
 export interface AttemptRef {
@@ -37,6 +38,8 @@ export interface AttemptLaunch extends AttemptRef {
   outputPath: string;
   /** A folder shared by the run's tasks for large artifacts. */
   artifactsDir: string;
+  /** The YARN ResourceManager of the task's first webhdfs connection, when it names one (a spark task's application is killed through it). */
+  yarn?: YarnTarget;
 }
 
 /** What the executor recorded at launch, stored with the attempt. */
@@ -57,6 +60,8 @@ export interface AttemptEnd {
   outputs: Record<string, unknown> | null;
   /** False when retrying cannot help (the task can never fit this executor). */
   retryable: boolean;
+  /** What the executor did (or could not do) to what the attempt left outside it, e.g. "YARN application … killed"; kept beside a kill's reason. */
+  cleanup?: string;
 }
 
 /** The executor's view of an attempt it is asked to re-find after a restart. */

@@ -7,6 +7,7 @@ import { isAbsolute, join, posix } from "node:path";
 import { pathScheme } from "../notebooks/locations/index.js";
 import { parametersJson } from "../notebooks/parameters/parameters-json.js";
 import type { TaskSpec } from "../pipelines/index.js";
+import type { YarnTarget } from "../spark/index.js";
 import { sparkTaskCommand } from "./spark-command.js";
 
 export interface TaskCommandOptions {
@@ -22,6 +23,10 @@ export interface TaskCommandOptions {
   pathStyle?: "native" | "posix";
   /** The launch's environment (a spark task reads its connection's master from it). */
   env?: Readonly<Record<string, string>>;
+  /** For a spark task with master yarn: the ResourceManager of its webhdfs connection. */
+  yarn?: YarnTarget;
+  /** The attempt's token (a YARN application is tagged with it). */
+  token?: string;
 }
 
 export interface TaskCommand {
@@ -32,6 +37,8 @@ export interface TaskCommand {
   outputs: Record<string, string>;
   /** Environment the command needs on top of the launch's (SPARK_HOME for spark-submit). */
   env?: Record<string, string>;
+  /** For spark-submit with master yarn: the ResourceManager its application is killed through. */
+  yarn?: YarnTarget;
 }
 
 /** The argv of a rendered task. */

@@ -1,6 +1,6 @@
 /** Task instances: one with its attempts, clear (with or without downstream), mark, outputs, and reading a try's log. */
 import { readLogChunk } from "../logs/index.js";
-import { readSparkUiUrl } from "../spark/index.js";
+import { readSparkUiUrl, readYarnApplicationId, readYarnTarget, yarnApplicationUrl } from "../spark/index.js";
 import { attemptView, taskView, type LogChunk, type TaskDetail, type TaskView } from "./views.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { ACTIVE_ATTEMPT_STATES, type Attempt, type TaskInstance } from "../store/index.js";
@@ -34,6 +34,9 @@ export async function taskDetail(ctx: OperationsContext, runId: string, taskId: 
   // A running local Spark job's UI, from its driver log (gone with the job, so shown only while it runs).
   const current = stored.find((a) => a.tryNumber === ti.tryNumber);
   const sparkUi = spec?.kind === "spark" && current?.logPath && ACTIVE_ATTEMPT_STATES.includes(current.state) ? readSparkUiUrl(current.logPath) : undefined;
+  // A YARN attempt's application: its id from spark-submit's log, its page on the connection's ResourceManager.
+  const yarn = spec?.kind === "spark" && current?.attemptDir ? readYarnTarget(current.attemptDir) : null;
+  const yarnId = yarn !== null && current?.logPath ? readYarnApplicationId(current.logPath) : undefined;
   const [view] = await redactTaskFields([taskView(ti)], redact);
   return {
     run: ti.runId,
@@ -46,6 +49,7 @@ export async function taskDetail(ctx: OperationsContext, runId: string, taskId: 
     max_tries: ti.maxTries,
     has_notebook: typeof ti.outputs?.notebook === "string",
     ...(sparkUi !== undefined ? { spark_ui_url: sparkUi } : {}),
+    ...(yarn !== null && yarnId !== undefined ? { yarn_application: { id: yarnId, url: yarnApplicationUrl(yarn, yarnId) } } : {}),
     attempts,
   };
 }

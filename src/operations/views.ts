@@ -144,6 +144,10 @@ export const TaskDetailSchema = TaskViewSchema.extend({
   max_tries: z.int(),
   has_notebook: z.boolean(),
   spark_ui_url: z.string().optional().describe("The Spark UI of a running spark task with a local master, read from its driver log"),
+  yarn_application: z
+    .object({ id: z.string().describe("application_…, as spark-submit logged it"), url: z.string().describe("Its page on the ResourceManager of the task's webhdfs connection") })
+    .optional()
+    .describe("The YARN application of the current try of a spark task with master yarn"),
   attempts: z.array(AttemptViewSchema),
 }).meta({ id: "TaskDetail" });
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;

@@ -47,6 +47,8 @@ export interface SparkTaskSpec {
   master?: string;
   /** A team connection of kind spark (its master) or webhdfs (HADOOP_CONF_DIR); also listed in `connections`. */
   connection?: string;
+  /** For master yarn: where the driver runs (client: in the task's process, the default; cluster: in YARN). */
+  deployMode?: "client" | "cluster";
   /** spark.* keys, string values, passed as --conf. */
   conf: Record<string, string>;
   /** Maven coordinates for --packages. */

@@ -65,6 +65,17 @@ describe("spark: tasks", () => {
     expect(line).toMatch(/^p\.yaml:6:15: tasks\.job\.spark\.master: unknown master "mesos:\/\/x:5050"; accepted: local, local\[N\], local\[\*\], k8s or yarn/);
   });
 
+  it("take deploy_mode for master yarn only, and refuse turning off the wait for a YARN application", () => {
+    const spec = loadYamlPipeline("p.yaml", task("      application: a.py\n      master: yarn\n      deploy_mode: cluster\n"));
+    expect(spec.tasks.job?.spark?.deployMode).toBe("cluster");
+    const [local] = errorsOf(task("      application: a.py\n      master: local[2]\n      deploy_mode: cluster\n"));
+    expect(local).toMatch(/^p\.yaml:\d+:\d+: tasks\.job\.spark\.deploy_mode: deploy_mode is for master yarn; master local\[2\] runs its driver in the task's process/);
+    const [other] = errorsOf(task("      application: a.py\n      master: yarn\n      deploy_mode: remote\n"));
+    expect(other).toMatch(/tasks\.job\.spark\.deploy_mode: spark\.deploy_mode is "client" .* or "cluster"/);
+    const [wait] = errorsOf(task('      application: a.py\n      master: yarn\n      conf: { spark.yarn.submit.waitAppCompletion: "false" }\n'));
+    expect(wait).toMatch(/spark\.yarn\.submit\.waitAppCompletion cannot be set in conf: Capstan follows a YARN application until it ends/);
+  });
+
   it("refuse conf values that are not strings, and keys that are not spark.*", () => {
     const [number] = errorsOf(task("      application: a.py\n      conf: { spark.executor.instances: 4 }\n"));
     expect(number).toMatch(/^p\.yaml:6:\d+: tasks\.job\.spark\.conf\.spark\.executor\.instances: conf values are strings: quote numbers and booleans/);

@@ -23,6 +23,7 @@ const RESERVED_CONF: Record<string, string> = {
   "spark.master": "set master: instead",
   "spark.submit.deployMode": "Capstan chooses the deploy mode from the master",
   "spark.app.name": "Capstan names the application after the run and task",
+  "spark.yarn.submit.waitAppCompletion": "Capstan follows a YARN application until it ends, and kills it on cancel",
 };
 /** URL schemes spark-submit reads an application from itself (no file check at load). */
 const REMOTE_SCHEME = /^(hdfs|s3a|s3|gs|abfss?|https?|local|file):\/\//;
@@ -36,6 +37,7 @@ export const sparkTaskSchema = z.strictObject(
     application: z.string({ error: "spark.application must be the path of a .py file or a .jar, relative to the pipeline file" }),
     main_class: z.string({ error: "spark.main_class must be a Java class name such as com.example.Main" }).optional(),
     master: z.string({ error: `spark.master must be one of ${SPARK_MASTER_HINT}` }).optional(),
+    deploy_mode: z.enum(["client", "cluster"], { error: 'spark.deploy_mode is "client" (the driver in the task\'s process) or "cluster" (the driver in YARN), for master yarn' }).optional(),
     connection: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { error: "a connection name: lowercase letters, digits and '-', starting with a letter" }).optional(),
     conf: z
       .record(z.string(), z.string({ error: 'conf values are strings: quote numbers and booleans ("4", "true")' }), { error: "spark.conf must be a mapping of spark.* keys to string values" })
@@ -50,7 +52,7 @@ export const sparkTaskSchema = z.strictObject(
       )
       .optional(),
   },
-  { error: "spark is a mapping: { application, main_class?, master?, connection?, conf?, packages?, py_files?, driver?, executor? }" },
+  { error: "spark is a mapping: { application, main_class?, master?, deploy_mode?, connection?, conf?, packages?, py_files?, driver?, executor? }" },
 );
 export type RawSparkTask = z.output<typeof sparkTaskSchema>;
 
@@ -81,6 +83,11 @@ export function normalizeSparkTask(raw: RawSparkTask, path: FieldPath, issues: I
     issues.add(at("master"), `unknown master ${JSON.stringify(raw.master)}; accepted: ${SPARK_MASTER_HINT} (a spark connection may carry a spark:// or k8s:// master)`);
   }
 
+  // k8s always runs the driver in the cluster, a local master in the task's process; only YARN offers both.
+  if (raw.deploy_mode !== undefined && master !== undefined && master !== "yarn") {
+    issues.add(at("deploy_mode"), `deploy_mode is for master yarn; master ${master} runs its driver ${master === "k8s" ? "in the cluster (cluster mode) always" : "in the task's process"}`);
+  }
+
   const conf: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw.conf ?? {})) {
     if (!CONF_KEY.test(key)) issues.add(at("conf", key), `${JSON.stringify(key)} is not a Spark conf key; keys start with "spark." (e.g. spark.sql.shuffle.partitions)`);
@@ -108,6 +115,7 @@ export function normalizeSparkTask(raw: RawSparkTask, path: FieldPath, issues: I
   if (raw.main_class !== undefined) spec.mainClass = raw.main_class;
   if (master !== undefined) spec.master = master;
   if (raw.connection !== undefined) spec.connection = raw.connection;
+  if (raw.deploy_mode !== undefined) spec.deployMode = raw.deploy_mode;
   const driverMemory = memory("driver", raw.driver?.memory);
   if (driverMemory !== undefined) spec.driver.memory = driverMemory;
   if (raw.driver?.cores !== undefined) spec.driver.cores = raw.driver.cores;

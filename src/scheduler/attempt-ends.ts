@@ -56,7 +56,7 @@ export class AttemptEnds {
     const retryable = end.retryable && (attempt.killReason === null || attempt.killReason.startsWith("timed out"));
     if (attempt.killReason !== null && outcome !== "success") {
       outcome = "failed";
-      reason = attempt.killReason;
+      reason = end.cleanup === undefined ? attempt.killReason : `${attempt.killReason}; ${end.cleanup}`;
     } else if (outcome === "failed" && end.exitCode !== null && task?.skipOnExitCodes.includes(end.exitCode)) {
       outcome = "skipped";
       reason = `exit code ${end.exitCode} means skipped (skip_on_exit_code)`;

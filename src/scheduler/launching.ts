@@ -234,6 +234,10 @@ export class AttemptLauncher {
       logPath,
       outputPath,
       artifactsDir,
+      // A YARN application is killed through the connection's ResourceManager: from the store, never from the task's env.
+      ...(hadoop?.resourceManager !== undefined && hadoop.resourceManagerUrl !== undefined
+        ? { yarn: { resourceManagerUrl: hadoop.resourceManagerUrl, ...(hadoop.user !== undefined ? { user: hadoop.user } : {}) } }
+        : {}),
     };
   }
 }

@@ -3,7 +3,8 @@
  * dependencies resolved from Maven Central by scripts/hadoop-testenv/fetch.sh and cached in
  * ~/.cache/capstan/hadoop/<version>/libs/, with the launcher scripts/hadoop-testenv/HadoopTestenv.java
  * compiled beside them, run on the machine's Java 17: one MiniDFSCluster (one datanode, WebHDFS on,
- * loopback, free ports, a temporary base folder) and, with `yarn: true`, a MiniYARNCluster beside it.
+ * loopback, free ports, a temporary base folder) and, with `yarn: true`, a YARN ResourceManager beside
+ * it (no node manager: applications are accepted and wait, which is enough to see and kill them).
  *
  * Each test file starts its own minicluster (startHadoopTestenv) once and shares it across its cases;
  * close() stops it (stdin EOF, then SIGTERM) and removes its folder. `confDir` is a ready
@@ -39,6 +40,8 @@ export interface HadoopTestenv {
   confDir: string;
   /** host:port of the YARN ResourceManager's RPC (only with `yarn: true`). */
   resourceManagerRpc?: string;
+  /** http://host:port of the ResourceManager's web app and REST API (only with `yarn: true`). */
+  resourceManagerWeb?: string;
   /** Milliseconds from starting the JVM to the printed ready line. */
   startMs: number;
   /** Stops the minicluster and removes its folder. */
@@ -47,7 +50,7 @@ export interface HadoopTestenv {
 
 /** What startHadoopTestenv starts. */
 export interface HadoopTestenvOptions {
-  /** Also start a MiniYARNCluster (one node manager); about 10 s more. */
+  /** Also start a YARN ResourceManager (no node manager); a few seconds more. */
   yarn?: boolean;
 }
 
@@ -57,6 +60,7 @@ interface ReadyLine {
   webhdfs: string;
   confDir: string;
   resourceManagerRpc?: string;
+  resourceManagerWeb?: string;
 }
 
 /** Starts a minicluster on free loopback ports in a new temporary folder, and waits until it answers. */
@@ -103,6 +107,7 @@ export async function startHadoopTestenv(options: HadoopTestenvOptions = {}): Pr
     webhdfsUrl: ready.webhdfs,
     confDir: ready.confDir,
     ...(ready.resourceManagerRpc === undefined ? {} : { resourceManagerRpc: ready.resourceManagerRpc }),
+    ...(ready.resourceManagerWeb === undefined ? {} : { resourceManagerWeb: ready.resourceManagerWeb }),
     startMs,
     async close() {
       // Closing stdin is the launcher's stop signal; SIGTERM (then SIGKILL) if it does not exit.

@@ -30,8 +30,8 @@ import { findProcessByToken, isProcessAlive, processStartTime } from "./process-
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
 import { pathScheme } from "../../notebooks/locations/index.js";
-import { withDriverFailure } from "../../spark/index.js";
-import { SPARK_SUBMIT_FILE } from "../spark-command.js";
+import { writeYarnTarget } from "../../spark/index.js";
+import { killSparkYarnApplication, sparkAttemptEnd, sparkAttemptIn, type SparkAttempt } from "./spark-attempt.js";
 
 /** Largest outputs object accepted from a local task. */
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -83,8 +83,8 @@ interface Tracked {
   capped: boolean;
   /** Whether the starter will report the leader's exit (false once adopted or orphaned). */
   reported: boolean;
-  /** A spark-submit attempt's log: a failure's reason gets the driver's exception line from it. */
-  sparkLog: string | null;
+  /** A spark-submit attempt: a failure's reason gets the driver's exception line, and a YARN application is killed. */
+  spark: SparkAttempt | null;
 }
 
 export class LocalExecutor implements Executor {
@@ -146,7 +146,15 @@ export class LocalExecutor implements Executor {
   async launch(launch: AttemptLaunch): Promise<LaunchInfo> {
     const key = attemptKey(launch);
     if (this.#tracked.has(key)) throw new LaunchError(`attempt ${launch.tryNumber} of ${launch.taskId} is already running`, { retryable: false });
-    const command = taskCommand(launch.task, { python: this.#options.python, capstan: this.#options.capstan, baseDir: launch.baseDir, attemptDir: launch.attemptDir, env: launch.env });
+    const command = taskCommand(launch.task, {
+      python: this.#options.python,
+      capstan: this.#options.capstan,
+      baseDir: launch.baseDir,
+      attemptDir: launch.attemptDir,
+      env: launch.env,
+      token: launch.token,
+      ...(launch.yarn !== undefined ? { yarn: launch.yarn } : {}),
+    });
     const cwd = launch.task.cwd && launch.task.kind !== "notebook" ? resolve(launch.baseDir, launch.task.cwd) : launch.baseDir;
     const env = { ...localProcessEnv(launch, this.#options), ...command.env };
     const nul = nulByteIn({ argv: command.argv, env });
@@ -158,6 +166,7 @@ export class LocalExecutor implements Executor {
     this.#options.boundary?.check();
     checkRunnable(command.argv, launch, cwd, env.PATH ?? "");
     for (const [name, content] of Object.entries(command.files)) writeFileSync(join(launch.attemptDir, name), content);
+    if (command.yarn !== undefined) writeYarnTarget(launch.attemptDir, command.yarn);
 
     if (!this.#slots.fits(launch.resources)) throw new LaunchError("no free capacity (the scheduler launched beyond canLaunch)", { retryable: true });
     const reservation = this.#slots.reserve(launch.resources);
@@ -200,7 +209,7 @@ export class LocalExecutor implements Executor {
       reported = false;
     }
     const pidStart = processStartTime(pid);
-    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false, cgroup, capped, reported, sparkLog: launch.task.kind === "spark" ? launch.logPath : null };
+    const tracked: Tracked = { ref: launch, pid, pidStart, attemptDir: launch.attemptDir, outputPath: launch.outputPath, reservation, presetOutputs: command.outputs, ended: false, cgroup, capped, reported, spark: launch.task.kind === "spark" ? { log: launch.logPath, yarn: command.yarn ?? null } : null };
     this.#tracked.set(key, tracked);
     this.#byPid.set(pid, tracked);
     // Without cgroup.kill the command's leftovers may hold the log pipe open and keep the wrapper
@@ -222,6 +231,8 @@ export class LocalExecutor implements Executor {
     this.#signal(tracked, "SIGTERM");
     tracked.killTimer = setTimeout(() => this.#signal(tracked, "SIGKILL"), this.#options.killGraceMs ?? 10_000);
     tracked.killTimer.unref();
+    // spark-submit going down does not end a YARN application (cluster mode) or its place in the queue.
+    if (tracked.spark !== null) void killSparkYarnApplication(tracked.spark);
     return Promise.resolve();
   }
 
@@ -238,12 +249,12 @@ export class LocalExecutor implements Executor {
       const reservation = await readReservation(dir);
       const outputPath = join(dir, "output.json");
       const presetOutputs: Record<string, string> = existsSync(join(dir, "parameters.json")) ? { notebook: join(dir, "output.ipynb") } : {};
-      const sparkLog = attempt.logPath !== null && existsSync(join(dir, SPARK_SUBMIT_FILE)) ? attempt.logPath : null;
-      const driverFailure = (end: AttemptEnd): AttemptEnd => (sparkLog !== null && !attempt.killReason ? withDriverFailure(end, sparkLog) : end);
+      const spark = sparkAttemptIn(dir, attempt.logPath);
+      const driverFailure = async (end: AttemptEnd): Promise<AttemptEnd> => (spark !== null ? sparkAttemptEnd(spark, end, attempt.killReason || undefined) : end);
       if (status !== null) {
         await killEndedLeftovers(attempt.token, dir);
         this.#options.boundary?.release(dir);
-        results.set(key, { status: "ended", end: driverFailure(collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined)) });
+        results.set(key, { status: "ended", end: await driverFailure(collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined)) });
         continue;
       }
       let pid = attempt.pid;
@@ -260,7 +271,7 @@ export class LocalExecutor implements Executor {
       }
       if (pid !== null && isProcessAlive(pid, pidStart)) {
         const cgroup = await readCgroupFile(dir);
-        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false, sparkLog };
+        const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false, spark };
         this.#tracked.set(key, tracked);
         this.#byPid.set(pid, tracked);
         this.#watchAdopted(tracked);
@@ -271,7 +282,8 @@ export class LocalExecutor implements Executor {
       const late = await readStatus(dir);
       await killEndedLeftovers(attempt.token, dir);
       this.#options.boundary?.release(dir);
-      results.set(key, late !== null ? { status: "ended", end: driverFailure(collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined)) } : { status: "ended", end: lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down") });
+      const lateEnd = late !== null ? collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) : lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down");
+      results.set(key, { status: "ended", end: late !== null || spark?.yarn ? await driverFailure(lateEnd) : lateEnd });
     }
     return results;
   }
@@ -357,7 +369,7 @@ export class LocalExecutor implements Executor {
     const end = vanished && status === null
       ? lost(tracked.killedFor ? `killed (${tracked.killedFor})` : "the process vanished")
       : collectEnd(status, signal, tracked.outputPath, tracked.presetOutputs, tracked.killedFor);
-    this.#listener(tracked.ref, tracked.sparkLog !== null && tracked.killedFor === undefined ? withDriverFailure(end, tracked.sparkLog) : end);
+    this.#listener(tracked.ref, tracked.spark !== null ? await sparkAttemptEnd(tracked.spark, end, tracked.killedFor || undefined) : end);
   }
 }
 

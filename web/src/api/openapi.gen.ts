@@ -8634,6 +8634,13 @@ export type components = {
             /** @description The pipeline's team (API answers) */
             team?: string;
             tries: number;
+            /** @description The YARN application of the current try of a spark task with master yarn */
+            yarn_application?: {
+                /** @description application_…, as spark-submit logged it */
+                id: string;
+                /** @description Its page on the ResourceManager of the task's webhdfs connection */
+                url: string;
+            };
         };
         TaskSpec: {
             args: string[];

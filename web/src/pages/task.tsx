@@ -21,8 +21,8 @@ export function TaskPage() {
   const [downstream, setDownstream] = useState(true);
   const [view, setView] = useState<"log" | "notebook">("log");
   useLiveUpdates({ run });
-  // A Spark job's UI comes up seconds after the task starts running: look again until it shows.
-  const sparkUiPending = detail.data?.kind === "spark" && detail.data.state === "running" && !detail.data.spark_ui_url;
+  // A Spark job's UI (or its YARN application) comes up seconds after the task starts running: look again until it shows.
+  const sparkUiPending = detail.data?.kind === "spark" && detail.data.state === "running" && !detail.data.spark_ui_url && !detail.data.yarn_application;
   const refetchTask = detail.refetch;
   useEffect(() => {
     if (!sparkUiPending) return undefined;
@@ -76,6 +76,14 @@ export function TaskPage() {
           <>
             {" · "}
             <Link to={runFiles.notebook(t.pipeline, run, task)}>Output notebook in Files</Link>
+          </>
+        )}
+        {t.yarn_application && (
+          <>
+            {" · "}
+            <a href={t.yarn_application.url} target="_blank" rel="noopener noreferrer" data-testid="yarn-application">
+              YARN {t.yarn_application.id}
+            </a>
           </>
         )}
         {t.spark_ui_url && (
