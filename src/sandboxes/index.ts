@@ -9,7 +9,8 @@ export { SandboxConflictError, SandboxForbiddenError, SandboxInputError, Sandbox
 export { IdleCuller, type IdleCullerOptions } from "./idle-culler.js";
 export { canMove } from "./lifecycle.js";
 export { LocalSandboxBackend, type LocalSandboxBackendOptions } from "./local/local-backend.js";
-export { createKubernetesSandboxBackend, KubernetesSandboxBackend, type KubernetesSandboxBackendOptions } from "./kubernetes/index.js";
+// The Kubernetes backend is imported from ./kubernetes/index.js where it is used, so that this entry does not load Kubernetes' client.
+export type { KubernetesSandboxBackend, KubernetesSandboxBackendOptions } from "./kubernetes/index.js";
 export { checkSandboxName, isSandboxId } from "./names.js";
 export { DEFAULT_SANDBOX_ORIGIN, quotaOf, resolveSandboxSettings, sandboxOrigin, type SandboxProfile, type SandboxQuota, type SandboxSettings, type VolumeMount } from "./profiles.js";
 export { SandboxService, type CreateSandboxInput, type SandboxServiceOptions, type SandboxTarget } from "./sandbox-service.js";

@@ -10,7 +10,8 @@ import { INSTALL_ROOT, type CapstanConfig } from "../config/index.js";
 import type { Executor } from "../executors/index.js";
 import { createLocalExecutor } from "../executors/local/index.js";
 import { TaskBoundary } from "../executors/local/task-user.js";
-import { createKubernetesExecutor, KubernetesExecutor } from "../executors/kubernetes/index.js";
+// Loaded only when clusters are configured (or the caller gives a Kubernetes executor): its client is large.
+import type { KubernetesExecutor } from "../executors/kubernetes/index.js";
 import { PlatformMetrics } from "../metrics/index.js";
 import { formatIssue, PipelineRegistry, type PipelineSpec, type RegistryChange, type SpecCheck, type ValidationIssue } from "../pipelines/index.js";
 import { Scheduler } from "../scheduler/index.js";
@@ -81,7 +82,7 @@ export function capstanCommand(): string[] {
 }
 
 /** Feeds the metrics: final states as the scheduler writes them, current states from the store when scraped. */
-function observeState(metrics: PlatformMetrics, store: Store, scheduler: Scheduler, kubernetes: Executor | undefined): void {
+function observeState(metrics: PlatformMetrics, store: Store, scheduler: Scheduler, kubernetes: KubernetesExecutor | undefined): void {
   scheduler.events.on("change", (change) => {
     if (change.kind === "run" && isFinishedRun(change.state)) metrics.runFinished(change.state);
     else if (change.kind === "task" && isFinishedTask(change.state)) metrics.taskFinished(change.state);
@@ -94,7 +95,7 @@ function observeState(metrics: PlatformMetrics, store: Store, scheduler: Schedul
       return pools.map((p) => ({ name: p.name, slots: p.slots, used: usage.byPool.get(p.name) ?? 0 }));
     },
   });
-  if (kubernetes instanceof KubernetesExecutor) metrics.readKubeRequestsFrom(() => kubernetes.clusters.counter.perCluster());
+  if (kubernetes) metrics.readKubeRequestsFrom(() => kubernetes.clusters.counter.perCluster());
 }
 
 export class Platform {
@@ -160,11 +161,13 @@ export class Platform {
           }),
         );
       }
-      if (!executors.has("kubernetes") && Object.keys(config.clusters).length > 0) {
-        executors.set("kubernetes", createKubernetesExecutor(config, { logger, clock, sparkPython: config.python }));
+      const kube = executors.has("kubernetes") || Object.keys(config.clusters).length > 0 ? await import("../executors/kubernetes/index.js") : undefined;
+      if (kube && !executors.has("kubernetes")) {
+        executors.set("kubernetes", kube.createKubernetesExecutor(config, { logger, clock, sparkPython: config.python }));
       }
-      const kubernetes = executors.get("kubernetes");
-      const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes instanceof KubernetesExecutor ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];
+      const given = executors.get("kubernetes");
+      const kubernetes = kube && given instanceof kube.KubernetesExecutor ? given : undefined;
+      const checks = [executorCheck(executors, config.defaultExecutor), ...(kubernetes ? [kubernetes.specCheck(config.defaultExecutor)] : []), ...(options.specChecks ?? [])];
       const secrets = new SecretService(store, loadSecretKey(config.home), () => clock.now());
       logMasking?.attach(secrets);
       // The log masks with the values known when a line is written: read them before anything runs.

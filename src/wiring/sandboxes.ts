@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Clock } from "../clock/index.js";
 import type { CapstanConfig } from "../config/index.js";
-import { createKubernetesSandboxBackend, IdleCuller, LocalSandboxBackend, resolveSandboxSettings, SandboxService, type SandboxBackend } from "../sandboxes/index.js";
+import { IdleCuller, LocalSandboxBackend, resolveSandboxSettings, SandboxService, type SandboxBackend } from "../sandboxes/index.js";
 import type { Store } from "../store/index.js";
 
 export interface OpenSandboxesOptions {
@@ -24,7 +24,11 @@ export async function openSandboxes(options: OpenSandboxesOptions): Promise<{ sa
   const settings = resolveSandboxSettings(config.sandboxes);
   const local = new LocalSandboxBackend({ root: join(config.home, "sandboxes"), python: config.sandboxes?.python ?? config.python });
   const backends: Partial<Record<"local" | "kubernetes", SandboxBackend>> = { local };
-  if ([...settings.profiles.values()].some((p) => p.backend === "kubernetes")) backends.kubernetes = createKubernetesSandboxBackend(config, settings);
+  if ([...settings.profiles.values()].some((p) => p.backend === "kubernetes")) {
+    // Loaded only when a profile asks for it: Kubernetes' client is large.
+    const { createKubernetesSandboxBackend } = await import("../sandboxes/kubernetes/index.js");
+    backends.kubernetes = createKubernetesSandboxBackend(config, settings);
+  }
   const sandboxes = new SandboxService({ store, settings, clock, backends, localGpus: config.local.gpus?.length ?? 0 });
   const { adopted, lost } = await sandboxes.adopt();
   if (adopted.length > 0 || lost.length > 0) logger.info({ adopted, lost }, `sandboxes: ${adopted.length} adopted, ${lost.length} ended while Capstan was not running`);

@@ -47,9 +47,11 @@ export function registerUpCommand(program: Command): void {
         platform.idleCuller.start();
         // Local deployments run as `capstan serve` replicas of this process, rolled when their alias moves.
         // Kubernetes deployments are applied to their cluster/namespace with the clusters of capstan.yaml.
-        const { DeploymentController, KubeDeployments } = await import("../../serving/deployments/index.js");
+        // (Kubernetes' client is loaded only when clusters are configured.)
+        const { DeploymentController } = await import("../../serving/deployments/deployment-controller.js");
         const kube = Object.keys(config.clusters).length > 0 ? await import("../../executors/kubernetes/kube/index.js") : undefined;
         const clusters = kube && new kube.KubeClusters(kube.parseClusters(config.clusters, kube.clusterConfigSource(config.file)), new kube.RequestCounter());
+        const KubeDeployments = clusters && (await import("../../serving/deployments/kube-target.js")).KubeDeployments;
         const { ModelStorage } = await import("../../models/index.js");
         const modelStorage = new ModelStorage({ home: config.home, volumes: platform.volumes, stores: config.modelStores });
         deployments = new DeploymentController({
@@ -58,7 +60,7 @@ export function registerUpCommand(program: Command): void {
           command: capstanCommand(),
           env: { ...taskBaseEnv(), CAPSTAN_PYTHON: config.python },
           log: logger.child({ component: "deployments" }),
-          kube: clusters && new KubeDeployments(clusters),
+          kube: clusters && KubeDeployments && new KubeDeployments(clusters),
           archiveOf: (artifactPath, kind) => modelStorage.archive(artifactPath, kind),
         });
         deployments.start();
