@@ -8,7 +8,7 @@
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { LauncherExitedError, nulByteIn, type ProcessStarter } from "./process-starter.js";
 import { readFile } from "node:fs/promises";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { basename, delimiter, isAbsolute, join, normalize, resolve } from "node:path";
 import {
   attemptKey,
   LaunchError,
@@ -26,7 +26,7 @@ import { localProcessEnv } from "../attempt-env.js";
 import { taskCommand } from "../task-command.js";
 import { signalGroup } from "../../process-groups/index.js";
 import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } from "./containment.js";
-import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
+import { findProcessByToken, isProcessAlive, pidsWithToken, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
 import { pathScheme } from "../../notebooks/locations/index.js";
@@ -197,7 +197,7 @@ export class LocalExecutor implements Executor {
       // A launcher that died may have started the attempt before it could answer: then its pid is
       // on record (the launcher writes the pid file before the attempt may run), or it runs and is
       // found by its token.
-      const fromFile = error instanceof LauncherExitedError ? await readPidFile(launch.attemptDir) : null;
+      const fromFile = error instanceof LauncherExitedError ? await readPidFile(launch.attemptDir, launch.token) : null;
       let found = fromFile !== null ? { pid: fromFile, startTime: 0 } : null;
       if (error instanceof LauncherExitedError && !found) found = await findProcessByToken(launch.token);
       if (!found) {
@@ -260,7 +260,7 @@ export class LocalExecutor implements Executor {
       let pid = attempt.pid;
       let pidStart = attempt.pidStart;
       if (pid === null) {
-        const fromFile = await readPidFile(dir);
+        const fromFile = await readPidFile(dir, attempt.token);
         if (fromFile !== null && isProcessAlive(fromFile, null)) {
           pid = fromFile;
           pidStart = processStartTime(fromFile);
@@ -270,7 +270,7 @@ export class LocalExecutor implements Executor {
         }
       }
       if (pid !== null && isProcessAlive(pid, pidStart)) {
-        const cgroup = await readCgroupFile(dir);
+        const cgroup = await readCgroupFile(dir, attempt.token);
         const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false, spark };
         this.#tracked.set(key, tracked);
         this.#byPid.set(pid, tracked);
@@ -384,24 +384,39 @@ async function readStatus(dir: string): Promise<number | null> {
 
 /** An attempt that ended while no scheduler watched it may have left processes (and its cgroup) behind. */
 async function killEndedLeftovers(token: string, dir: string): Promise<void> {
-  const cgroup = await readCgroupFile(dir);
+  const cgroup = await readCgroupFile(dir, token);
   if (cgroup) void signalCgroup(cgroup, "SIGKILL");
   else await signalByToken(token, "SIGKILL", new Set());
 }
 
-async function readCgroupFile(dir: string): Promise<string | null> {
+/**
+ * The attempt's cgroup as its folder names it. The task may write its own folder, so only the
+ * folder createAttemptCgroup makes for this token is taken: another cgroup named there would have
+ * the platform kill what runs in it.
+ */
+async function readCgroupFile(dir: string, token: string): Promise<string | null> {
   try {
-    const text = (await readFile(join(dir, "cgroup"), "utf8")).trim();
-    return text === "" ? null : text;
+    return attemptCgroupFrom((await readFile(join(dir, "cgroup"), "utf8")).trim(), token);
   } catch {
     return null;
   }
 }
 
-async function readPidFile(dir: string): Promise<number | null> {
+/** `text` when it is the path of the cgroup createAttemptCgroup makes for `token`, else null. */
+export function attemptCgroupFrom(text: string, token: string): string | null {
+  return text !== "" && isAbsolute(text) && normalize(text) === text && basename(text) === `a-${token}` ? text : null;
+}
+
+/**
+ * The attempt leader's pid as its folder names it, taken only when that process carries the
+ * attempt's token: the task may write its own folder, and a pid named there is signalled.
+ */
+async function readPidFile(dir: string, token: string): Promise<number | null> {
   try {
     const text = (await readFile(join(dir, "pid"), "utf8")).trim();
-    return /^\d+$/.test(text) ? Number(text) : null;
+    if (!/^\d+$/.test(text)) return null;
+    const pid = Number(text);
+    return (await pidsWithToken(token)).includes(pid) ? pid : null;
   } catch {
     return null;
   }
