@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { buffer, text } from "node:stream/consumers";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import yauzl from "yauzl";
 import { compareUtf8, S3Storage, StorageError, zipFolder, type Storage, type StorageEntry } from "../../src/storage/index.js";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
@@ -20,6 +20,11 @@ import { COPY_PART_THRESHOLD, localBackend, s3Backend, SECRET, webhdfsBackend, t
 
 const s3 = s3Backend();
 const webhdfs = webhdfsBackend();
+// The minicluster (the slowest to start) starts while the local and S3 cases run; its cases wait
+// for it, and a failed start fails them.
+beforeAll(() => {
+  webhdfs.server().catch(() => undefined);
+});
 afterAll(() => Promise.all([s3.stopServer(), webhdfs.stopServer()]));
 
 const body = (content: string | Buffer): Readable => Readable.from([Buffer.from(content)]);
