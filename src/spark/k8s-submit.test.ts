@@ -21,7 +21,7 @@ const options: SparkK8sSubmitOptions = {
   appName: "a",
   args: ["--day", "1"],
   baseDir: "/p",
-  taskEnv: {},
+  podEnv: [],
 };
 
 describe("spark-submit in Kubernetes cluster mode", () => {
@@ -50,6 +50,31 @@ describe("spark-submit in Kubernetes cluster mode", () => {
     expect(env.KUBECONFIG).toBe("/etc/capstan/kubeconfig");
     expect(argv.join(" ")).not.toMatch(/oauthToken|token/i);
     expect(env.PYSPARK_PYTHON).toBeUndefined();
+  });
+
+  it("gives the task's environment to the driver and the executors: plain values as env conf, secrets only as Secret key references", () => {
+    const { argv, env } = sparkK8sSubmit(base, { ...options, podEnv: [{ name: "MODE", value: "fast" }, { name: "DB_PASSWORD", secretKeyRef: { name: "p-a-0123456789", key: "DB_PASSWORD" } }] });
+    const conf = argv.filter((_, i) => argv[i - 1] === "--conf");
+    expect(conf).toEqual(
+      expect.arrayContaining([
+        "spark.kubernetes.driverEnv.MODE=fast",
+        "spark.executorEnv.MODE=fast",
+        "spark.kubernetes.driver.secretKeyRef.DB_PASSWORD=p-a-0123456789:DB_PASSWORD",
+        "spark.kubernetes.executor.secretKeyRef.DB_PASSWORD=p-a-0123456789:DB_PASSWORD",
+      ]),
+    );
+    // spark-submit itself does not get the task's environment.
+    expect(env.MODE).toBeUndefined();
+    expect(env.DB_PASSWORD).toBeUndefined();
+  });
+
+  it("keeps Capstan's settings over an env variable of the same conf key, and a task cannot reference Secrets through its conf", () => {
+    const { argv } = sparkK8sSubmit({ ...base, conf: { "spark.kubernetes.driverEnv.MODE": "task" } }, { ...options, podEnv: [{ name: "MODE", value: "env" }] });
+    expect(argv).toContain("spark.kubernetes.driverEnv.MODE=env");
+    expect(argv).not.toContain("spark.kubernetes.driverEnv.MODE=task");
+    for (const key of ["spark.kubernetes.driver.secretKeyRef.X", "spark.kubernetes.executor.secretKeyRef.X"]) {
+      expect(reservedK8sConf({ ...base, conf: { [key]: "other-secret:key" } }), key).toMatch(/cannot be set with master k8s/);
+    }
   });
 
   it("refuses task conf that would choose another context, namespace or credentials, or Capstan's labels", () => {

@@ -3,12 +3,20 @@
  * returns at once (waitAppCompletion=false), with the driver pod named and labelled by Capstan so
  * the Kubernetes executor follows it like one of its own pods, and credentials read from the
  * cluster's kubeconfig (KUBECONFIG and spark.kubernetes.context, never a token on the command line).
+ * The task's environment reaches the driver and executors as conf: plain values as driverEnv /
+ * executorEnv, secret values only as references to keys of a Kubernetes Secret (secretKeyRef).
  */
 import type { SparkTaskSpec } from "../pipelines/index.js";
 import { sparkEnv, sparkSubmitArgv } from "./spark-submit.js";
 
 /** The label every pod of one Spark attempt carries (driver and executors); its value is the driver pod's name. */
 export const SPARK_ATTEMPT_LABEL = "capstan.dev/attempt";
+
+/**
+ * One variable of the driver's and executors' environment: a plain value (it is on spark-submit's
+ * command line), or a key of a Kubernetes Secret in the driver's namespace (only its name is).
+ */
+export type SparkPodEnv = { name: string; value: string } | { name: string; secretKeyRef: { name: string; key: string } };
 
 export interface SparkK8sSubmitOptions {
   sparkSubmit: string;
@@ -33,7 +41,8 @@ export interface SparkK8sSubmitOptions {
   appName: string;
   args: readonly string[];
   baseDir: string;
-  taskEnv: Readonly<Record<string, string>>;
+  /** The task's environment for the driver and the executors. */
+  podEnv: readonly SparkPodEnv[];
 }
 
 /**
@@ -87,14 +96,25 @@ export function submitEnvironment(env: Readonly<Record<string, string>>, host: N
 
 /** The argv and environment of spark-submit --deploy-mode cluster on Kubernetes. */
 export function sparkK8sSubmit(spark: SparkTaskSpec, options: SparkK8sSubmitOptions): { argv: string[]; env: Record<string, string> } {
-  const conf: Record<string, string> = {
+  const conf: Record<string, string> = {};
+  for (const variable of options.podEnv) {
+    if ("value" in variable) {
+      conf[`spark.kubernetes.driverEnv.${variable.name}`] = variable.value;
+      conf[`spark.executorEnv.${variable.name}`] = variable.value;
+    } else {
+      const ref = `${variable.secretKeyRef.name}:${variable.secretKeyRef.key}`;
+      conf[`spark.kubernetes.driver.secretKeyRef.${variable.name}`] = ref;
+      conf[`spark.kubernetes.executor.secretKeyRef.${variable.name}`] = ref;
+    }
+  }
+  Object.assign(conf, {
     "spark.kubernetes.submission.waitAppCompletion": "false",
     "spark.kubernetes.namespace": options.namespace,
     "spark.kubernetes.container.image": options.image,
     "spark.kubernetes.driver.pod.name": options.driverPod,
     "spark.kubernetes.driver.podTemplateFile": options.driverTemplate,
     "spark.kubernetes.driver.podTemplateContainerName": options.driverContainer,
-  };
+  });
   if (options.context !== undefined) conf["spark.kubernetes.context"] = options.context;
   if (options.serviceAccount !== undefined) conf["spark.kubernetes.authenticate.driver.serviceAccountName"] = options.serviceAccount;
   const labels = { ...options.labels, [SPARK_ATTEMPT_LABEL]: options.driverPod };

@@ -5,7 +5,7 @@
  * moves it to Running and then Succeeded or Failed, and the attempt ends with that phase and the
  * driver's log. The test plays the part of the driver when it creates an "executor" pod.
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setPodLog } from "../support/kube-testenv.js";
 import type { Platform } from "../../src/wiring/index.js";
@@ -21,7 +21,6 @@ import {
   steerPod,
   testClusters,
   TEST_IMAGE,
-  waitForPod,
   waitForPodGone,
   type KubePipeline,
 } from "./executor/kube-harness.js";
@@ -40,6 +39,8 @@ beforeAll(async () => {
       `  slow: ${sparkTask({ outcome: "running" })}`,
       `  elsewhere: { spark: { application: "local:///opt/jobs/job.py", master: k8s, conf: { spark.kubernetes.namespace: kube-system } }, image: ${TEST_IMAGE} }`,
     ].join("\n") + "\n",
+    // Three spark-submits start at once: on a loaded machine their JVMs need more than a minute.
+    { clusters: (env) => testClusters(env, { cpu: { startup_timeout: "150s" } }) },
   );
   h = p.h;
 }, TIMEOUT_MS);
@@ -49,6 +50,13 @@ afterAll(async () => {
 
 const stateOf = async (runId: string, taskId: string, platform: Platform = h.platform) => (await platform.store.tasks.get({ runId, taskId }))?.state;
 const logOf = async (runId: string, taskId: string, platform: Platform = h.platform) => readFile((await platform.store.attempts.get({ runId, taskId, tryNumber: 1 }))?.logPath ?? "", "utf8");
+
+/** A pod once Running; spark-submit's JVMs start slowly on a loaded machine, so this waits longer than waitForPod. */
+const runningPod = (core: ReturnType<typeof coreApi>, namespace: string, name: string) =>
+  eventually(`pod ${namespace}/${name} running`, async () => {
+    const pod = await readPod(core, namespace, name);
+    return pod?.status?.phase === "Running" ? pod : undefined;
+  }, 150_000);
 
 /** Creates a pod as a Spark driver creates its executors: the attempt label, owned by the driver. */
 async function createExecutorPod(core: ReturnType<typeof coreApi>, namespace: string, driver: { name: string; uid: string }): Promise<string> {
@@ -79,7 +87,7 @@ describe("spark tasks with master k8s", () => {
     await h.platform.start();
 
     // The driver spark-submit made: the attempt's name, Capstan's labels and annotations, Spark's role, the task's image.
-    const driver = await waitForPod(core, namespace, pods.slow, (x) => x.status?.phase === "Running");
+    const driver = await runningPod(core, namespace, pods.slow);
     expect(driver.metadata?.labels).toMatchObject({ "spark-role": "driver", "capstan.dev/attempt": pods.slow, "capstan.dev/run": run.id, "capstan.dev/managed-by": "capstan" });
     expect(driver.metadata?.annotations).toMatchObject({ "capstan.dev/run-id": run.id, "capstan.dev/task-id": "slow", "capstan.dev/try": "1" });
     expect(driver.spec?.containers[0]).toMatchObject({ name: "task", image: TEST_IMAGE });
@@ -125,7 +133,7 @@ describe("spark drivers after a scheduler restart", () => {
     const pods = { ends: attemptPod(q.pipelineId, run.id, "ends"), cancelled: attemptPod(q.pipelineId, run.id, "cancelled") };
     await setPodLog(q.env, { namespace, pod: pods.ends, text: "Traceback (most recent call last):\n  File \"/opt/jobs/job.py\", line 9\nKeyError: 'day'\n" });
     await q.h.platform.start();
-    const drivers = await Promise.all([waitForPod(core, namespace, pods.ends, (x) => x.status?.phase === "Running"), waitForPod(core, namespace, pods.cancelled, (x) => x.status?.phase === "Running")]);
+    const drivers = await Promise.all([runningPod(core, namespace, pods.ends), runningPod(core, namespace, pods.cancelled)]);
     await q.h.waitForTask(run.id, "ends", ["running"], 60_000);
     await q.h.waitForTask(run.id, "cancelled", ["running"], 60_000);
     const executor = await createExecutorPod(core, namespace, { name: pods.cancelled, uid: drivers[1].metadata?.uid ?? "" });
@@ -166,5 +174,70 @@ describe("spark drivers after a scheduler restart", () => {
       return attempt && attempt.state !== "running" && attempt.state !== "launching" ? attempt : undefined;
     }, 60_000);
     expect(killed.reason).toMatch(/cancelled/);
+  });
+});
+
+/** The command lines of this machine's processes that hold `text` (spark-submit's, while it runs). */
+async function commandLinesWith(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
+    const line = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (line.includes(text)) found.push(line.replaceAll("\0", " "));
+  }
+  return found;
+}
+
+describe("the task's environment and secrets on the driver and executors", () => {
+  let q: KubePipeline | undefined;
+  afterAll(async () => {
+    await q?.h.close();
+  });
+
+  it("plain env as driver and executor env, secrets only through the attempt's Secret: never on spark-submit's command line or in a pod spec", { timeout: TIMEOUT_MS }, async () => {
+    const secretValue = "s3cret-spark-value-7";
+    q = await openKubePipeline(
+      `  job:\n    spark: { application: "local:///opt/jobs/job.py", master: k8s }\n    env: { MODE: fast-mode-42 }\n    secrets: { DB_PASSWORD: warehouse/password }\n    image: ${TEST_IMAGE}\n    kubernetes: ${behaviourYaml({ outcome: "complete", runDurationMs: 300 }, { on_finish: "keep" })}\n`,
+    );
+    expect(q.errors).toEqual([]);
+    const { h: platform, env } = q;
+    await platform.platform.secrets.set("default", "warehouse", { password: secretValue });
+    const core = coreApi(env);
+    const namespace = env.contexts.cpu.namespace;
+    const run = await platform.platform.scheduler.trigger(q.pipelineId);
+    const name = attemptPod(q.pipelineId, run.id, "job");
+    await setPodLog(env, { namespace, pod: name, text: "rows: 1000\n" });
+    await platform.platform.start();
+
+    // spark-submit's command line, read from the process list while it runs: the plain value is
+    // there (so the scan saw it), the secret is not.
+    const seen = { plain: 0, secret: [] as string[] };
+    let ended = false;
+    const ending = platform.waitForRun(run.id, 150_000).finally(() => (ended = true));
+    while (!ended) {
+      if ((await commandLinesWith("spark.kubernetes.driverEnv.MODE=fast-mode-42")).length > 0) seen.plain += 1;
+      seen.secret.push(...(await commandLinesWith(secretValue)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await ending).state).toBe("success");
+    expect(seen.plain).toBeGreaterThan(0);
+    expect(seen.secret).toEqual([]);
+
+    const driver = await readPod(core, namespace, name);
+    const driverEnv = driver?.spec?.containers[0]?.env ?? [];
+    expect(driverEnv.find((e) => e.name === "MODE")?.value).toBe("fast-mode-42");
+    expect(driverEnv.find((e) => e.name === "DB_PASSWORD")?.valueFrom).toEqual({ secretKeyRef: { name, key: "DB_PASSWORD" } });
+    expect(JSON.stringify(driver)).not.toContain(secretValue);
+    // What spark-submit hands the executors (the conf it stores beside the driver) names the Secret, not the value.
+    const configMaps = (await core.listNamespacedConfigMap({ namespace })).items.filter((c) => (c.metadata?.ownerReferences ?? []).some((o) => o.name === name));
+    const executorConf = configMaps.map((c) => Object.values(c.data ?? {}).join("\n")).join("\n").replaceAll("\\:", ":");
+    expect(executorConf).toContain(`spark.kubernetes.executor.secretKeyRef.DB_PASSWORD=${name}:DB_PASSWORD`);
+    expect(executorConf).toContain("spark.executorEnv.MODE=fast-mode-42");
+    expect(executorConf).not.toContain(secretValue);
+    expect(await logOf(run.id, "job", platform.platform)).not.toContain(secretValue);
+
+    // The attempt's Secret holds the value and is owned by the driver, so the cluster deletes it with the driver.
+    const secret = await core.readNamespacedSecret({ namespace, name });
+    expect(Buffer.from(secret.data?.DB_PASSWORD ?? "", "base64").toString("utf8")).toBe(secretValue);
+    expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ apiVersion: "v1", kind: "Pod", name, uid: driver?.metadata?.uid })]);
   });
 });

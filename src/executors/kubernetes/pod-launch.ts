@@ -4,13 +4,13 @@
  * create the API server answers AlreadyExists taken over when the pod is this attempt's. The API
  * server's refusals become LaunchErrors that say whether retrying can help.
  */
-import { PatchStrategy, setHeaderOptions, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import { appendFileSync } from "node:fs";
-import { attemptKey, LaunchError, type AttemptLaunch, type AttemptRef, type LaunchInfo } from "../executor.js";
+import { attemptKey, LaunchError, type AttemptLaunch, type LaunchInfo } from "../executor.js";
 import { apiStatus, type ApiStatus } from "./api-status.js";
 import { buildAttemptPod } from "./attempt-pod.js";
+import { createSecret, deleteSecret, ownSecret } from "./attempt-secret.js";
 import type { KubeExecutorState } from "./executor-state.js";
-import { podBelongsTo, type KubeCluster } from "./kube/index.js";
+import type { KubeCluster } from "./kube/index.js";
 import { adoptExistingPod, recordPodLocation } from "./pod-adoption.js";
 import { killAttempt } from "./pod-kill.js";
 import { armStartTimers, evaluatePod, informerFor, onPodEvent } from "./pod-watch.js";
@@ -84,45 +84,6 @@ export async function launchPod(state: KubeExecutorState, launch: AttemptLaunch)
     if (cached) onPodEvent(state, cluster.name, namespace, "update", cached);
   }
   return { externalId: `${cluster.name}/${namespace}/${podName}` };
-}
-
-/** Creates the attempt's Secret; one left by an earlier start of the same attempt is replaced. */
-async function createSecret(cluster: KubeCluster, namespace: string, secret: V1Secret, attempt: AttemptRef): Promise<void> {
-  try {
-    await cluster.core.createNamespacedSecret({ namespace, body: secret });
-  } catch (error) {
-    const api = apiStatus(error);
-    if (api.code !== 409) throw error;
-    const name = secret.metadata?.name ?? "";
-    const existing = await cluster.core.readNamespacedSecret({ namespace, name });
-    if (!podBelongsTo(existing.metadata?.annotations, attempt)) throw new LaunchError(`Secret ${namespace}/${name} already exists and belongs to something else; delete it or rename the task`, { retryable: false });
-    // Left by an earlier start of this attempt; immutable, so it is replaced.
-    await cluster.core.deleteNamespacedSecret({ namespace, name });
-    await cluster.core.createNamespacedSecret({ namespace, body: secret });
-  }
-}
-
-/** Makes the pod the owner of its Secret, so the cluster deletes the Secret with the pod. */
-async function ownSecret(state: KubeExecutorState, cluster: KubeCluster, namespace: string, name: string, pod: V1Pod): Promise<void> {
-  const uid = pod.metadata?.uid;
-  if (!uid) return;
-  try {
-    await cluster.core.patchNamespacedSecret(
-      { namespace, name, body: { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name, uid }] } } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
-  } catch (error) {
-    state.log.warn({ secret: name, namespace, cluster: cluster.name, err: error }, `could not make pod ${name} the owner of its Secret; the Secret stays when the pod is deleted: ${apiStatus(error).message}`);
-  }
-}
-
-async function deleteSecret(state: KubeExecutorState, cluster: KubeCluster, namespace: string, name: string): Promise<void> {
-  try {
-    await cluster.core.deleteNamespacedSecret({ namespace, name });
-  } catch (error) {
-    const api = apiStatus(error);
-    if (api.code !== 404) state.log.warn({ secret: name, namespace, cluster: cluster.name, err: error }, `could not delete Secret ${name}: ${api.message}`);
-  }
 }
 
 /** A create the API server refused, as a LaunchError that says whether retrying can help. */

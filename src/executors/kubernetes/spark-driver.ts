@@ -3,20 +3,29 @@
  * returns once the driver pod exists (waitAppCompletion=false); the driver pod carries the name,
  * labels and annotations an attempt's pod would, so the watch, log, end and kill of this executor
  * follow it unchanged. Executors carry the attempt label and are deleted with the driver on kill.
+ * The task's environment is the one its pod would have: plain values as env conf, and values from
+ * Capstan's secret store in the attempt's own Secret (created before spark-submit runs and owned
+ * by the driver once it exists), referenced by key, so no secret is on spark-submit's command line.
  */
+import type { V1EnvVar } from "@kubernetes/client-node";
 import { spawn } from "node:child_process";
 import { appendFileSync, openSync, closeSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { reservedK8sConf, submitEnvironment, findSparkInstall, noSparkMessage, resolveSparkMaster, sparkK8sSubmit, driverPodTemplate } from "../../spark/index.js";
+import { reservedK8sConf, submitEnvironment, findSparkInstall, noSparkMessage, resolveSparkMaster, sparkK8sSubmit, driverPodTemplate, type SparkK8sSubmitOptions } from "../../spark/index.js";
 import { attemptKey, LaunchError, type AttemptLaunch, type LaunchInfo } from "../executor.js";
+import { apiStatus } from "./api-status.js";
+import { createSecret, deleteSecret, ownSecret } from "./attempt-secret.js";
 import type { KubeExecutorState } from "./executor-state.js";
 import { buildPod, namespaceProblem, parsePodOptions, PodBuildError, TASK_CONTAINER, type KubeCluster } from "./kube/index.js";
 import { recordPodLocation } from "./pod-adoption.js";
 import { deleteSparkPods, killAttempt } from "./pod-kill.js";
 import { armStartTimers, evaluatePod, informerFor, onPodEvent } from "./pod-watch.js";
-import { newTrackedPod } from "./tracked-pod.js";
+import { newTrackedPod, type TrackedPod } from "./tracked-pod.js";
 
 const INFORMER_START_WAIT_MS = 10_000;
+
+/** One variable of the driver's and executors' environment. */
+type SparkPodEnv = SparkK8sSubmitOptions["podEnv"][number];
 
 /** The Python interpreter whose venv holds pyspark (spark-submit runs here, not in the image). */
 export interface SparkSubmitHost {
@@ -66,8 +75,8 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     image,
     argv: ["spark-driver"],
     files: {},
-    env: {},
-    secretEnv: [],
+    env: launch.env,
+    secretEnv: launch.secretEnv ?? [],
     resources: launch.resources,
     options: parsed.options,
     template: undefined,
@@ -78,6 +87,8 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     throw error;
   }
   const podName = built.pod.metadata?.name ?? "";
+  const podEnv = sparkPodEnv(task.id, built.pod.spec?.containers.find((c) => c.name === TASK_CONTAINER)?.env ?? []);
+  const secret = built.secret;
   const templatePath = join(launch.attemptDir, "spark-driver-template.json");
   writeFileSync(templatePath, driverPodTemplate(TASK_CONTAINER));
   const submit = sparkK8sSubmit(spark, {
@@ -98,7 +109,7 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     appName: task.id,
     args: task.args,
     baseDir: launch.baseDir,
-    taskEnv: task.env,
+    podEnv,
   });
 
   const tracked = newTrackedPod({
@@ -123,15 +134,27 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
   state.pods.add(tracked);
   const informer = informerFor(state, cluster, namespace);
   await Promise.race([informer.start(), new Promise((done) => setTimeout(done, INFORMER_START_WAIT_MS).unref())]);
+  if (secret) {
+    try {
+      await createSecret(cluster, namespace, secret, tracked.ref);
+    } catch (error) {
+      state.pods.remove(tracked);
+      if (error instanceof LaunchError) throw error;
+      const api = apiStatus(error);
+      throw new LaunchError(`task ${task.id}: creating Secret ${namespace}/${podName} (the task's secrets) on cluster ${cluster.name} failed${api.code !== undefined ? ` (HTTP ${api.code})` : ""}: ${api.message}`, { retryable: api.code === undefined || api.code >= 500 || api.code === 429, cause: error });
+    }
+  }
   const exit = await runSubmit(submit.argv, submit.env, launch.logPath, built.settings.startupTimeoutMs);
   tracked.submitting = false;
   if (exit !== 0) {
     state.pods.remove(tracked);
     // A driver created before spark-submit failed is not left running.
     await deleteSparkPods(state, cluster, namespace, podName, built.settings.terminationGraceSeconds);
+    if (secret) await deleteSecret(state, cluster, namespace, podName);
     throw new LaunchError(`task ${task.id}: spark-submit to cluster ${cluster.name} (${cluster.server}) ${exit === null ? "did not finish in startup_timeout" : `exited with code ${exit}`}; its output is in the task's log`, { retryable: true });
   }
   tracked.created = true;
+  if (secret) await ownSecretByDriver(state, tracked, informer.get(podName)?.metadata?.uid);
   // A restarted scheduler that rebuilds the log from the API server keeps spark-submit's output.
   tracked.logStart = statSync(launch.logPath).size;
   recordPodLocation(launch.attemptDir, { cluster: cluster.name, namespace, pod: podName, logStart: tracked.logStart });
@@ -143,6 +166,35 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     if (cached) onPodEvent(state, cluster.name, namespace, "update", cached);
   }
   return { externalId: `${cluster.name}/${namespace}/${podName}` };
+}
+
+/**
+ * The driver's and executors' environment from the container env an attempt pod would have: values,
+ * and keys of Secrets (the attempt's own, or the task's `kubernetes.secret_env`). What Spark's conf
+ * cannot pass (a ConfigMap key, an optional Secret key) fails the launch naming the variable.
+ */
+function sparkPodEnv(taskId: string, env: readonly V1EnvVar[]): SparkPodEnv[] {
+  return env.map((variable) => {
+    const ref = variable.valueFrom?.secretKeyRef;
+    if (variable.valueFrom === undefined) return { name: variable.name, value: variable.value ?? "" };
+    if (ref !== undefined && ref.name !== undefined && ref.optional !== true && Object.keys(variable.valueFrom).length === 1) {
+      return { name: variable.name, secretKeyRef: { name: ref.name, key: ref.key } };
+    }
+    throw new LaunchError(`task ${taskId}: environment variable ${variable.name}: a spark task with master k8s passes plain values and required Secret keys to the driver and executors; a ConfigMap key or an optional Secret key (kubernetes.secret_env) cannot be passed (docs/spark.md)`, { retryable: false });
+  });
+}
+
+/** Makes the driver pod the owner of the attempt's Secret, so the cluster deletes it with the driver. */
+async function ownSecretByDriver(state: KubeExecutorState, tracked: TrackedPod, cachedUid: string | undefined): Promise<void> {
+  let uid = tracked.uid ?? cachedUid;
+  if (uid === undefined) {
+    try {
+      uid = (await tracked.cluster.core.readNamespacedPod({ namespace: tracked.namespace, name: tracked.podName })).metadata?.uid;
+    } catch (error) {
+      state.log.warn({ pod: tracked.podName, namespace: tracked.namespace, cluster: tracked.cluster.name, err: error }, `could not read driver pod ${tracked.podName} to make it the owner of its Secret: ${apiStatus(error).message}`);
+    }
+  }
+  if (uid !== undefined) await ownSecret(state, tracked.cluster, tracked.namespace, tracked.podName, { metadata: { uid } });
 }
 
 /** Runs spark-submit with its output in the task's log; its exit code, or null when it ran past the limit. */
