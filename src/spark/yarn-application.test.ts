@@ -56,6 +56,19 @@ describe("a spark task's YARN application", () => {
     expect(seen.filter((s) => s.startsWith("PUT"))).toEqual([]);
   });
 
+  it("waits a moment for an id the ResourceManager does not know yet (logged before its submission), and leaves it when it never comes", async () => {
+    let gets = 0;
+    const url = await resourceManager((request) => {
+      if (request.method === "PUT") return { status: 202, body: { state: "ACCEPTED" } };
+      gets++;
+      return gets < 3 ? { status: 404, body: { RemoteException: { message: "app not found" } } } : { status: 200, body: { state: gets < 4 ? "ACCEPTED" : "KILLED" } };
+    });
+    expect(await killYarnApplication({ resourceManagerUrl: url }, "application_1_1", { pollMs: 10 })).toEqual({ applicationId: "application_1_1", state: "KILLED", killed: true });
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    const never = await resourceManager(() => ({ status: 404 }));
+    expect(await killYarnApplication({ resourceManagerUrl: never }, "application_1_1", { pollMs: 100 })).toEqual({ applicationId: "application_1_1", state: "NOT_SUBMITTED", killed: false });
+  });
+
   it("says what went wrong: a refusal, a standby's redirect, no answer, an answer without a state, a crafted id", async () => {
     const refusing = await resourceManager((request) =>
       request.method === "PUT" ? { status: 403, body: { RemoteException: { message: "User bob does not have privilege to see this application" } } } : { status: 200, body: { state: "ACCEPTED" } },

@@ -24,6 +24,10 @@ const APPLICATION_ID = /^application_\d{1,20}_\d{1,10}$/;
 const SUBMITTED = /\bSubmit(?:ting|ted) application (application_\d{1,20}_\d{1,10})\b/;
 /** How much of the log's start is searched for the id. */
 const HEAD_BYTES = 512 * 1024;
+/** What readState says of an id the ResourceManager does not know (404). */
+const UNKNOWN = "UNKNOWN";
+/** How long an unknown id is given to arrive (its submission was under way). */
+const UNKNOWN_WAIT_MS = 5_000;
 /** States after which YARN runs nothing more of the application. */
 const FINAL_STATES = new Set(["FINISHED", "FAILED", "KILLED"]);
 
@@ -70,7 +74,7 @@ export interface YarnKillOptions {
 /** What a kill found: the state the application was in, and whether Capstan killed it. */
 export interface YarnKillResult {
   applicationId: string;
-  /** The application's final state (KILLED when Capstan killed it). */
+  /** The application's final state (KILLED when Capstan killed it); NOT_SUBMITTED when the ResourceManager never knew it. */
   state: string;
   /** Whether it was still queued or running, so Capstan asked YARN to kill it. */
   killed: boolean;
@@ -84,7 +88,15 @@ export async function killYarnApplication(target: YarnTarget, applicationId: str
   if (!APPLICATION_ID.test(applicationId)) throw new Error(`${JSON.stringify(applicationId)} is not a YARN application id`);
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   const url = stateUrl(target, applicationId);
-  const before = await readState(url, deadline);
+  // spark-submit logs the id before it submits: killed in between, the application may reach the
+  // ResourceManager a moment later, or never.
+  let before = await readState(url, deadline);
+  const unknownUntil = Math.min(deadline, Date.now() + UNKNOWN_WAIT_MS);
+  while (before === UNKNOWN && Date.now() + (options.pollMs ?? 250) < unknownUntil) {
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+    before = await readState(url, deadline);
+  }
+  if (before === UNKNOWN) return { applicationId, state: "NOT_SUBMITTED", killed: false };
   if (FINAL_STATES.has(before)) return { applicationId, state: before, killed: false };
   const answer = await request(url, deadline, { method: "PUT", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify({ state: "KILLED" }) });
   if (answer.status !== 200 && answer.status !== 202) throw new Error(`the ResourceManager refused to kill ${applicationId}: HTTP ${answer.status}${detail(answer.text)}`);
@@ -104,6 +116,7 @@ function stateUrl(target: YarnTarget, applicationId: string): string {
 
 async function readState(url: string, deadline: number): Promise<string> {
   const answer = await request(url, deadline, { method: "GET", headers: { accept: "application/json" } });
+  if (answer.status === 404) return UNKNOWN;
   if (answer.status !== 200) throw new Error(`the ResourceManager answered HTTP ${answer.status} for the application's state${detail(answer.text)}`);
   let state: unknown;
   try {

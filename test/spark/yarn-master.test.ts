@@ -7,12 +7,20 @@
  * here, not a job that runs to its end on YARN.
  *
  * Without Capstan's kill, both applications would stay ACCEPTED after spark-submit is gone (a
- * cluster-mode application outlives spark-submit by design); the cases check YARN's own state.
+ * cluster-mode application outlives spark-submit by design); the cases check YARN's own state. The
+ * client-mode case restarts the platform before its cancel, so the kill goes through what the
+ * platform kept beside the attempt's folder, not through memory.
  */
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import { ConnectionService } from "../../src/connections/index.js";
 import { pidsWithToken } from "../../src/executors/local/process-info.js";
+import { taskDetail } from "../../src/operations/index.js";
+import { platformContext } from "../../src/operations/platform-context.js";
+import { Platform } from "../../src/wiring/index.js";
 import { startHadoopTestenv, type HadoopTestenv } from "../support/hadoop-testenv.js";
-import { openServer, type ServerHarness, type TestUser } from "../server/support/server-harness.js";
+import { openHarness, type Harness } from "../support/platform-harness.js";
 
 const TIMEOUT = 180_000;
 
@@ -36,44 +44,49 @@ ${extra}
 `;
 
 let hadoop: HadoopTestenv;
-let s: ServerHarness;
-let editor: TestUser;
+let h: Harness;
+/** The platform after the client-mode case's restart (closed in afterAll). */
+let reopened: Platform | undefined;
+const platform = (): Platform => reopened ?? h.platform;
+const runs: Record<string, string> = {};
 
-interface TaskAnswer {
-  state: string;
-  yarn_application?: { id: string; url: string };
-  attempts: { reason: string | null }[];
-}
-
-async function appState(id: string): Promise<string> {
+async function appState(id: string): Promise<string | undefined> {
   const answer = await fetch(`${hadoop.resourceManagerWeb ?? ""}/ws/v1/cluster/apps/${id}/state`);
-  return ((await answer.json()) as { state: string }).state;
+  return answer.status === 404 ? undefined : ((await answer.json()) as { state: string }).state;
 }
 
-/** The task's YARN application once spark-submit logged it. */
-async function waitForApplication(runId: string): Promise<{ id: string; url: string }> {
-  const deadline = Date.now() + 120_000;
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const task = await s.call<TaskAnswer>("GET", `/api/runs/${runId}/tasks/job`, { token: editor.token });
-    if (task.body.yarn_application) return task.body.yarn_application;
-    if (!["queued", "running", "scheduled"].includes(task.body.state)) throw new Error(`the task ended (${task.body.state}) before spark-submit logged an application: ${JSON.stringify(task.body.attempts)}`);
-    if (Date.now() > deadline) throw new Error("spark-submit logged no application id within 120 s");
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function waitForAttemptEnd(runId: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while ((await s.platform.store.attempts.listByTask({ runId, taskId: "job" })).some((a) => a.endedAt === null)) {
-    if (Date.now() > deadline) throw new Error(`the attempt of run ${runId} did not end within 60 s`);
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
+/** The task's YARN application once spark-submit logged it, as the task's detail (and page) shows it. */
+async function waitForApplication(runId: string): Promise<{ id: string; url: string }> {
+  return eventually("spark-submit logged an application id", async () => {
+    const detail = await taskDetail(platformContext(platform()), runId, "job");
+    if (detail.yarn_application) return detail.yarn_application;
+    if (!["none", "scheduled", "queued", "running"].includes(detail.state)) throw new Error(`the task ended (${detail.state}) before spark-submit logged an application: ${JSON.stringify(detail.attempts)}`);
+    return undefined;
+  });
+}
+
+/** The attempt's end (the run is cancelled at once; its attempt ends once spark-submit is gone and YARN has answered). */
+async function attemptEnd(runId: string): Promise<{ reason: string | null; token: string }> {
+  return eventually("the attempt ended", async () => {
+    const attempt = await platform().store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
+    return attempt !== undefined && attempt.endedAt !== null ? attempt : undefined;
+  }, 60_000);
+}
+
 beforeAll(async () => {
-  [hadoop, s] = await Promise.all([
+  [hadoop, h] = await Promise.all([
     startHadoopTestenv({ yarn: true }),
-    openServer({
+    openHarness({
       pipelines: {
         "job.py": JOB,
         "client.yaml": pipeline("yarn-client", ""),
@@ -82,68 +95,65 @@ beforeAll(async () => {
       },
     }),
   ]);
-  editor = await s.user("eve", { "team-a": "editor" });
-  const lake = { url: hadoop.webhdfsUrl, user: "analyst", default_fs: hadoop.defaultFs, resource_manager: hadoop.resourceManagerRpc, resource_manager_url: hadoop.resourceManagerWeb };
-  expect((await s.call("PUT", "/api/connections/team-a/lake", { token: editor.token, body: { kind: "webhdfs", settings: lake } })).status).toBe(200);
-  const rpcOnly = { url: hadoop.webhdfsUrl, resource_manager: hadoop.resourceManagerRpc };
-  expect((await s.call("PUT", "/api/connections/team-a/lake-rpc-only", { token: editor.token, body: { kind: "webhdfs", settings: rpcOnly } })).status).toBe(200);
+  const connections = new ConnectionService(h.platform.store, h.platform.secrets);
+  const rpc = { url: hadoop.webhdfsUrl, default_fs: hadoop.defaultFs, resource_manager: hadoop.resourceManagerRpc ?? "" };
+  await connections.set("team-a", "lake", { kind: "webhdfs", settings: { ...rpc, user: "analyst", resource_manager_url: hadoop.resourceManagerWeb ?? "" } });
+  await connections.set("team-a", "lake-rpc-only", { kind: "webhdfs", settings: rpc });
+  // Both submissions start at once, so the file pays for the two spark-submit JVMs side by side.
+  for (const id of ["yarn-client", "yarn-cluster", "yarn-no-rest"]) runs[id] = (await h.platform.scheduler.trigger(id)).id;
 }, TIMEOUT);
 
 afterAll(async () => {
   // Whatever a failed case left, no spark-submit of this file runs on.
-  for (const run of await s.platform.store.runs.list({})) {
-    for (const attempt of await s.platform.store.attempts.listByTask({ runId: run.id, taskId: "job" })) {
-      for (const pid of await pidsWithToken(attempt.token)) process.kill(pid, "SIGKILL");
-    }
+  for (const runId of Object.values(runs)) {
+    const attempt = await platform().store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
+    for (const pid of attempt ? await pidsWithToken(attempt.token) : []) process.kill(pid, "SIGKILL");
   }
-  await Promise.all([hadoop?.close(), s?.close()]);
+  await Promise.all([hadoop?.close(), reopened ? reopened.close() : h?.close()]);
 });
 
 describe("spark tasks with master yarn", () => {
-  it("show the application, and cancel kills it on YARN as well as spark-submit (client mode)", { timeout: TIMEOUT }, async () => {
-    // Both runs start at once, so the file pays for the two spark-submit JVMs side by side.
-    const client = await s.call<{ id: string }>("POST", "/api/pipelines/yarn-client/runs", { token: editor.token, body: {} });
-    const cluster = await s.call<{ id: string }>("POST", "/api/pipelines/yarn-cluster/runs", { token: editor.token, body: {} });
-    expect([client.status, cluster.status]).toEqual([201, 201]);
-    clusterRun = cluster.body.id;
-
-    const app = await waitForApplication(client.body.id);
-    expect(app.id).toMatch(/^application_\d+_\d+$/);
-    expect(app.url).toBe(`${hadoop.resourceManagerWeb ?? ""}/cluster/app/${app.id}`);
-    expect(await appState(app.id)).toBe("ACCEPTED");
-    const attempt = (await s.platform.store.attempts.listByTask({ runId: client.body.id, taskId: "job" }))[0];
-
-    expect((await s.call("POST", `/api/runs/${client.body.id}/cancel`, { token: editor.token })).status).toBe(200);
-    const ended = await s.waitForRun(client.body.id, 60_000);
-    expect(ended.state).toBe("cancelled");
-    // The run is cancelled at once; its attempt ends once spark-submit is gone and YARN has answered.
-    await waitForAttemptEnd(client.body.id);
+  it("kills a cluster-mode application when the task times out", { timeout: TIMEOUT }, async () => {
+    const runId = runs["yarn-cluster"] ?? "";
+    const app = await waitForApplication(runId);
+    // The id is logged before the submission: the ResourceManager may not know it for a moment.
+    await eventually("YARN accepted the application", async () => ((await appState(app.id)) === "ACCEPTED" ? true : undefined), 30_000);
+    const end = await attemptEnd(runId);
+    expect(end.reason).toMatch(/^timed out after 25s; /);
+    expect(end.reason).toContain(`YARN application ${app.id} killed`);
     expect(await appState(app.id)).toBe("KILLED");
-    const task = await s.call<TaskAnswer>("GET", `/api/runs/${client.body.id}/tasks/job`, { token: editor.token });
-    expect(task.body.attempts[0]?.reason).toContain(`YARN application ${app.id} killed`);
-    // The application id stays on the task after its end.
-    expect(task.body.yarn_application?.id).toBe(app.id);
-    expect(await pidsWithToken(attempt?.token ?? "")).toEqual([]);
+    expect((await platform().store.tasks.get({ runId, taskId: "job" }))?.state).toBe("failed");
   });
 
-  it("kills a cluster-mode application when the task times out", { timeout: TIMEOUT }, async () => {
-    const app = await waitForApplication(clusterRun);
-    const ended = await s.waitForRun(clusterRun, 90_000);
-    expect(ended.state).toBe("failed");
-    await waitForAttemptEnd(clusterRun);
+  it("show the application, and cancel after a restart kills it on YARN as well as spark-submit (client mode)", { timeout: TIMEOUT }, async () => {
+    const runId = runs["yarn-client"] ?? "";
+    const app = await waitForApplication(runId);
+    expect(app.id).toMatch(/^application_\d+_\d+$/);
+    expect(app.url).toBe(`${hadoop.resourceManagerWeb ?? ""}/cluster/app/${app.id}`);
+    await eventually("YARN accepted the application", async () => ((await appState(app.id)) === "ACCEPTED" ? true : undefined), 30_000);
+    const token = (await h.platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 }))?.token ?? "";
+
+    // The platform stops (spark-submit waits on) and a new one adopts the attempt, then cancels it.
+    await h.close();
+    const config = loadConfig({ home: h.home, pipelines: [h.pipelinesDir] }, {}, h.dir);
+    config.killGraceMs = 2000;
+    reopened = await Platform.open({ config, logger: pino({ level: process.env.CAPSTAN_TEST_LOG ?? "silent" }) });
+    await reopened.start();
+    expect((await reopened.store.attempts.get({ runId, taskId: "job", tryNumber: 1 }))?.state).toBe("running");
+    expect(await appState(app.id)).toBe("ACCEPTED");
+
+    await reopened.scheduler.cancel(runId);
+    const end = await attemptEnd(runId);
+    expect(end.reason).toContain(`YARN application ${app.id} killed`);
     expect(await appState(app.id)).toBe("KILLED");
-    const task = await s.call<TaskAnswer>("GET", `/api/runs/${clusterRun}/tasks/job`, { token: editor.token });
-    expect(task.body.attempts[0]?.reason).toMatch(/time/);
-    expect(task.body.attempts[0]?.reason).toContain(`YARN application ${app.id} killed`);
+    expect((await reopened.store.tasks.get({ runId, taskId: "job" }))?.state).toBe("cancelled");
+    // The application id stays on the task after its end.
+    expect((await taskDetail(platformContext(reopened), runId, "job")).yarn_application?.id).toBe(app.id);
+    await eventually("no process of the attempt is left", async () => ((await pidsWithToken(token)).length === 0 ? true : undefined), 30_000);
   });
 
   it("refuses master yarn when the connection names no ResourceManager REST API, saying which fields it needs", { timeout: TIMEOUT }, async () => {
-    const run = await s.call<{ id: string }>("POST", "/api/pipelines/yarn-no-rest/runs", { token: editor.token, body: {} });
-    const ended = await s.waitForRun(run.body.id, 60_000);
-    expect(ended.state).toBe("failed");
-    const task = await s.call<TaskAnswer>("GET", `/api/runs/${run.body.id}/tasks/job`, { token: editor.token });
-    expect(task.body.attempts.at(-1)?.reason).toMatch(/task job: master yarn needs a webhdfs connection with resource_manager .* and resource_manager_url/);
+    const end = await attemptEnd(runs["yarn-no-rest"] ?? "");
+    expect(end.reason).toMatch(/task job: master yarn needs a webhdfs connection with resource_manager .* and resource_manager_url/);
   });
 });
-
-let clusterRun = "";
