@@ -1,6 +1,6 @@
 /** Task instances: one with its attempts, clear (with or without downstream), mark, outputs, and reading a try's log. */
 import { readLogChunk } from "../logs/index.js";
-import { readSparkUiUrl, readYarnApplicationId, readYarnTarget, yarnApplicationUrl } from "../spark/index.js";
+import { readSparkUiUrl, readYarnApplicationId, readYarnTarget, yarnApplicationUrl, yarnTrackingUrl } from "../spark/index.js";
 import { attemptView, taskView, type LogChunk, type TaskDetail, type TaskView } from "./views.js";
 import { NotFoundError } from "../scheduler/index.js";
 import { ACTIVE_ATTEMPT_STATES, type Attempt, type TaskInstance } from "../store/index.js";
@@ -49,7 +49,7 @@ export async function taskDetail(ctx: OperationsContext, runId: string, taskId: 
     max_tries: ti.maxTries,
     has_notebook: typeof ti.outputs?.notebook === "string",
     ...(sparkUi !== undefined ? { spark_ui_url: sparkUi } : {}),
-    ...(yarn !== null && yarnId !== undefined ? { yarn_application: { id: yarnId, url: yarnApplicationUrl(yarn, yarnId) } } : {}),
+    ...(yarn !== null && yarnId !== undefined ? { yarn_application: { id: yarnId, url: yarnApplicationUrl(yarn, yarnId), spark_ui_url: yarnTrackingUrl(yarn, yarnId) } } : {}),
     attempts,
   };
 }

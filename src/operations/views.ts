@@ -145,7 +145,11 @@ export const TaskDetailSchema = TaskViewSchema.extend({
   has_notebook: z.boolean(),
   spark_ui_url: z.string().optional().describe("The Spark UI of a running spark task with a local master, read from its driver log"),
   yarn_application: z
-    .object({ id: z.string().describe("application_…, as spark-submit logged it"), url: z.string().describe("Its page on the ResourceManager of the task's webhdfs connection") })
+    .object({
+      id: z.string().describe("application_…, as spark-submit logged it"),
+      url: z.string().describe("Its page on the ResourceManager of the task's webhdfs connection"),
+      spark_ui_url: z.string().describe("Its tracking URL through the ResourceManager's proxy: the running Spark UI, then the history server's page where the cluster has one"),
+    })
     .optional()
     .describe("The YARN application of the current try of a spark task with master yarn"),
   attempts: z.array(AttemptViewSchema),

@@ -59,6 +59,15 @@ export function yarnApplicationUrl(target: YarnTarget, applicationId: string): s
   return `${target.resourceManagerUrl.replace(/\/+$/, "")}/cluster/app/${applicationId}`;
 }
 
+/**
+ * The application's tracking URL through the ResourceManager's web proxy: the running driver's
+ * Spark UI, and once it ended, the Spark history server's page when the cluster names one
+ * (spark.yarn.historyServer.address).
+ */
+export function yarnTrackingUrl(target: YarnTarget, applicationId: string): string {
+  return `${target.resourceManagerUrl.replace(/\/+$/, "")}/proxy/${applicationId}/`;
+}
+
 /** The application tag Capstan adds to a task's submission (YARN keeps tags lowercase). */
 export function yarnAttemptTag(token: string): string {
   return `capstan-attempt-${token.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`;

@@ -66,7 +66,7 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
 }
 
 /** The task's YARN application once spark-submit logged it, as the task's detail (and page) shows it. */
-async function waitForApplication(runId: string): Promise<{ id: string; url: string }> {
+async function waitForApplication(runId: string): Promise<{ id: string; url: string; spark_ui_url: string }> {
   return eventually("spark-submit logged an application id", async () => {
     const detail = await taskDetail(platformContext(platform()), runId, "job");
     if (detail.yarn_application) return detail.yarn_application;
@@ -130,6 +130,7 @@ describe("spark tasks with master yarn", () => {
     const app = await waitForApplication(runId);
     expect(app.id).toMatch(/^application_\d+_\d+$/);
     expect(app.url).toBe(`${hadoop.resourceManagerWeb ?? ""}/cluster/app/${app.id}`);
+    expect(app.spark_ui_url).toBe(`${hadoop.resourceManagerWeb ?? ""}/proxy/${app.id}/`);
     await eventually("YARN accepted the application", async () => ((await appState(app.id)) === "ACCEPTED" ? true : undefined), 30_000);
     const token = (await h.platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 }))?.token ?? "";
 

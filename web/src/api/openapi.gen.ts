@@ -8638,6 +8638,8 @@ export type components = {
             yarn_application?: {
                 /** @description application_…, as spark-submit logged it */
                 id: string;
+                /** @description Its tracking URL through the ResourceManager's proxy: the running Spark UI, then the history server's page where the cluster has one */
+                spark_ui_url: string;
                 /** @description Its page on the ResourceManager of the task's webhdfs connection */
                 url: string;
             };

@@ -84,6 +84,10 @@ export function TaskPage() {
             <a href={t.yarn_application.url} target="_blank" rel="noopener noreferrer" data-testid="yarn-application">
               YARN {t.yarn_application.id}
             </a>
+            {" · "}
+            <a href={t.yarn_application.spark_ui_url} target="_blank" rel="noopener noreferrer" data-testid="yarn-spark-ui">
+              Spark UI
+            </a>
           </>
         )}
         {t.spark_ui_url && (
