@@ -189,8 +189,8 @@ for (const target of targets) {
       const bob = await world.user("bob", { ml: "editor" });
       const a = await world.service.create(ann, { name: "lab" });
       const b = await world.service.create(bob, { name: "lab" });
-      await world.service.start(ann, a.id);
-      await world.service.start(bob, b.id);
+      // Two sandboxes of their own, started side by side (each mostly waits for its JupyterLab).
+      await Promise.all([world.service.start(ann, a.id), world.service.start(bob, b.id)]);
       const ta = (await world.service.target(a.id))!;
       const tb = (await world.service.target(b.id))!;
       const put = await fetch(new URL("api/contents/shared/data/hello.txt", ta.upstream), {
@@ -208,8 +208,7 @@ for (const target of targets) {
       const ann = await world.user("ann", { ml: "editor" });
       const idle = await world.service.create(ann, { name: "idle" });
       const used = await world.service.create(ann, { name: "used" });
-      await world.service.start(ann, idle.id);
-      await world.service.start(ann, used.id);
+      await Promise.all([world.service.start(ann, idle.id), world.service.start(ann, used.id)]);
       if (target.runtime) writeFileSync(join(target.home(world, idle.id), "work.py"), "x = 1\n");
       const culler = new IdleCuller(world.service);
       for (let i = 0; i < 5; i++) {
