@@ -23,6 +23,15 @@ describe("a Spark driver's log", () => {
     expect(driverFailureLine("INFO all good\n")).toBeUndefined();
   });
 
+  it("cuts a long exception line between words, so a secret it holds is never kept in part (masking matches whole values)", () => {
+    const secret = "s3cr3t-".repeat(20);
+    const line = driverFailureLine(`ValueError: ${"x ".repeat(220)}password=${secret} and more\n`) ?? "";
+    expect(line.length).toBeLessThanOrEqual(502);
+    expect(line.endsWith(" …")).toBe(true);
+    expect(line).not.toContain("s3cr3t");
+    expect(line).not.toContain("password=");
+  });
+
   it("gives the UI's URL from Spark 4's lines and from the older one", () => {
     expect(sparkUiUrl("INFO JettyUtils: Start Jetty 127.0.0.1:0 for SparkUI\nINFO Utils: Successfully started service 'SparkUI' on port 42669.\n")).toBe("http://127.0.0.1:42669");
     expect(sparkUiUrl("INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at http://localhost:4040\n")).toBe("http://localhost:4040");

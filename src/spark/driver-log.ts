@@ -20,7 +20,9 @@ function shortException(line: string): string | undefined {
   if (!match) return undefined;
   const message = (match[2] ?? "").trim();
   const text = message === "" ? (match[1] ?? "") : `${match[1] ?? ""}: ${message}`;
-  return text.length > MAX_LINE ? `${text.slice(0, MAX_LINE)}…` : text;
+  // Secret values are masked when a reason is shown, by matching them whole: a cut through the middle
+  // of a word would leave a secret's first part unmasked, so the word the cut falls in is dropped.
+  return text.length > MAX_LINE ? `${text.slice(0, MAX_LINE + 1).replace(/\S*$/, "").trimEnd()} …` : text;
 }
 
 /**
