@@ -26,8 +26,9 @@ import {
 } from "./executor/kube-harness.js";
 
 const TIMEOUT_MS = 180_000;
-const sparkTask = (behaviour: Parameters<typeof behaviourYaml>[0]) =>
-  `{ spark: { application: "local:///opt/jobs/job.py", master: k8s, conf: { spark.executor.instances: "1" } }, args: ["--day", "1"], image: ${TEST_IMAGE}, kubernetes: ${behaviourYaml(behaviour)} }`;
+const sparkTask = (behaviour: Parameters<typeof behaviourYaml>[0], more = "") =>
+  `{ spark: { application: "local:///opt/jobs/job.py", master: k8s, conf: { spark.executor.instances: "1" } }, args: ["--day", "1"], image: ${TEST_IMAGE}, kubernetes: ${behaviourYaml(behaviour)}${more} }`;
+const SECRET_VALUE = "s3cret-spark-value-7";
 
 let p: KubePipeline;
 let h: Harness;
@@ -36,7 +37,7 @@ beforeAll(async () => {
     [
       `  ok: ${sparkTask({ outcome: "complete", runDurationMs: 300 })}`,
       `  bad: ${sparkTask({ outcome: "fail", exitCode: 1, runDurationMs: 300 })}`,
-      `  slow: ${sparkTask({ outcome: "running" })}`,
+      `  slow: ${sparkTask({ outcome: "running" }, ", env: { MODE: fast-mode-42 }, secrets: { DB_PASSWORD: warehouse/password }")}`,
       `  elsewhere: { spark: { application: "local:///opt/jobs/job.py", master: k8s, conf: { spark.kubernetes.namespace: kube-system } }, image: ${TEST_IMAGE} }`,
     ].join("\n") + "\n",
     // Three spark-submits start at once: on a loaded machine their JVMs need more than a minute.
@@ -75,8 +76,18 @@ async function createExecutorPod(core: ReturnType<typeof coreApi>, namespace: st
   return name;
 }
 
+/** The command lines of this machine's processes that hold `text` (spark-submit's, while it runs). */
+async function commandLinesWith(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
+    const line = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (line.includes(text)) found.push(line.replaceAll("\0", " "));
+  }
+  return found;
+}
+
 describe("spark tasks with master k8s", () => {
-  it("submit the driver, follow it to its end, store its log and end with its phase; cancel deletes the driver and its executors", { timeout: TIMEOUT_MS }, async () => {
+  it("submit the driver with the task's env and secrets (secrets only as Secret keys, never on a command line), follow it to its end, store its log and end with its phase; cancel deletes the driver and its executors", { timeout: TIMEOUT_MS }, async () => {
     expect(p.errors).toEqual([]);
     const core = coreApi(p.env);
     const namespace = p.env.contexts.cpu.namespace;
@@ -84,14 +95,48 @@ describe("spark tasks with master k8s", () => {
     const pods = { ok: attemptPod(p.pipelineId, run.id, "ok"), bad: attemptPod(p.pipelineId, run.id, "bad"), slow: attemptPod(p.pipelineId, run.id, "slow") };
     await setPodLog(p.env, { namespace, pod: pods.ok, text: "rows: 1000\n" });
     await setPodLog(p.env, { namespace, pod: pods.bad, text: "Traceback (most recent call last):\n  File \"/opt/jobs/job.py\", line 3\nValueError: no input for day 1\n" });
+    await h.platform.secrets.set("default", "warehouse", { password: SECRET_VALUE });
     await h.platform.start();
 
+    // spark-submit's command lines, read from the process list while they run: slow's plain env
+    // value is there (so the scan saw it), its secret is not.
+    const seen = { plain: 0, secret: [] as string[] };
+    let driverUp = false;
+    const scanning = (async () => {
+      while (!driverUp) {
+        if ((await commandLinesWith("spark.kubernetes.driverEnv.MODE=fast-mode-42")).length > 0) seen.plain += 1;
+        seen.secret.push(...(await commandLinesWith(SECRET_VALUE)));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
     // The driver spark-submit made: the attempt's name, Capstan's labels and annotations, Spark's role, the task's image.
-    const driver = await runningPod(core, namespace, pods.slow);
+    const driver = await runningPod(core, namespace, pods.slow).finally(() => (driverUp = true));
+    await scanning;
+    expect(seen.plain).toBeGreaterThan(0);
+    expect(seen.secret).toEqual([]);
     expect(driver.metadata?.labels).toMatchObject({ "spark-role": "driver", "capstan.dev/attempt": pods.slow, "capstan.dev/run": run.id, "capstan.dev/managed-by": "capstan" });
     expect(driver.metadata?.annotations).toMatchObject({ "capstan.dev/run-id": run.id, "capstan.dev/task-id": "slow", "capstan.dev/try": "1" });
     expect(driver.spec?.containers[0]).toMatchObject({ name: "task", image: TEST_IMAGE });
     expect(driver.spec?.containers[0]?.args).toContain("local:///opt/jobs/job.py");
+    // The task's env and secrets: the plain value in the driver's env, the secret only as a key of
+    // the attempt's Secret (owned by the driver), in the stored spec and in what the executors get.
+    const driverEnv = driver.spec?.containers[0]?.env ?? [];
+    expect(driverEnv.find((e) => e.name === "MODE")?.value).toBe("fast-mode-42");
+    expect(driverEnv.find((e) => e.name === "DB_PASSWORD")?.valueFrom).toEqual({ secretKeyRef: { name: pods.slow, key: "DB_PASSWORD" } });
+    expect(JSON.stringify(driver)).not.toContain(SECRET_VALUE);
+    // The driver takes the Secret over once spark-submit has exited (the driver may run before that);
+    // by then spark-submit has also stored the executors' conf beside the driver.
+    const secret = await eventually("the driver owns the attempt's Secret", async () => {
+      const read = await core.readNamespacedSecret({ namespace, name: pods.slow });
+      return (read.metadata?.ownerReferences ?? []).length > 0 ? read : undefined;
+    }, 60_000);
+    expect(Buffer.from(secret.data?.DB_PASSWORD ?? "", "base64").toString("utf8")).toBe(SECRET_VALUE);
+    expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ apiVersion: "v1", kind: "Pod", name: pods.slow, uid: driver.metadata?.uid })]);
+    const configMaps = (await core.listNamespacedConfigMap({ namespace })).items.filter((c) => (c.metadata?.ownerReferences ?? []).some((o) => o.name === pods.slow));
+    const executorConf = configMaps.map((c) => Object.values(c.data ?? {}).join("\n")).join("\n").replaceAll("\\:", ":");
+    expect(executorConf).toContain(`spark.kubernetes.executor.secretKeyRef.DB_PASSWORD=${pods.slow}:DB_PASSWORD`);
+    expect(executorConf).toContain("spark.executorEnv.MODE=fast-mode-42");
+    expect(executorConf).not.toContain(SECRET_VALUE);
 
     // An executor as the driver would create it: the attempt label, owned by the driver.
     const executor = await createExecutorPod(core, namespace, { name: pods.slow, uid: driver.metadata?.uid ?? "" });
@@ -112,6 +157,7 @@ describe("spark tasks with master k8s", () => {
     expect(badReason).toMatch(/exit code 1.*: ValueError: no input for day 1$/);
     expect(await logOf(run.id, "bad")).toContain("ValueError: no input for day 1");
     expect(await readPod(core, namespace, pods.ok)).toBeUndefined();
+    expect(await logOf(run.id, "slow")).not.toContain(SECRET_VALUE);
     // A task cannot send its driver past its cluster's namespace or credentials.
     expect(await stateOf(run.id, "elsewhere")).toBe("failed");
     expect((await h.platform.store.tasks.get({ runId: run.id, taskId: "elsewhere" }))?.reason).toMatch(/spark\.conf\.spark\.kubernetes\.namespace cannot be set with master k8s/);
@@ -174,70 +220,5 @@ describe("spark drivers after a scheduler restart", () => {
       return attempt && attempt.state !== "running" && attempt.state !== "launching" ? attempt : undefined;
     }, 60_000);
     expect(killed.reason).toMatch(/cancelled/);
-  });
-});
-
-/** The command lines of this machine's processes that hold `text` (spark-submit's, while it runs). */
-async function commandLinesWith(text: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of (await readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
-    const line = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (line.includes(text)) found.push(line.replaceAll("\0", " "));
-  }
-  return found;
-}
-
-describe("the task's environment and secrets on the driver and executors", () => {
-  let q: KubePipeline | undefined;
-  afterAll(async () => {
-    await q?.h.close();
-  });
-
-  it("plain env as driver and executor env, secrets only through the attempt's Secret: never on spark-submit's command line or in a pod spec", { timeout: TIMEOUT_MS }, async () => {
-    const secretValue = "s3cret-spark-value-7";
-    q = await openKubePipeline(
-      `  job:\n    spark: { application: "local:///opt/jobs/job.py", master: k8s }\n    env: { MODE: fast-mode-42 }\n    secrets: { DB_PASSWORD: warehouse/password }\n    image: ${TEST_IMAGE}\n    kubernetes: ${behaviourYaml({ outcome: "complete", runDurationMs: 300 }, { on_finish: "keep" })}\n`,
-    );
-    expect(q.errors).toEqual([]);
-    const { h: platform, env } = q;
-    await platform.platform.secrets.set("default", "warehouse", { password: secretValue });
-    const core = coreApi(env);
-    const namespace = env.contexts.cpu.namespace;
-    const run = await platform.platform.scheduler.trigger(q.pipelineId);
-    const name = attemptPod(q.pipelineId, run.id, "job");
-    await setPodLog(env, { namespace, pod: name, text: "rows: 1000\n" });
-    await platform.platform.start();
-
-    // spark-submit's command line, read from the process list while it runs: the plain value is
-    // there (so the scan saw it), the secret is not.
-    const seen = { plain: 0, secret: [] as string[] };
-    let ended = false;
-    const ending = platform.waitForRun(run.id, 150_000).finally(() => (ended = true));
-    while (!ended) {
-      if ((await commandLinesWith("spark.kubernetes.driverEnv.MODE=fast-mode-42")).length > 0) seen.plain += 1;
-      seen.secret.push(...(await commandLinesWith(secretValue)));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect((await ending).state).toBe("success");
-    expect(seen.plain).toBeGreaterThan(0);
-    expect(seen.secret).toEqual([]);
-
-    const driver = await readPod(core, namespace, name);
-    const driverEnv = driver?.spec?.containers[0]?.env ?? [];
-    expect(driverEnv.find((e) => e.name === "MODE")?.value).toBe("fast-mode-42");
-    expect(driverEnv.find((e) => e.name === "DB_PASSWORD")?.valueFrom).toEqual({ secretKeyRef: { name, key: "DB_PASSWORD" } });
-    expect(JSON.stringify(driver)).not.toContain(secretValue);
-    // What spark-submit hands the executors (the conf it stores beside the driver) names the Secret, not the value.
-    const configMaps = (await core.listNamespacedConfigMap({ namespace })).items.filter((c) => (c.metadata?.ownerReferences ?? []).some((o) => o.name === name));
-    const executorConf = configMaps.map((c) => Object.values(c.data ?? {}).join("\n")).join("\n").replaceAll("\\:", ":");
-    expect(executorConf).toContain(`spark.kubernetes.executor.secretKeyRef.DB_PASSWORD=${name}:DB_PASSWORD`);
-    expect(executorConf).toContain("spark.executorEnv.MODE=fast-mode-42");
-    expect(executorConf).not.toContain(secretValue);
-    expect(await logOf(run.id, "job", platform.platform)).not.toContain(secretValue);
-
-    // The attempt's Secret holds the value and is owned by the driver, so the cluster deletes it with the driver.
-    const secret = await core.readNamespacedSecret({ namespace, name });
-    expect(Buffer.from(secret.data?.DB_PASSWORD ?? "", "base64").toString("utf8")).toBe(secretValue);
-    expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ apiVersion: "v1", kind: "Pod", name, uid: driver?.metadata?.uid })]);
   });
 });
