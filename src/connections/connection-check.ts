@@ -1,11 +1,13 @@
 /**
  * "Test connection": really reaches the endpoint with the connection's credentials — Kafka: a
- * metadata request; http: a GET; postgres: SELECT 1; s3: a listing; webhdfs: GETFILESTATUS of /;
+ * metadata request; http: a GET; postgres: SELECT 1; s3: a listing; webhdfs: GETFILESTATUS of /
+ * (and, with resource_manager_url, the ResourceManager's /ws/v1/cluster/info);
  * spark: a TCP connection to a spark:// master — within a time limit, and says what happened in
  * words with every secret value of the connection masked. HTTP answers are told by status only
  * (never a body) and redirects are not followed, so the test cannot read internal addresses.
  */
 import { connect as connectTcp } from "node:net";
+import { readAtMost } from "../http-body/index.js";
 import type { ResolvedConnection } from "./connection-service.js";
 
 export interface ConnectionCheck {
@@ -76,7 +78,14 @@ async function check(connection: ResolvedConnection, timeoutMs: number): Promise
       }
       const text = await readAtMost(response, 64 * 1024);
       if (!text.includes('"FileStatus"')) throw new Error(`WebHDFS GETFILESTATUS / answered ${response.status} without a FileStatus: not a WebHDFS endpoint`);
-      return `WebHDFS GETFILESTATUS / answered ${response.status}`;
+      if (s.resource_manager_url === undefined) return `WebHDFS GETFILESTATUS / answered ${response.status}`;
+      // A spark task's YARN application is killed through this API: a wrong URL is found now, not at the first cancel.
+      const rm = await fetch(`${String(s.resource_manager_url).replace(/\/+$/, "")}/ws/v1/cluster/info`, { redirect: "manual", headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
+      const info = rm.status === 200 ? await readAtMost(rm, 64 * 1024) : (await rm.body?.cancel(), "");
+      if (rm.status !== 200 || !info.includes('"clusterId"')) {
+        throw new Error(`WebHDFS GETFILESTATUS / answered ${response.status}, but the ResourceManager's /ws/v1/cluster/info answered ${rm.status}${rm.status >= 300 && rm.status < 400 ? " (a redirect, not followed: a standby?)" : rm.status === 200 ? " without a clusterId: not a ResourceManager" : ""}`);
+      }
+      return `WebHDFS GETFILESTATUS / answered ${response.status}; the ResourceManager's /ws/v1/cluster/info answered ${rm.status}`;
     }
     case "postgres": {
       const { default: pg } = await import("pg");
@@ -143,24 +152,6 @@ async function check(connection: ResolvedConnection, timeoutMs: number): Promise
   }
 }
 
-/** The first `limit` bytes of a response's body as text; the rest is not read. */
-async function readAtMost(response: Response, limit: number): Promise<string> {
-  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
-}
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -9,6 +9,7 @@
  * task's own Hadoop identity already has.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { readAtMost } from "../http-body/index.js";
 
 /** The ResourceManager a task's YARN application is killed through (from its webhdfs connection). */
 export interface YarnTarget {
@@ -147,7 +148,7 @@ async function request(url: string, deadline: number, init: RequestInit): Promis
     const cause = (error as Error & { cause?: Error }).cause;
     throw new Error(`the ResourceManager at ${new URL(url).origin} could not be reached: ${cause?.message ?? (error as Error).message}`);
   }
-  const text = (await response.text()).slice(0, 4096);
+  const text = await readAtMost(response, 4096);
   if (response.status >= 300 && response.status < 400) {
     throw new Error(`the ResourceManager at ${new URL(url).origin} redirected (HTTP ${response.status}; a standby in an HA pair?): set resource_manager_url to the active one`);
   }

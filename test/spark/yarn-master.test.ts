@@ -14,7 +14,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
-import { ConnectionService } from "../../src/connections/index.js";
+import { checkConnection, ConnectionService } from "../../src/connections/index.js";
 import { pidsWithToken } from "../../src/executors/local/process-info.js";
 import { taskDetail } from "../../src/operations/index.js";
 import { platformContext } from "../../src/operations/platform-context.js";
@@ -99,6 +99,7 @@ beforeAll(async () => {
   const rpc = { url: hadoop.webhdfsUrl, default_fs: hadoop.defaultFs, resource_manager: hadoop.resourceManagerRpc ?? "" };
   await connections.set("team-a", "lake", { kind: "webhdfs", settings: { ...rpc, user: "analyst", resource_manager_url: hadoop.resourceManagerWeb ?? "" } });
   await connections.set("team-a", "lake-rpc-only", { kind: "webhdfs", settings: rpc });
+  await connections.set("team-a", "lake-wrong-rm", { kind: "webhdfs", settings: { ...rpc, resource_manager_url: hadoop.webhdfsUrl } });
   // Both submissions start at once, so the file pays for the two spark-submit JVMs side by side.
   for (const id of ["yarn-client", "yarn-cluster", "yarn-no-rest"]) runs[id] = (await h.platform.scheduler.trigger(id)).id;
 }, TIMEOUT);
@@ -156,5 +157,14 @@ describe("spark tasks with master yarn", () => {
   it("refuses master yarn when the connection names no ResourceManager REST API, saying which fields it needs", { timeout: TIMEOUT }, async () => {
     const end = await attemptEnd(runs["yarn-no-rest"] ?? "");
     expect(end.reason).toMatch(/task job: master yarn needs a webhdfs connection with resource_manager .* and resource_manager_url/);
+  });
+
+  it("has the connection test ask the ResourceManager too, so a wrong resource_manager_url shows before a cancel needs it", async () => {
+    const connections = new ConnectionService(platform().store, platform().secrets);
+    const good = await checkConnection(await connections.resolve("team-a", "lake"));
+    expect(good).toMatchObject({ ok: true, message: "WebHDFS GETFILESTATUS / answered 200; the ResourceManager's /ws/v1/cluster/info answered 200" });
+    const wrong = await checkConnection(await connections.resolve("team-a", "lake-wrong-rm"));
+    expect(wrong.ok).toBe(false);
+    expect(wrong.message).toMatch(/the ResourceManager's \/ws\/v1\/cluster\/info answered (404|200 without a clusterId)/);
   });
 });

@@ -8,7 +8,7 @@
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { LauncherExitedError, nulByteIn, type ProcessStarter } from "./process-starter.js";
 import { readFile } from "node:fs/promises";
-import { basename, delimiter, isAbsolute, join, normalize, resolve } from "node:path";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
 import {
   attemptKey,
   LaunchError,
@@ -26,7 +26,7 @@ import { localProcessEnv } from "../attempt-env.js";
 import { taskCommand } from "../task-command.js";
 import { signalGroup } from "../../process-groups/index.js";
 import { createAttemptCgroup, signalByToken, signalCgroup, type Containment } from "./containment.js";
-import { findProcessByToken, isProcessAlive, pidsWithToken, processStartTime } from "./process-info.js";
+import { findProcessByToken, isProcessAlive, processStartTime } from "./process-info.js";
 import { ResourceSlots, type Capacity, type Reservation } from "./resource-slots.js";
 import type { TaskBoundary } from "./task-user.js";
 import { pathScheme } from "../../notebooks/locations/index.js";
@@ -171,7 +171,7 @@ export class LocalExecutor implements Executor {
     if (!this.#slots.fits(launch.resources)) throw new LaunchError("no free capacity (the scheduler launched beyond canLaunch)", { retryable: true });
     const reservation = this.#slots.reserve(launch.resources);
     env.CUDA_VISIBLE_DEVICES = reservation.gpus.join(",");
-    writeFileSync(join(launch.attemptDir, "resources.json"), JSON.stringify(reservation));
+    writeFileSync(reservationPath(launch.attemptDir), JSON.stringify(reservation));
     const boundary = this.#options.boundary?.plan({ attemptDir: launch.attemptDir, artifactsDir: launch.artifactsDir, cwd }) ?? null;
 
     const containment = this.containment;
@@ -183,6 +183,7 @@ export class LocalExecutor implements Executor {
         this.#slots.release(reservation);
         throw new LaunchError(`could not make the attempt's cgroup under ${containment.parent}: ${(error as Error).message}`, { retryable: true, cause: error });
       }
+      // For people looking at the attempt; never read back (the task may rewrite it): see attemptCgroup.
       writeFileSync(join(launch.attemptDir, "cgroup"), cgroup);
     }
     const maxLog = this.#options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
@@ -197,7 +198,7 @@ export class LocalExecutor implements Executor {
       // A launcher that died may have started the attempt before it could answer: then its pid is
       // on record (the launcher writes the pid file before the attempt may run), or it runs and is
       // found by its token.
-      const fromFile = error instanceof LauncherExitedError ? await readPidFile(launch.attemptDir, launch.token) : null;
+      const fromFile = error instanceof LauncherExitedError ? await readPidFile(launch.attemptDir) : null;
       let found = fromFile !== null ? { pid: fromFile, startTime: 0 } : null;
       if (error instanceof LauncherExitedError && !found) found = await findProcessByToken(launch.token);
       if (!found) {
@@ -238,6 +239,11 @@ export class LocalExecutor implements Executor {
 
   async adopt(attempts: readonly StoredAttempt[]): Promise<Map<string, AdoptResult>> {
     const results = new Map<string, AdoptResult>();
+    // Ends that wait on another system (a YARN application's kill) are awaited together, not one by one.
+    const ending: Promise<void>[] = [];
+    const ended = (key: string, end: AttemptEnd | Promise<AttemptEnd>): void => {
+      ending.push(Promise.resolve(end).then((value) => void results.set(key, { status: "ended", end: value })));
+    };
     for (const attempt of attempts) {
       const key = attemptKey(attempt);
       const dir = attempt.attemptDir;
@@ -252,15 +258,15 @@ export class LocalExecutor implements Executor {
       const spark = sparkAttemptIn(dir, attempt.logPath);
       const driverFailure = async (end: AttemptEnd): Promise<AttemptEnd> => (spark !== null ? sparkAttemptEnd(spark, end, attempt.killReason || undefined) : end);
       if (status !== null) {
-        await killEndedLeftovers(attempt.token, dir);
+        await killEndedLeftovers(this.containment, attempt.token);
         this.#options.boundary?.release(dir);
-        results.set(key, { status: "ended", end: await driverFailure(collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined)) });
+        ended(key, driverFailure(collectEnd(status, null, outputPath, presetOutputs, attempt.killReason ?? undefined)));
         continue;
       }
       let pid = attempt.pid;
       let pidStart = attempt.pidStart;
       if (pid === null) {
-        const fromFile = await readPidFile(dir, attempt.token);
+        const fromFile = await readPidFile(dir);
         if (fromFile !== null && isProcessAlive(fromFile, null)) {
           pid = fromFile;
           pidStart = processStartTime(fromFile);
@@ -270,7 +276,7 @@ export class LocalExecutor implements Executor {
         }
       }
       if (pid !== null && isProcessAlive(pid, pidStart)) {
-        const cgroup = await readCgroupFile(dir, attempt.token);
+        const cgroup = attemptCgroup(this.containment, attempt.token);
         const tracked: Tracked = { ref: attempt, pid, pidStart, attemptDir: dir, outputPath, reservation: this.#slots.readopt(reservation), presetOutputs, ended: false, cgroup, capped: true, reported: false, spark };
         this.#tracked.set(key, tracked);
         this.#byPid.set(pid, tracked);
@@ -280,11 +286,12 @@ export class LocalExecutor implements Executor {
       }
       // Gone without a status: check once more in case it finished between the two reads.
       const late = await readStatus(dir);
-      await killEndedLeftovers(attempt.token, dir);
+      await killEndedLeftovers(this.containment, attempt.token);
       this.#options.boundary?.release(dir);
       const lateEnd = late !== null ? collectEnd(late, null, outputPath, presetOutputs, attempt.killReason ?? undefined) : lost(attempt.killReason ? `killed (${attempt.killReason})` : "the process vanished while the scheduler was down");
-      results.set(key, { status: "ended", end: late !== null || spark?.yarn ? await driverFailure(lateEnd) : lateEnd });
+      ended(key, late !== null || spark?.yarn ? driverFailure(lateEnd) : lateEnd);
     }
+    await Promise.all(ending);
     return results;
   }
 
@@ -383,40 +390,42 @@ async function readStatus(dir: string): Promise<number | null> {
 }
 
 /** An attempt that ended while no scheduler watched it may have left processes (and its cgroup) behind. */
-async function killEndedLeftovers(token: string, dir: string): Promise<void> {
-  const cgroup = await readCgroupFile(dir, token);
+async function killEndedLeftovers(containment: Containment, token: string): Promise<void> {
+  const cgroup = attemptCgroup(containment, token);
   if (cgroup) void signalCgroup(cgroup, "SIGKILL");
   else await signalByToken(token, "SIGKILL", new Set());
 }
 
 /**
- * The attempt's cgroup as its folder names it. The task may write its own folder, so only the
- * folder createAttemptCgroup makes for this token is taken: another cgroup named there would have
- * the platform kill what runs in it.
+ * The cgroup createAttemptCgroup made for the attempt's token, when it is there. Worked out, never
+ * read from the attempt's folder: the task may write that folder, and a cgroup named there (or a
+ * folder of its own dressed as one) would have the platform signal what runs in it, and write
+ * through its links.
  */
-async function readCgroupFile(dir: string, token: string): Promise<string | null> {
-  try {
-    return attemptCgroupFrom((await readFile(join(dir, "cgroup"), "utf8")).trim(), token);
-  } catch {
-    return null;
-  }
-}
-
-/** `text` when it is the path of the cgroup createAttemptCgroup makes for `token`, else null. */
-export function attemptCgroupFrom(text: string, token: string): string | null {
-  return text !== "" && isAbsolute(text) && normalize(text) === text && basename(text) === `a-${token}` ? text : null;
+export function attemptCgroup(containment: Containment, token: string): string | null {
+  if (containment.kind !== "cgroup") return null;
+  const dir = join(containment.parent, `a-${token}`);
+  return existsSync(dir) ? dir : null;
 }
 
 /**
- * The attempt leader's pid as its folder names it, taken only when that process carries the
- * attempt's token: the task may write its own folder, and a pid named there is signalled.
+ * Where the attempt's reserved capacity is kept for a restart: beside its folder, which the task
+ * may write (a reservation it wrote would let it claim every GPU after a restart).
  */
-async function readPidFile(dir: string, token: string): Promise<number | null> {
+function reservationPath(attemptDir: string): string {
+  return `${attemptDir.replace(/\/+$/, "")}.resources.json`;
+}
+
+/**
+ * The attempt leader's pid as its folder names it. Read only when the launcher died before it
+ * reported the pid. It is not checked against the attempt's token: the launcher's fork writes it
+ * before it execs with the attempt's environment, and a restart in between would take the running
+ * attempt for gone and run it twice. The task may write this file (docs/security.md).
+ */
+async function readPidFile(dir: string): Promise<number | null> {
   try {
     const text = (await readFile(join(dir, "pid"), "utf8")).trim();
-    if (!/^\d+$/.test(text)) return null;
-    const pid = Number(text);
-    return (await pidsWithToken(token)).includes(pid) ? pid : null;
+    return /^\d+$/.test(text) ? Number(text) : null;
   } catch {
     return null;
   }
@@ -424,7 +433,7 @@ async function readPidFile(dir: string, token: string): Promise<number | null> {
 
 async function readReservation(dir: string): Promise<Reservation> {
   try {
-    const parsed = JSON.parse(await readFile(join(dir, "resources.json"), "utf8")) as Partial<Reservation>;
+    const parsed = JSON.parse(await readFile(reservationPath(dir), "utf8")) as Partial<Reservation>;
     return { cpu: parsed.cpu ?? 0, memory: parsed.memory ?? 0, gpus: parsed.gpus ?? [] };
   } catch {
     return { cpu: 0, memory: 0, gpus: [] };
