@@ -40,6 +40,26 @@ export async function ownSecret(state: KubeExecutorState, cluster: KubeCluster, 
   }
 }
 
+/**
+ * After a restart: the Secret an attempt may have (its pod's name) is owned by its pod when the pod
+ * is there, deleted when it is gone. A scheduler that stopped between the Secret's create and the
+ * pod's (for a Spark driver, the whole of spark-submit's run) left it without an owner, so the
+ * cluster would keep its values for good.
+ */
+export async function settleAdoptedSecret(state: KubeExecutorState, cluster: KubeCluster, namespace: string, name: string, attempt: AttemptRef, pod: V1Pod | undefined): Promise<void> {
+  let secret: V1Secret;
+  try {
+    secret = await cluster.core.readNamespacedSecret({ namespace, name });
+  } catch (error) {
+    const api = apiStatus(error);
+    if (api.code !== 404) state.log.warn({ secret: name, namespace, cluster: cluster.name, err: error }, `could not read the attempt's Secret ${name} to settle it after a restart: ${api.message}`);
+    return;
+  }
+  if (!podBelongsTo(secret.metadata?.annotations, attempt)) return;
+  if (pod === undefined) await deleteSecret(state, cluster, namespace, name);
+  else if ((secret.metadata?.ownerReferences ?? []).length === 0) await ownSecret(state, cluster, namespace, name, pod);
+}
+
 export async function deleteSecret(state: KubeExecutorState, cluster: KubeCluster, namespace: string, name: string): Promise<void> {
   try {
     await cluster.core.deleteNamespacedSecret({ namespace, name });

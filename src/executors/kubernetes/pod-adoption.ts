@@ -10,6 +10,7 @@ import { failedEnd, lostEnd } from "../attempt-end.js";
 import { attemptKey, type AdoptResult, type StoredAttempt } from "../executor.js";
 import type { KubeExecutorState } from "./executor-state.js";
 import { podBelongsTo, type KubeCluster, type PodInformer } from "./kube/index.js";
+import { settleAdoptedSecret } from "./attempt-secret.js";
 import { finishAttempt } from "./pod-end.js";
 import { startLogs } from "./pod-logs.js";
 import { podProgress } from "./pod-outcome.js";
@@ -92,8 +93,10 @@ async function adoptOne(state: KubeExecutorState, attempt: StoredAttempt): Promi
     state.pods.add(tracked);
     return { status: "running" };
   }
-  const pod = informer.get(location.pod);
-  if (!pod || !podBelongsTo(pod.metadata?.annotations, attempt)) {
+  const found = informer.get(location.pod);
+  const pod = found !== undefined && podBelongsTo(found.metadata?.annotations, attempt) ? found : undefined;
+  await settleAdoptedSecret(state, cluster, location.namespace, location.pod, attempt, pod);
+  if (!pod) {
     return { status: "ended", end: killed ? failedEnd(killed, true) : lostEnd(`pod ${location.namespace}/${location.pod} on cluster ${location.cluster} no longer exists (it was deleted while the scheduler was down)`) };
   }
   tracked.uid = pod.metadata?.uid;

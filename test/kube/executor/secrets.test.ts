@@ -2,12 +2,17 @@
  * Values from Capstan's secret store reach a pod without being written into its spec: the
  * attempt's own immutable Secret, created before the pod and owned by it, read with secretKeyRef.
  */
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterEach, expect, it } from "vitest";
+import type { Platform } from "../../../src/wiring/index.js";
 import type { Harness } from "../../support/platform-harness.js";
-import { attemptPod, behaviourYaml, coreApi, openKubePipeline, readPod } from "./kube-harness.js";
+import { attemptPod, behaviourYaml, coreApi, eventually, openKubePipeline, readPod, reopenPlatform, testClusters, waitForPod, waitForPodGone } from "./kube-harness.js";
 
 let harness: Harness | undefined;
+let second: Platform | undefined;
 afterEach(async () => {
+  await second?.close();
+  second = undefined;
   await harness?.close();
   harness = undefined;
 });
@@ -78,4 +83,46 @@ it("replaces an attempt Secret an earlier start of the same attempt left, and re
   const replaced = await core.readNamespacedSecret({ namespace, name: attemptPod(p.pipelineId, run.id, "mine") });
   expect(Buffer.from(replaced.data?.TOKEN ?? "", "base64").toString("utf8")).toBe("fresh-token");
   expect((await p.h.platform.store.tasks.get({ runId: run.id, taskId: "theirs" }))?.reason).toMatch(/^could not start: Secret .+ already exists and belongs to something else; delete it or rename the task$/);
+});
+
+it("after a restart, owns an attempt Secret left without its owner by its running pod, and deletes one whose pod is gone", { timeout: 180_000 }, async () => {
+  // A scheduler that stops between a Secret's create and its pod's (for a Spark driver, all of
+  // spark-submit's run) leaves the Secret without an owner: the cluster would keep its values.
+  const running = behaviourYaml({ outcome: "running" });
+  const p = await openKubePipeline(`  stays: { command: [run], secrets: { TOKEN: api/token }, kubernetes: ${running} }\n  goes: { command: [run], secrets: { TOKEN: api/token }, kubernetes: ${running} }\n`);
+  harness = p.h;
+  expect(p.errors).toEqual([]);
+  await p.h.platform.secrets.set("default", "api", { token: "t0ken" });
+  const run = await p.h.platform.scheduler.trigger(p.pipelineId);
+  await p.h.platform.start();
+  const core = coreApi(p.env);
+  const namespace = p.env.contexts.cpu.namespace;
+  const names = { stays: attemptPod(p.pipelineId, run.id, "stays"), goes: attemptPod(p.pipelineId, run.id, "goes") };
+  for (const task of ["stays", "goes"] as const) {
+    await waitForPod(core, namespace, names[task], (pod) => pod.status?.phase === "Running");
+    await eventually(`${task}'s Secret is owned by its pod`, async () => ((await core.readNamespacedSecret({ namespace, name: names[task] })).metadata?.ownerReferences?.length ? true : undefined), 60_000);
+  }
+  await p.h.platform.close();
+  harness = undefined;
+  for (const name of Object.values(names)) {
+    await core.patchNamespacedSecret({ namespace, name, body: { metadata: { ownerReferences: null } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+  }
+  await core.deleteNamespacedPod({ namespace, name: names.goes, gracePeriodSeconds: 0 });
+  await waitForPodGone(core, namespace, names.goes);
+
+  second = await reopenPlatform(p.h, (config) => {
+    config.clusters = testClusters(p.env);
+    config.defaultExecutor = "kubernetes";
+  });
+  const stays = await readPod(core, namespace, names.stays);
+  await eventually("the running pod owns its Secret again", async () => {
+    const owners = (await core.readNamespacedSecret({ namespace, name: names.stays })).metadata?.ownerReferences ?? [];
+    return owners.some((o) => o.uid === stays?.metadata?.uid) ? true : undefined;
+  }, 60_000);
+  const gone = await core.readNamespacedSecret({ namespace, name: names.goes }).then(
+    () => 200,
+    (error: unknown) => (error as { code?: number }).code,
+  );
+  expect(gone).toBe(404);
+  await second.scheduler.cancel(run.id);
 });
