@@ -15,6 +15,7 @@ import { taskDetail } from "../../src/operations/index.js";
 import { platformContext } from "../../src/operations/platform-context.js";
 import type { Run } from "../../src/store/index.js";
 import { Platform } from "../../src/wiring/index.js";
+import { eventually } from "../support/eventually.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 
 const TIMEOUT = 240_000;
@@ -91,7 +92,7 @@ describe("spark tasks with a local master", () => {
     await h.waitForTask(runId, "job", ["running"], TIMEOUT);
     const attempt = await h.platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
     const logPath = attempt?.logPath ?? "";
-    await eventually("the job waits", () => readFileSync(logPath, "utf8").includes("waiting\n") || undefined);
+    await eventually("the job waits", () => readFileSync(logPath, "utf8").includes("waiting\n") || undefined, TIMEOUT);
     const detail = await taskDetail(platformContext(h.platform), runId, "job");
     expect(detail.spark_ui_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect((await fetch(`${detail.spark_ui_url ?? ""}/jobs/`, { signal: AbortSignal.timeout(60_000) })).status).toBe(200);
@@ -115,9 +116,9 @@ describe("spark tasks with a local master", () => {
     await eventually("the attempt ended", async () => {
       const ended = await platform.store.attempts.get({ runId, taskId: "job", tryNumber: 1 });
       return ended !== undefined && !["launching", "running"].includes(ended.state) ? ended : undefined;
-    });
+    }, TIMEOUT);
     expect((await platform.store.tasks.get({ runId, taskId: "job" }))?.state).toBe("cancelled");
-    await eventually("no process of the attempt is left", async () => ((await pidsWithToken(attempt?.token ?? "")).length === 0 ? true : undefined));
+    await eventually("no process of the attempt is left", async () => ((await pidsWithToken(attempt?.token ?? "")).length === 0 ? true : undefined), TIMEOUT);
     expect((await taskDetail(platformContext(platform), runId, "job")).spark_ui_url).toBeUndefined();
   });
 });
@@ -127,15 +128,5 @@ function readCommand(pid: number): string {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
   } catch {
     return "";
-  }
-}
-
-async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = TIMEOUT): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -19,6 +19,7 @@ import { pidsWithToken } from "../../src/executors/local/process-info.js";
 import { taskDetail } from "../../src/operations/index.js";
 import { platformContext } from "../../src/operations/platform-context.js";
 import { Platform } from "../../src/wiring/index.js";
+import { eventually } from "../support/eventually.js";
 import { startHadoopTestenv, type HadoopTestenv } from "../support/hadoop-testenv.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 
@@ -55,16 +56,6 @@ async function appState(id: string): Promise<string | undefined> {
   return answer.status === 404 ? undefined : ((await answer.json()) as { state: string }).state;
 }
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** The task's YARN application once spark-submit logged it, as the task's detail (and page) shows it. */
 async function waitForApplication(runId: string): Promise<{ id: string; url: string; spark_ui_url: string }> {
   return eventually("spark-submit logged an application id", async () => {
@@ -72,7 +63,7 @@ async function waitForApplication(runId: string): Promise<{ id: string; url: str
     if (detail.yarn_application) return detail.yarn_application;
     if (!["none", "scheduled", "queued", "running"].includes(detail.state)) throw new Error(`the task ended (${detail.state}) before spark-submit logged an application: ${JSON.stringify(detail.attempts)}`);
     return undefined;
-  });
+  }, 120_000);
 }
 
 /** The attempt's end (the run is cancelled at once; its attempt ends once spark-submit is gone and YARN has answered). */

@@ -20,6 +20,7 @@ import { ConnectionService } from "../../src/connections/index.js";
 import type { AttemptEnd } from "../../src/executors/executor.js";
 import { KafkaSensorExecutor } from "../../src/sensors/index.js";
 import { Platform } from "../../src/wiring/index.js";
+import { eventually as until } from "../support/eventually.js";
 import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 
@@ -86,16 +87,6 @@ async function produce(messages: { key: string; value: string; headers?: Record<
   const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
   await producer.send({ messages: messages.map((m) => ({ topic: "drift", key: m.key, value: m.value, headers: new Map(Object.entries(m.headers ?? {})) })) });
   await producer.close();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function readLog(runId: string, taskId: string): Promise<string> {

@@ -19,6 +19,7 @@ import { batchFileNames, batchRunId, KafkaTrigger, KafkaTriggers } from "../../s
 import { loadConfig } from "../../src/config/index.js";
 import { HOME_VIEWER, pipelineTriggers, platformContext } from "../../src/operations/index.js";
 import { Platform } from "../../src/wiring/index.js";
+import { eventually as until } from "../support/eventually.js";
 import { startKafkaTestenv, type KafkaTestenv } from "../support/kafka-testenv.js";
 import { openHarness, type Harness } from "../support/platform-harness.js";
 
@@ -46,16 +47,6 @@ async function produce(values: string[], partitions = 2): Promise<void> {
   const producer = new Producer({ clientId: "t", bootstrapBrokers: [kafka.bootstrap], serializers: stringSerializers });
   await producer.send({ messages: values.map((value, i) => ({ topic: "clicks", key: `k${i}`, value, partition: i % partitions })) });
   await producer.close();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** A topic id in a run key (Kafka's ids are 22 url-safe base64 characters; any id a key may hold). */
