@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SparkTaskSpec } from "../pipelines/index.js";
-import { reservedK8sConf, sparkK8sSubmit, submitEnvironment, type SparkK8sSubmitOptions } from "./k8s-submit.js";
+import { propertiesText, reservedK8sConf, sparkK8sSubmit, submitEnvironment, type SparkK8sSubmitOptions } from "./k8s-submit.js";
 
 const base: SparkTaskSpec = { application: "local:///opt/jobs/a.py", conf: {}, packages: [], pyFiles: [], driver: {}, executor: {} };
 const options: SparkK8sSubmitOptions = {
@@ -22,6 +22,7 @@ const options: SparkK8sSubmitOptions = {
   args: ["--day", "1"],
   baseDir: "/p",
   podEnv: [],
+  envPropertiesFile: "/attempt/spark-env.properties",
 };
 
 describe("spark-submit in Kubernetes cluster mode", () => {
@@ -52,29 +53,39 @@ describe("spark-submit in Kubernetes cluster mode", () => {
     expect(env.PYSPARK_PYTHON).toBeUndefined();
   });
 
-  it("gives the task's environment to the driver and the executors: plain values as env conf, secrets only as Secret key references", () => {
-    const { argv, env } = sparkK8sSubmit(base, { ...options, podEnv: [{ name: "MODE", value: "fast" }, { name: "DB_PASSWORD", secretKeyRef: { name: "p-a-0123456789", key: "DB_PASSWORD" } }] });
-    const conf = argv.filter((_, i) => argv[i - 1] === "--conf");
-    expect(conf).toEqual(
-      expect.arrayContaining([
-        "spark.kubernetes.driverEnv.MODE=fast",
-        "spark.executorEnv.MODE=fast",
-        "spark.kubernetes.driver.secretKeyRef.DB_PASSWORD=p-a-0123456789:DB_PASSWORD",
-        "spark.kubernetes.executor.secretKeyRef.DB_PASSWORD=p-a-0123456789:DB_PASSWORD",
-      ]),
-    );
+  it("gives the task's environment to the driver and the executors in a properties file, off the command line: plain values as env conf, secrets only as Secret key references", () => {
+    const { argv, env, properties } = sparkK8sSubmit(base, { ...options, podEnv: [{ name: "MODE", value: "fast" }, { name: "DB_PASSWORD", secretKeyRef: { name: "p-a-0123456789", key: "DB_PASSWORD" } }] });
+    expect(argv.slice(7, 9)).toEqual(["--properties-file", "/attempt/spark-env.properties"]);
+    expect(argv.join(" ")).not.toContain("fast");
+    expect(properties.split("\n").slice(1)).toEqual([
+      "spark.kubernetes.driverEnv.MODE=fast",
+      "spark.executorEnv.MODE=fast",
+      "spark.kubernetes.driver.secretKeyRef.DB_PASSWORD=p-a-0123456789:DB_PASSWORD",
+      "spark.kubernetes.executor.secretKeyRef.DB_PASSWORD=p-a-0123456789:DB_PASSWORD",
+      "",
+    ]);
     // spark-submit itself does not get the task's environment.
     expect(env.MODE).toBeUndefined();
     expect(env.DB_PASSWORD).toBeUndefined();
   });
 
   it("keeps Capstan's settings over an env variable of the same conf key, and a task cannot reference Secrets through its conf", () => {
-    const { argv } = sparkK8sSubmit({ ...base, conf: { "spark.kubernetes.driverEnv.MODE": "task" } }, { ...options, podEnv: [{ name: "MODE", value: "env" }] });
-    expect(argv).toContain("spark.kubernetes.driverEnv.MODE=env");
-    expect(argv).not.toContain("spark.kubernetes.driverEnv.MODE=task");
+    // --conf wins over the properties file, so the task's conf of that key is dropped rather than let win.
+    const { argv, properties } = sparkK8sSubmit({ ...base, conf: { "spark.kubernetes.driverEnv.MODE": "task" } }, { ...options, podEnv: [{ name: "MODE", value: "env" }] });
+    expect(properties).toContain("spark.kubernetes.driverEnv.MODE=env\n");
+    expect(argv.join(" ")).not.toContain("spark.kubernetes.driverEnv.MODE=");
     for (const key of ["spark.kubernetes.driver.secretKeyRef.X", "spark.kubernetes.executor.secretKeyRef.X"]) {
       expect(reservedK8sConf({ ...base, conf: { [key]: "other-secret:key" } }), key).toMatch(/cannot be set with master k8s/);
     }
+  });
+
+  it("writes values Spark reads back as they were: escapes, and a value Spark would trim stays on the command line", () => {
+    expect(propertiesText({ "spark.executorEnv.A": "x=1: #two\\three\nfour\tfive é" })).toBe(
+      "# The task's environment for its Spark driver and executors, written by Capstan for one attempt.\nspark.executorEnv.A=x=1: #two\\\\three\\nfour\\tfive é\n",
+    );
+    const { argv, properties } = sparkK8sSubmit(base, { ...options, podEnv: [{ name: "PAD", value: " padded " }] });
+    expect(argv).toContain("spark.kubernetes.driverEnv.PAD= padded ");
+    expect(properties).not.toContain("PAD");
   });
 
   it("refuses task conf that would choose another context, namespace or credentials, or Capstan's labels", () => {

@@ -5,6 +5,8 @@
  * cluster's kubeconfig (KUBECONFIG and spark.kubernetes.context, never a token on the command line).
  * The task's environment reaches the driver and executors as conf: plain values as driverEnv /
  * executorEnv, secret values only as references to keys of a Kubernetes Secret (secretKeyRef).
+ * That conf goes into a properties file, not onto the command line, which every process on the
+ * platform's machine can read.
  */
 import type { SparkTaskSpec } from "../pipelines/index.js";
 import { sparkEnv, sparkSubmitArgv } from "./spark-submit.js";
@@ -13,8 +15,8 @@ import { sparkEnv, sparkSubmitArgv } from "./spark-submit.js";
 export const SPARK_ATTEMPT_LABEL = "capstan.dev/attempt";
 
 /**
- * One variable of the driver's and executors' environment: a plain value (it is on spark-submit's
- * command line), or a key of a Kubernetes Secret in the driver's namespace (only its name is).
+ * One variable of the driver's and executors' environment: a plain value (in spark-submit's
+ * properties file), or a key of a Kubernetes Secret in the driver's namespace (only its name is).
  */
 export type SparkPodEnv = { name: string; value: string } | { name: string; secretKeyRef: { name: string; key: string } };
 
@@ -43,6 +45,8 @@ export interface SparkK8sSubmitOptions {
   baseDir: string;
   /** The task's environment for the driver and the executors. */
   podEnv: readonly SparkPodEnv[];
+  /** Where the caller writes `properties` (mode 0600, on the platform's machine) before spark-submit runs. */
+  envPropertiesFile: string;
 }
 
 /**
@@ -94,17 +98,23 @@ export function submitEnvironment(env: Readonly<Record<string, string>>, host: N
   return { ...out, ...env };
 }
 
-/** The argv and environment of spark-submit --deploy-mode cluster on Kubernetes. */
-export function sparkK8sSubmit(spark: SparkTaskSpec, options: SparkK8sSubmitOptions): { argv: string[]; env: Record<string, string> } {
+/**
+ * The argv and environment of spark-submit --deploy-mode cluster on Kubernetes, and the properties
+ * file (Java properties, for options.envPropertiesFile) holding the task's environment.
+ */
+export function sparkK8sSubmit(spark: SparkTaskSpec, options: SparkK8sSubmitOptions): { argv: string[]; env: Record<string, string>; properties: string } {
   const conf: Record<string, string> = {};
+  const fromFile: Record<string, string> = {};
   for (const variable of options.podEnv) {
+    // Spark trims the values it reads from a properties file: a value that trimming would change stays on the command line.
+    const target = "value" in variable && trimExceptLineBreaks(variable.value) !== variable.value ? conf : fromFile;
     if ("value" in variable) {
-      conf[`spark.kubernetes.driverEnv.${variable.name}`] = variable.value;
-      conf[`spark.executorEnv.${variable.name}`] = variable.value;
+      target[`spark.kubernetes.driverEnv.${variable.name}`] = variable.value;
+      target[`spark.executorEnv.${variable.name}`] = variable.value;
     } else {
       const ref = `${variable.secretKeyRef.name}:${variable.secretKeyRef.key}`;
-      conf[`spark.kubernetes.driver.secretKeyRef.${variable.name}`] = ref;
-      conf[`spark.kubernetes.executor.secretKeyRef.${variable.name}`] = ref;
+      target[`spark.kubernetes.driver.secretKeyRef.${variable.name}`] = ref;
+      target[`spark.kubernetes.executor.secretKeyRef.${variable.name}`] = ref;
     }
   }
   Object.assign(conf, {
@@ -123,17 +133,52 @@ export function sparkK8sSubmit(spark: SparkTaskSpec, options: SparkK8sSubmitOpti
     conf[`spark.kubernetes.executor.label.${key}`] = value;
   }
   for (const [key, value] of Object.entries(options.annotations)) conf[`spark.kubernetes.driver.annotation.${key}`] = value;
-  // Capstan's settings win over the task's conf: they are how the driver is found and stopped.
+  // Capstan's settings win over the task's conf: they are how the driver is found and stopped. The
+  // file's entries would lose to --conf, so a task conf key the file also sets is dropped.
+  const taskConf = Object.fromEntries(Object.entries(spark.conf).filter(([key]) => !(key in fromFile)));
   const argv = sparkSubmitArgv(
-    { ...spark, conf: { ...spark.conf, ...conf } },
-    { sparkSubmit: options.sparkSubmit, baseDir: options.baseDir, master: `k8s://${options.apiServer}`, appName: options.appName, args: options.args, deployMode: "cluster" },
+    { ...spark, conf: { ...taskConf, ...conf } },
+    {
+      sparkSubmit: options.sparkSubmit,
+      baseDir: options.baseDir,
+      master: `k8s://${options.apiServer}`,
+      appName: options.appName,
+      args: options.args,
+      deployMode: "cluster",
+      propertiesFile: options.envPropertiesFile,
+    },
   );
   // The task's env is not the submitting process's: spark-submit runs on the platform's machine.
   const env: Record<string, string> = { ...sparkEnv({}, { sparkHome: options.sparkHome, python: options.python }, "k8s"), KUBECONFIG: options.kubeconfig };
   // The image's own interpreter runs the driver, not this machine's venv.
   delete env.PYSPARK_PYTHON;
   delete env.PYSPARK_DRIVER_PYTHON;
-  return { argv, env };
+  return { argv, env, properties: propertiesText(fromFile) };
+}
+
+/** What Spark keeps of a value read from a properties file (it trims all but CR and LF). */
+function trimExceptLineBreaks(value: string): string {
+  const trimmed = (c: string | undefined) => c !== undefined && c <= " " && c !== "\r" && c !== "\n";
+  let start = 0;
+  let end = value.length;
+  while (start < end && trimmed(value[start])) start++;
+  while (end > start && trimmed(value[end - 1])) end--;
+  return value.slice(start, end);
+}
+
+/** Java properties text of `entries` (read by spark-submit as UTF-8). */
+export function propertiesText(entries: Readonly<Record<string, string>>): string {
+  const escape = (text: string, key: boolean) =>
+    text.replace(/[\\\n\r\t\f=:#! ]/g, (c) => {
+      if (c === "\\") return "\\\\";
+      if (c === "\n") return "\\n";
+      if (c === "\r") return "\\r";
+      if (c === "\t") return "\\t";
+      if (c === "\f") return "\\f";
+      return key ? `\\${c}` : c;
+    });
+  const lines = Object.entries(entries).map(([key, value]) => `${escape(key, true)}=${escape(value, false)}`);
+  return `# The task's environment for its Spark driver and executors, written by Capstan for one attempt.\n${lines.join("\n")}\n`;
 }
 
 /** The driver pod template: only the container's name, so its log and exit are read like any task pod's. */

@@ -36,6 +36,8 @@ export interface SparkSubmitOptions {
   conf?: Readonly<Record<string, string>>;
   /** --deploy-mode; absent: spark-submit's default (client). */
   deployMode?: "client" | "cluster";
+  /** --properties-file: conf kept off the command line (which every local process can read); --conf wins over it. */
+  propertiesFile?: string;
 }
 
 /** The argv of spark-submit for the task. */
@@ -43,6 +45,7 @@ export function sparkSubmitArgv(spark: SparkTaskSpec, options: SparkSubmitOption
   const resolvePath = (path: string) => (isAbsolute(path) || /^[a-z][a-z0-9+.-]*:\/\//.test(path) ? path : join(options.baseDir, path));
   const argv = [options.sparkSubmit, "--master", options.master, "--name", options.appName];
   if (options.deployMode !== undefined) argv.push("--deploy-mode", options.deployMode);
+  if (options.propertiesFile !== undefined) argv.push("--properties-file", options.propertiesFile);
   if (spark.mainClass !== undefined) argv.push("--class", spark.mainClass);
   if (spark.packages.length > 0) argv.push("--packages", spark.packages.join(","));
   if (spark.pyFiles.length > 0) argv.push("--py-files", spark.pyFiles.map(resolvePath).join(","));

@@ -98,13 +98,15 @@ describe("spark tasks with master k8s", () => {
     await h.platform.secrets.set("default", "warehouse", { password: SECRET_VALUE });
     await h.platform.start();
 
-    // spark-submit's command lines, read from the process list while they run: slow's plain env
-    // value is there (so the scan saw it), its secret is not.
-    const seen = { plain: 0, secret: [] as string[] };
+    // spark-submit's command lines, read from the process list while they run (the scan sees slow's,
+    // by its driver's name): neither the task's plain env value nor its secret is there; both are
+    // readable by every process on the machine.
+    const seen = { submit: 0, plain: [] as string[], secret: [] as string[] };
     let driverUp = false;
     const scanning = (async () => {
       while (!driverUp) {
-        if ((await commandLinesWith("spark.kubernetes.driverEnv.MODE=fast-mode-42")).length > 0) seen.plain += 1;
+        if ((await commandLinesWith(`spark.kubernetes.driver.pod.name=${pods.slow}`)).length > 0) seen.submit += 1;
+        seen.plain.push(...(await commandLinesWith("fast-mode-42")));
         seen.secret.push(...(await commandLinesWith(SECRET_VALUE)));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -112,7 +114,8 @@ describe("spark tasks with master k8s", () => {
     // The driver spark-submit made: the attempt's name, Capstan's labels and annotations, Spark's role, the task's image.
     const driver = await runningPod(core, namespace, pods.slow).finally(() => (driverUp = true));
     await scanning;
-    expect(seen.plain).toBeGreaterThan(0);
+    expect(seen.submit).toBeGreaterThan(0);
+    expect(seen.plain).toEqual([]);
     expect(seen.secret).toEqual([]);
     expect(driver.metadata?.labels).toMatchObject({ "spark-role": "driver", "capstan.dev/attempt": pods.slow, "capstan.dev/run": run.id, "capstan.dev/managed-by": "capstan" });
     expect(driver.metadata?.annotations).toMatchObject({ "capstan.dev/run-id": run.id, "capstan.dev/task-id": "slow", "capstan.dev/try": "1" });

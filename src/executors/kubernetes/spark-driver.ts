@@ -110,7 +110,10 @@ export async function launchSparkDriver(state: KubeExecutorState, launch: Attemp
     args: task.args,
     baseDir: launch.baseDir,
     podEnv,
+    envPropertiesFile: join(launch.attemptDir, "spark-env.properties"),
   });
+  // The task's environment, off spark-submit's command line: readable by the platform's user only.
+  writeFileSync(join(launch.attemptDir, "spark-env.properties"), submit.properties, { mode: 0o600 });
 
   const tracked = newTrackedPod({
     key,
