@@ -13,7 +13,8 @@ const admin = new Admin({ clientId: "kafka-clicks-example", bootstrapBrokers: [b
 if (!(await admin.listTopics()).includes("clicks")) await admin.createTopics({ topics: ["clicks"], partitions: 3, replicas: 1 });
 await admin.close();
 const pages = ["/", "/pricing", "/docs", "/blog"];
-const producer = new Producer({ clientId: "kafka-clicks-example", bootstrapBrokers: [bootstrap], serializers: stringSerializers });
+// Idempotent: a send retried after a slow answer is not written twice (each click lands once).
+const producer = new Producer({ clientId: "kafka-clicks-example", bootstrapBrokers: [bootstrap], serializers: stringSerializers, idempotent: true });
 await producer.send({
   messages: Array.from({ length: count }, (_, i) => ({ topic: "clicks", key: `user-${i % 17}`, value: JSON.stringify({ user: `user-${i % 17}`, page: pages[i % pages.length] }) })),
 });
