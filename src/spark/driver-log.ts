@@ -77,7 +77,8 @@ function loopbackUrl(scheme: string, host: string, port: string): string | undef
   return loopback && Number(port) > 0 && Number(port) <= 65535 ? `${scheme}://${host}:${port}` : undefined;
 }
 
-function readRange(path: string, fromEnd: boolean, bytes: number): string {
+/** Up to `bytes` of a log file as text, from its start or its end; "" when it cannot be read. */
+export function readRange(path: string, fromEnd: boolean, bytes: number): string {
   let fd: number;
   try {
     fd = openSync(path, "r");

@@ -8,7 +8,8 @@
  * application id comes from a log the task writes, so the kill is done with no more right than the
  * task's own Hadoop identity already has.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { readRange } from "./driver-log.js";
 import { readAtMost } from "../http-body/index.js";
 
 /** The ResourceManager a task's YARN application is killed through (from its webhdfs connection). */
@@ -39,20 +40,7 @@ export function yarnApplicationId(log: string): string | undefined {
 
 /** The application id from the start of a spark-submit log file, or undefined. */
 export function readYarnApplicationId(logPath: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(logPath, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const length = Math.min(fstatSync(fd).size, HEAD_BYTES);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, 0);
-    return yarnApplicationId(buffer.toString("utf8"));
-  } finally {
-    closeSync(fd);
-  }
+  return yarnApplicationId(readRange(logPath, false, HEAD_BYTES));
 }
 
 /** The ResourceManager UI's page of the application. */
