@@ -62,6 +62,15 @@ describe("webhdfs connections", () => {
     });
     expect(badFs.status).toBe(400);
     expect(badFs.body.error.message).toMatch(/default_fs.*hdfs:\/\/namenode:8020/);
+    // The ResourceManager's REST URL is where the platform sends kills: only http(s).
+    for (const crafted of ["file:///etc/passwd", "javascript:alert(1)", "gopher://127.0.0.1:8088/", "http://rm\u0000:8088"]) {
+      const badRm = await s.call<{ error: { message: string } }>("PUT", "/api/connections/team-a/bad-rm", {
+        token: editor.token,
+        body: { kind: "webhdfs", settings: { url: hadoop.webhdfsUrl, resource_manager_url: crafted } },
+      });
+      expect(badRm.status, crafted).toBe(400);
+      expect(badRm.body.error.message).toMatch(/resource_manager_url/);
+    }
   });
 
   it("gives a task HADOOP_CONF_DIR (0700, fs.defaultFS of the connection) and HADOOP_USER_NAME, and its Python reads HDFS with them", async () => {
